@@ -1,0 +1,337 @@
+//! Meeting series values that validate on parse: titles, channels, attendees,
+//! reminder lead times, and the durations they are written in.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValueError(pub String);
+
+fn bad<T>(msg: impl Into<String>) -> Result<T, ValueError> {
+    Err(ValueError(msg.into()))
+}
+
+/// A span written as `15m`, `1d`, `1h30m`, `2w`, `30s`.
+pub fn parse_duration(text: &str) -> Result<Duration, ValueError> {
+    let t = text.trim().to_lowercase();
+    let explain = || {
+        ValueError(format!(
+            "`{text}` is not a duration; use a number and a unit (s, m, h, d, w), such as 15m, 1h30m or 1d"
+        ))
+    };
+    if t.is_empty() {
+        return Err(explain());
+    }
+    let mut total = 0i64;
+    let mut digits = String::new();
+    for c in t.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let n: i64 = digits.parse().map_err(|_| explain())?;
+        digits.clear();
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            _ => return Err(explain()),
+        };
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(explain)?;
+    }
+    if !digits.is_empty() {
+        return Err(explain());
+    }
+    Ok(Duration::seconds(total))
+}
+
+/// `1d`, `1h30m`, `15m`, `0m`: the shortest exact form of a duration.
+pub fn format_duration(d: Duration) -> String {
+    let mut s = d.num_seconds();
+    if s == 0 {
+        return "0m".to_string();
+    }
+    let mut out = String::new();
+    for (unit, size) in [
+        ("w", 604_800),
+        ("d", 86_400),
+        ("h", 3600),
+        ("m", 60),
+        ("s", 1),
+    ] {
+        if s >= size {
+            out.push_str(&format!("{}{unit}", s / size));
+            s %= size;
+        }
+    }
+    out
+}
+
+/// `in 1 day`, `in 15 minutes`, `now`: how far ahead a reminder is, in words.
+pub fn humanize_lead(d: Duration) -> String {
+    let s = d.num_seconds();
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match s {
+        0 => "now".to_string(),
+        s if s % 604_800 == 0 => format!("in {}", plural(s / 604_800, "week")),
+        s if s % 86_400 == 0 => format!("in {}", plural(s / 86_400, "day")),
+        s if s % 3600 == 0 => format!("in {}", plural(s / 3600, "hour")),
+        s if s % 60 == 0 => format!("in {}", plural(s / 60, "minute")),
+        s => format!("in {}", plural(s, "second")),
+    }
+}
+
+/// Reminder lead times before each occurrence, longest first: `1d,15m`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadTimes(Vec<Duration>);
+
+impl LeadTimes {
+    pub const DEFAULT: &'static str = "1d,15m";
+    const MAX: usize = 6;
+
+    pub fn iter(&self) -> impl Iterator<Item = Duration> + '_ {
+        self.0.iter().copied()
+    }
+
+    pub fn longest(&self) -> Duration {
+        self.0.first().copied().unwrap_or_else(Duration::zero)
+    }
+}
+
+impl Default for LeadTimes {
+    fn default() -> Self {
+        LeadTimes(vec![Duration::days(1), Duration::minutes(15)])
+    }
+}
+
+impl FromStr for LeadTimes {
+    type Err = ValueError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("none") {
+            return Ok(LeadTimes(Vec::new()));
+        }
+        let mut leads = Vec::new();
+        for part in t.split(',').map(str::trim) {
+            let d = parse_duration(part).map_err(|e| {
+                ValueError(format!(
+                    "reminder lead times: {e}; write them like 1d,15m (or none)"
+                ))
+            })?;
+            if d > Duration::weeks(4) {
+                return bad(format!(
+                    "reminder lead time `{part}` is more than 4 weeks ahead; use 4w or less"
+                ));
+            }
+            if !leads.contains(&d) {
+                leads.push(d);
+            }
+        }
+        if leads.len() > Self::MAX {
+            return bad(format!(
+                "{} reminder lead times is too many; use at most {}",
+                leads.len(),
+                Self::MAX
+            ));
+        }
+        leads.sort_by(|a, b| b.cmp(a));
+        Ok(LeadTimes(leads))
+    }
+}
+
+impl fmt::Display for LeadTimes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("none");
+        }
+        let parts: Vec<String> = self.0.iter().map(|d| format_duration(*d)).collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+/// A meeting title: 1 to 100 characters, one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Title(String);
+
+impl FromStr for Title {
+    type Err = ValueError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let t = text.trim();
+        if t.is_empty() {
+            return bad("the title is empty; give one such as title:\"Exec team\"");
+        }
+        if t.chars().count() > 100 {
+            return bad("the title is longer than 100 characters; shorten it");
+        }
+        if t.contains(['\n', '\r']) {
+            return bad("the title must be one line");
+        }
+        Ok(Title(t.to_string()))
+    }
+}
+
+impl Title {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Title {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '-' | '_' | '.')
+}
+
+/// A channel name such as `exec` (a leading `#` is dropped), or a platform id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRef(String);
+
+impl FromStr for ChannelRef {
+    type Err = ValueError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let t = text.trim().trim_start_matches('#');
+        // Discord `<#123>` mentions arrive as text in the console grammar.
+        let t = t
+            .strip_prefix("<#")
+            .and_then(|x| x.strip_suffix('>'))
+            .unwrap_or(t);
+        if t.is_empty() || t.chars().count() > 80 || !t.chars().all(is_name_char) {
+            return bad(format!(
+                "`{text}` is not a channel; use a name such as exec or #exec-team (letters, digits, - _ .)"
+            ));
+        }
+        Ok(ChannelRef(t.to_lowercase()))
+    }
+}
+
+impl ChannelRef {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ChannelRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Attendees: executive role keys (`ceo`, `cto`) or chat user names, comma-separated.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Attendees(Vec<String>);
+
+impl FromStr for Attendees {
+    type Err = ValueError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut out: Vec<String> = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let name = part.trim_start_matches('@');
+            let name = name
+                .strip_prefix("<@")
+                .and_then(|x| x.strip_suffix('>'))
+                .map(|x| x.trim_start_matches('!'))
+                .unwrap_or(name);
+            if name.is_empty() || name.chars().count() > 64 || !name.chars().all(is_name_char) {
+                return bad(format!(
+                    "`{part}` is not an attendee; use role keys or user names separated by commas, such as ceo,cto"
+                ));
+            }
+            let name = name.to_lowercase();
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        if out.len() > 50 {
+            return bad("more than 50 attendees; invite a channel instead");
+        }
+        Ok(Attendees(out))
+    }
+}
+
+impl Attendees {
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for Attendees {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join(","))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lead_times_parse_sort_and_print_canonically() {
+        let l: LeadTimes = "15m, 1d,15m".parse().unwrap();
+        assert_eq!(l.to_string(), "1d,15m");
+        assert_eq!(l.longest(), Duration::days(1));
+        assert_eq!("1h30m".parse::<LeadTimes>().unwrap().to_string(), "1h30m");
+        assert_eq!("none".parse::<LeadTimes>().unwrap().to_string(), "none");
+        assert_eq!("0s".parse::<LeadTimes>().unwrap().to_string(), "0m");
+    }
+
+    #[test]
+    fn bad_lead_times_are_explained() {
+        let e = "1 day".parse::<LeadTimes>().unwrap_err().0;
+        assert!(e.contains("`1 day` is not a duration"), "{e}");
+        let e = "5w".parse::<LeadTimes>().unwrap_err().0;
+        assert!(e.contains("more than 4 weeks"), "{e}");
+        let e = "15".parse::<LeadTimes>().unwrap_err().0;
+        assert!(e.contains("`15` is not a duration"), "{e}");
+    }
+
+    #[test]
+    fn leads_read_as_words() {
+        assert_eq!(humanize_lead(Duration::days(1)), "in 1 day");
+        assert_eq!(humanize_lead(Duration::minutes(15)), "in 15 minutes");
+        assert_eq!(humanize_lead(Duration::zero()), "now");
+        assert_eq!(humanize_lead(Duration::minutes(90)), "in 90 minutes");
+    }
+
+    #[test]
+    fn channels_drop_the_hash_and_reject_spaces() {
+        assert_eq!("#Exec".parse::<ChannelRef>().unwrap().as_str(), "exec");
+        assert!("exec team".parse::<ChannelRef>().is_err());
+    }
+
+    #[test]
+    fn attendees_are_deduplicated_and_validated() {
+        let a: Attendees = "ceo, CTO,@ana,ceo".parse().unwrap();
+        assert_eq!(a.to_string(), "ceo,cto,ana");
+        assert!("ceo;cto".parse::<Attendees>().is_err());
+    }
+
+    #[test]
+    fn titles_must_be_one_short_line() {
+        assert!("".parse::<Title>().is_err());
+        assert!("a\nb".parse::<Title>().is_err());
+        assert_eq!(
+            " Exec team ".parse::<Title>().unwrap().as_str(),
+            "Exec team"
+        );
+    }
+}

@@ -1,0 +1,5 @@
+//! Pure domain logic: no IO, no async, nothing of ours imported from outside `domain`.
+
+pub mod meeting;
+pub mod recurrence;
+pub mod zone;
