@@ -220,6 +220,10 @@ impl FromStr for ChannelRef {
 }
 
 impl ChannelRef {
+    pub fn general() -> ChannelRef {
+        ChannelRef("general".to_string())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -1,5 +1,6 @@
 //! Pure domain logic: no IO, no async, nothing of ours imported from outside `domain`.
 
 pub mod meeting;
+pub mod org;
 pub mod recurrence;
 pub mod zone;

@@ -1,0 +1,151 @@
+//! The console adapter's sink: every message Quorum posts is one line,
+//! `[#channel] text`, on standard output.
+
+use std::io::Write as _;
+
+use super::{Body, Chat, Outgoing, ReminderView, SendError};
+use crate::domain::meeting::humanize_lead;
+
+
+#[derive(Debug, Default, Clone)]
+pub struct ConsoleChat;
+
+/// One line of plain text for a message.
+pub fn render(message: &Outgoing) -> String {
+    match &message.body {
+        Body::Notice(text) => text.replace('\n', " "),
+        Body::Reminder(r) => render_reminder(r),
+    }
+}
+
+fn render_reminder(r: &ReminderView) -> String {
+    let mut out = String::from("Reminder");
+    if let Some(due) = r.late_from {
+        out.push_str(&format!(" (late: was due {}, Quorum was down)", due.format("%H:%M %Z")));
+    }
+    let when = if r.lead.is_zero() {
+        "starts now".to_string()
+    } else {
+        format!("starts {}", humanize_lead(r.lead))
+    };
+    out.push_str(&format!(
+        ": {} {when}, {} ({}) [series {}]",
+        r.title,
+        crate::domain::zone::human(&r.at),
+        r.at.timezone().name(),
+        r.series_id
+    ));
+    if !r.attendees.is_empty() {
+        out.push_str(&format!(". Attendees: {}", r.attendees.join(", ")));
+    }
+    if r.agenda.is_empty() {
+        out.push_str(". Agenda: none yet");
+    } else {
+        let items: Vec<String> = r.agenda.iter().enumerate().map(|(i, t)| format!("{}) {t}", i + 1)).collect();
+        out.push_str(&format!(". Agenda: {}", items.join("; ")));
+    }
+    out.replace('\n', " ")
+}
+
+impl Chat for ConsoleChat {
+    async fn post(&self, message: &Outgoing) -> Result<(), SendError> {
+        let line = format!("[#{}] {}\n", message.channel, render(message));
+        let mut out = std::io::stdout().lock();
+        out.write_all(line.as_bytes())
+            .and_then(|_| out.flush())
+            .map_err(|e| SendError::Retry(format!("writing to standard output: {e}")))
+    }
+}
+
+/// Run the console: read one command per line from standard input, print
+/// each reply, and let the scheduler post reminders as they fall due, also
+/// while waiting for input and after input ends (unless `exit_on_eof`).
+pub async fn run(
+    app: crate::app::App,
+    scheduler: std::sync::Arc<crate::scheduler::Scheduler<ConsoleChat>>,
+    user: String,
+    exit_on_eof: bool,
+) -> anyhow::Result<()> {
+    use tokio::io::AsyncBufReadExt as _;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let loop_handle = {
+        let scheduler = scheduler.clone();
+        let mut stop_rx = stop_rx.clone();
+        tokio::spawn(async move {
+            scheduler
+                .run(async move {
+                    let _ = stop_rx.wait_for(|stop| *stop).await;
+                })
+                .await;
+        })
+    };
+    let actor = crate::service::meetings::Actor {
+        workspace: crate::CONSOLE_WORKSPACE.to_string(),
+        user,
+        channel: None,
+    };
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut input_open = true;
+    loop {
+        tokio::select! {
+            line = lines.next_line(), if input_open => {
+                match line {
+                    Ok(Some(line)) => {
+                        let line = line.trim();
+                        if line.is_empty() || line.starts_with('#') {
+                            continue;
+                        }
+                        let reply = app.handle_line(&actor, line, chrono::Utc::now()).await;
+                        let text = if reply.is_error {
+                            format!("error: {}\n", reply.text)
+                        } else {
+                            format!("{}\n", reply.text)
+                        };
+                        let mut out = std::io::stdout().lock();
+                        out.write_all(text.as_bytes()).and_then(|_| out.flush()).ok();
+                    }
+                    Ok(None) => {
+                        input_open = false;
+                        if exit_on_eof {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "reading standard input");
+                        input_open = false;
+                        if exit_on_eof {
+                            break;
+                        }
+                    }
+                }
+            }
+            _ = shutdown_signal() => break,
+        }
+    }
+    let _ = stop_tx.send(true);
+    loop_handle.await.ok();
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

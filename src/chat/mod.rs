@@ -1,0 +1,57 @@
+//! Sending: one trait for every chat platform, and the platform-neutral
+//! messages the scheduler hands to it. Adapters render these in their own
+//! markup; the core never formats platform markup.
+
+pub mod console;
+
+use std::future::Future;
+
+use chrono::{DateTime, Duration};
+use chrono_tz::Tz;
+
+/// A message Quorum posts on its own (not a reply to a command).
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub workspace: String,
+    pub channel: String,
+    /// Stable per delivery: adapters with idempotency keys (Discord's nonce)
+    /// derive them from it, so a re-send after a crash is a no-op.
+    pub key: String,
+    pub body: Body,
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    Reminder(ReminderView),
+    /// Plain text, such as the summary of reminders missed during downtime.
+    Notice(String),
+}
+
+/// Everything a reminder shows: which meeting, when (in the series' zone),
+/// who attends, and the agenda.
+#[derive(Debug, Clone)]
+pub struct ReminderView {
+    pub series_id: i64,
+    pub title: String,
+    pub at: DateTime<Tz>,
+    pub lead: Duration,
+    /// Attendees as shown, e.g. `cto (Ana García)`; `mention` are the chat users to ping.
+    pub attendees: Vec<String>,
+    pub mention: Vec<String>,
+    pub agenda: Vec<String>,
+    /// Set when the reminder went out late (it fell due while Quorum was down).
+    pub late_from: Option<DateTime<Tz>>,
+}
+
+/// Why a send failed: retry later, or never.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("temporary failure: {0}")]
+    Retry(String),
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+pub trait Chat: Send + Sync + 'static {
+    fn post(&self, message: &Outgoing) -> impl Future<Output = Result<(), SendError>> + Send;
+}

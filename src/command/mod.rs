@@ -1,0 +1,423 @@
+//! The text grammar shared by the console and the Slack adapter, turned into a
+//! platform-neutral [`Command`]. Discord builds the same `Command` from its
+//! typed options through [`from_options`].
+//!
+//! ```text
+//! /meeting add title:"Exec team" when:"monthly on the first monday at 10:00" tz:Europe/Madrid
+//! ```
+//! A line is a command path (`/meeting add`) followed by `name:value`
+//! options; a value with spaces is quoted with "..." (typographic quotes
+//! work too). Option names are case-insensitive; each may appear once.
+
+pub mod meeting;
+
+use crate::error::{Error, Result, user_err};
+
+pub use meeting::MeetingCommand;
+
+/// A command, whatever platform it came from.
+#[derive(Debug, Clone)]
+pub enum Command {
+    Help { topic: Option<String> },
+    Meeting(MeetingCommand),
+}
+
+/// One option of a command family: its name, whether it is required, and
+/// what it means (shown in `/help` and used for Discord registration).
+#[derive(Debug, Clone, Copy)]
+pub struct OptionSpec {
+    pub name: &'static str,
+    pub required: bool,
+    pub help: &'static str,
+}
+
+/// One subcommand: `/meeting add`, with its options.
+#[derive(Debug, Clone, Copy)]
+pub struct CommandSpec {
+    pub family: &'static str,
+    pub name: &'static str,
+    pub help: &'static str,
+    pub options: &'static [OptionSpec],
+}
+
+/// Every command Quorum understands, for help and registration.
+pub fn specs() -> Vec<&'static CommandSpec> {
+    meeting::SPECS.iter().collect()
+}
+
+/// `/meeting add`, tokenised: the words of the path and the options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub path: Vec<String>,
+    pub options: Vec<(String, String)>,
+}
+
+fn unquote_char(c: char) -> Option<char> {
+    match c {
+        '"' => Some('"'),
+        '\u{201C}' => Some('\u{201D}'),
+        '\u{201D}' => Some('\u{201D}'),
+        '\'' => Some('\''),
+        _ => None,
+    }
+}
+
+/// Split a line into its command path and `name:value` options.
+pub fn tokenize(line: &str) -> Result<Invocation> {
+    let line = line.trim();
+    let Some(rest) = line.strip_prefix('/') else {
+        return user_err(format!(
+            "`{}` is not a command; commands start with /, for example /meeting list (try /help)",
+            line.split_whitespace().next().unwrap_or(line)
+        ));
+    };
+    let mut path = Vec::new();
+    let mut options: Vec<(String, String)> = Vec::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            break;
+        }
+        let mut word = String::new();
+        let mut value: Option<String> = None;
+        while let Some(&c) = chars.peek() {
+            if c.is_whitespace() {
+                break;
+            }
+            chars.next();
+            if c == ':' && value.is_none() {
+                let mut v = String::new();
+                if let Some(close) = chars.peek().copied().and_then(unquote_char) {
+                    chars.next();
+                    let mut closed = false;
+                    for c in chars.by_ref() {
+                        if c == close || (close == '\u{201D}' && c == '\u{201C}') {
+                            closed = true;
+                            break;
+                        }
+                        v.push(c);
+                    }
+                    if !closed {
+                        return user_err(format!("the value of `{word}` has no closing quote"));
+                    }
+                    if chars.peek().is_some_and(|c| !c.is_whitespace()) {
+                        return user_err(format!(
+                            "put a space after the closing quote of `{word}`"
+                        ));
+                    }
+                } else {
+                    while let Some(&c) = chars.peek() {
+                        if c.is_whitespace() {
+                            break;
+                        }
+                        v.push(c);
+                        chars.next();
+                    }
+                }
+                value = Some(v);
+                break;
+            }
+            word.push(c);
+        }
+        match value {
+            Some(v) => {
+                let name = word.to_lowercase();
+                if name.is_empty() {
+                    return user_err(format!("`:{v}` has no option name before the colon"));
+                }
+                if options.iter().any(|(n, _)| *n == name) {
+                    return user_err(format!("option `{name}` is given twice"));
+                }
+                options.push((name, v));
+            }
+            None if options.is_empty() => path.push(word.to_lowercase()),
+            None => {
+                return user_err(format!(
+                    "`{word}` is not an option; options look like name:value, with quotes around spaces, e.g. title:\"Exec team\""
+                ));
+            }
+        }
+    }
+    if path.is_empty() {
+        return user_err("a command needs a name, for example /meeting list (try /help)");
+    }
+    Ok(Invocation { path, options })
+}
+
+/// Options of one invocation, checked against the command's spec.
+pub struct Options {
+    spec: &'static CommandSpec,
+    values: Vec<(String, String)>,
+}
+
+impl Options {
+    fn new(spec: &'static CommandSpec, values: Vec<(String, String)>) -> Result<Options> {
+        for (name, _) in &values {
+            if !spec.options.iter().any(|o| o.name == name) {
+                let names: Vec<&str> = spec.options.iter().map(|o| o.name).collect();
+                let hint = names
+                    .iter()
+                    .map(|n| (strsim::jaro_winkler(n, name), n))
+                    .filter(|(s, _)| *s > 0.8)
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+                    .map(|(_, n)| format!("; did you mean `{n}`?"))
+                    .unwrap_or_default();
+                let list = if names.is_empty() {
+                    "it takes no options".to_string()
+                } else {
+                    format!("its options are {}", names.join(", "))
+                };
+                return user_err(format!(
+                    "/{} {} has no option `{name}`{hint} ({list})",
+                    spec.family, spec.name
+                ));
+            }
+        }
+        for o in spec.options.iter().filter(|o| o.required) {
+            if !values.iter().any(|(n, _)| n == o.name) {
+                return user_err(format!(
+                    "/{} {} needs {}:... ({}); see /help {} {}",
+                    spec.family, spec.name, o.name, o.help, spec.family, spec.name
+                ));
+            }
+        }
+        Ok(Options { spec, values })
+    }
+
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Parse option `name` with `FromStr`, prefixing errors with its name.
+    pub fn get<T>(&self, name: &str) -> Result<Option<T>>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        match self.raw(name) {
+            None => Ok(None),
+            Some(v) => v
+                .parse::<T>()
+                .map(Some)
+                .map_err(|e| Error::user(format!("{name}: {e}"))),
+        }
+    }
+
+    pub fn require<T>(&self, name: &str) -> Result<T>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        self.get(name)?.ok_or_else(|| {
+            Error::user(format!(
+                "/{} {} needs {name}:...",
+                self.spec.family, self.spec.name
+            ))
+        })
+    }
+
+    /// A record id: a positive whole number, `#` allowed.
+    pub fn id(&self, name: &str) -> Result<Option<i64>> {
+        match self.raw(name) {
+            None => Ok(None),
+            Some(v) => v
+                .trim_start_matches('#')
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(Some)
+                .ok_or_else(|| {
+                    Error::user(format!(
+                        "{name}: `{v}` is not an id; ids are whole numbers such as {name}:3 (see /{} list)",
+                        self.spec.family
+                    ))
+                }),
+        }
+    }
+}
+
+/// Parse one line of the text grammar.
+pub fn parse(line: &str) -> Result<Command> {
+    let inv = tokenize(line)?;
+    from_invocation(inv)
+}
+
+/// Build a command from a path and named options, as any adapter has them.
+pub fn from_options(path: &[&str], options: Vec<(String, String)>) -> Result<Command> {
+    from_invocation(Invocation {
+        path: path.iter().map(|s| s.to_lowercase()).collect(),
+        options,
+    })
+}
+
+fn from_invocation(inv: Invocation) -> Result<Command> {
+    let family = inv.path[0].as_str();
+    match family {
+        "help" => {
+            let topic = inv.path[1..].join(" ");
+            if let Some((name, _)) = inv.options.first() {
+                return user_err(format!("/help takes no options (got `{name}`); try /help meeting add"));
+            }
+            Ok(Command::Help {
+                topic: Some(topic).filter(|t| !t.is_empty()),
+            })
+        }
+        "meeting" => {
+            let Some(sub) = inv.path.get(1) else {
+                return user_err(format!(
+                    "/meeting needs a subcommand: {}",
+                    subcommand_names("meeting")
+                ));
+            };
+            let Some(spec) = meeting::SPECS.iter().find(|s| s.name == sub) else {
+                return user_err(format!(
+                    "/meeting has no subcommand `{sub}`; use one of {}",
+                    subcommand_names("meeting")
+                ));
+            };
+            if inv.path.len() > 2 {
+                return user_err(format!(
+                    "`{}` is not an option; options look like name:value",
+                    inv.path[2]
+                ));
+            }
+            let opts = Options::new(spec, inv.options)?;
+            Ok(Command::Meeting(meeting::build(spec, &opts)?))
+        }
+        other => {
+            let families = ["meeting", "help"];
+            let hint = families
+                .iter()
+                .map(|f| (strsim::jaro_winkler(f, other), f))
+                .filter(|(s, _)| *s > 0.8)
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, f)| format!("did you mean /{f}? "))
+                .unwrap_or_default();
+            user_err(format!("/{other} is not a command; {hint}commands: /meeting, /help"))
+        }
+    }
+}
+
+fn subcommand_names(family: &str) -> String {
+    specs()
+        .iter()
+        .filter(|s| s.family == family)
+        .map(|s| s.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The text of `/help [topic]`.
+pub fn help(topic: Option<&str>) -> Result<String> {
+    let all = specs();
+    let topic = topic.map(|t| t.trim().trim_start_matches('/').to_lowercase());
+    let chosen: Vec<&&CommandSpec> = match topic.as_deref() {
+        None => all.iter().collect(),
+        Some(t) => all
+            .iter()
+            .filter(|s| s.family == t || format!("{} {}", s.family, s.name) == t)
+            .collect(),
+    };
+    if chosen.is_empty() {
+        return user_err(format!(
+            "no help for `{}`; try /help or /help meeting",
+            topic.unwrap_or_default()
+        ));
+    }
+    let mut out = String::new();
+    if topic.is_none() {
+        out.push_str("Quorum commands (options are name:value; quote values with spaces):\n");
+    }
+    let detailed = chosen.len() == 1;
+    for s in chosen {
+        let usage: Vec<String> = s
+            .options
+            .iter()
+            .map(|o| if o.required { format!("{}:...", o.name) } else { format!("[{}:...]", o.name) })
+            .collect();
+        out.push_str(&format!("/{} {} {} - {}\n", s.family, s.name, usage.join(" "), s.help).replace("  -", " -"));
+        if detailed {
+            for o in s.options {
+                out.push_str(&format!("  {}: {}\n", o.name, o.help));
+            }
+        }
+    }
+    out.push_str("/help [command] - this help");
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tok(line: &str) -> Invocation {
+        tokenize(line).unwrap()
+    }
+
+    fn tok_err(line: &str) -> String {
+        tokenize(line).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn quoted_and_bare_values_are_split_from_the_path() {
+        let inv = tok(r#"/meeting add title:"Exec team" tz:Europe/Madrid when:"weekly on monday at 10:00""#);
+        assert_eq!(inv.path, ["meeting", "add"]);
+        assert_eq!(
+            inv.options,
+            [
+                ("title".to_string(), "Exec team".to_string()),
+                ("tz".to_string(), "Europe/Madrid".to_string()),
+                ("when".to_string(), "weekly on monday at 10:00".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn typographic_quotes_work_like_straight_ones() {
+        let inv = tok("/meeting agenda id:1 item:\u{201C}Q3 budget\u{201D}");
+        assert_eq!(inv.options[1], ("item".to_string(), "Q3 budget".to_string()));
+    }
+
+    #[test]
+    fn a_colon_inside_a_value_is_kept() {
+        let inv = tok("/meeting add when:cron:0 title:x");
+        assert_eq!(inv.options[0], ("when".to_string(), "cron:0".to_string()));
+    }
+
+    #[test]
+    fn tokenizer_errors_are_specific() {
+        assert!(tok_err("meeting list").contains("commands start with /"));
+        assert!(tok_err(r#"/meeting add title:"Exec"#).contains("no closing quote"));
+        assert!(tok_err("/meeting add title:a title:b").contains("given twice"));
+        assert!(tok_err("/meeting add title:a stray").contains("`stray` is not an option"));
+        assert!(tok_err("/").contains("needs a name"));
+    }
+
+    #[test]
+    fn unknown_commands_and_options_suggest_the_right_one() {
+        let e = parse("/meting list").unwrap_err().to_string();
+        assert!(e.contains("did you mean /meeting?"), "{e}");
+        let e = parse("/meeting ad").unwrap_err().to_string();
+        assert!(e.contains("no subcommand `ad`"), "{e}");
+        let e = parse("/meeting skip idd:3").unwrap_err().to_string();
+        assert!(e.contains("has no option `idd`; did you mean `id`?"), "{e}");
+        let e = parse("/meeting skip").unwrap_err().to_string();
+        assert!(e.contains("/meeting skip needs id:"), "{e}");
+        let e = parse("/meeting skip id:abc").unwrap_err().to_string();
+        assert!(e.contains("`abc` is not an id"), "{e}");
+    }
+
+    #[test]
+    fn help_lists_every_meeting_subcommand() {
+        let h = help(None).unwrap();
+        for s in ["add", "list", "next", "skip", "cancel", "edit", "agenda"] {
+            assert!(h.contains(&format!("/meeting {s}")), "{s} missing from {h}");
+        }
+        let h = help(Some("meeting add")).unwrap();
+        assert!(h.contains("  when:"), "{h}");
+        assert!(help(Some("nothing")).is_err());
+    }
+}

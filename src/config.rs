@@ -1,0 +1,368 @@
+//! Configuration: a TOML file (`--config`, default `quorum.toml` when present)
+//! with `QUORUM_`-prefixed environment overrides, validated at start. Any
+//! unknown key or bad value stops start-up with `file:line:column: what`.
+//! Secrets (tokens, signing keys) never live here: they come from the environment.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use chrono::Duration;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::domain::meeting::{parse_duration, Attendees, ChannelRef, LeadTimes, Title};
+use crate::domain::org::{is_role_key, Executive, Org};
+use crate::domain::recurrence::Cadence;
+use crate::domain::zone::Zone;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://quorum.db";
+pub const DEFAULT_CONFIG_FILE: &str = "quorum.toml";
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    /// How late a reminder may still be sent after downtime.
+    pub grace: Duration,
+    pub default_zone: Zone,
+    pub default_channel: ChannelRef,
+    pub default_remind: LeadTimes,
+    pub org: Org,
+    pub series: Vec<SeriesSeed>,
+}
+
+/// A meeting series the config asks for; created at start when missing.
+#[derive(Debug, Clone)]
+pub struct SeriesSeed {
+    pub workspace: String,
+    pub title: Title,
+    pub cadence: Cadence,
+    pub zone: Zone,
+    pub channel: ChannelRef,
+    pub attendees: Attendees,
+    pub remind: LeadTimes,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: DEFAULT_DATABASE_URL.to_string(),
+            grace: Duration::hours(1),
+            default_zone: Zone::utc(),
+            default_channel: ChannelRef::general(),
+            default_remind: LeadTimes::default(),
+            org: Org::default(),
+            series: Vec::new(),
+        }
+    }
+}
+
+/// A configuration problem, located in its file where possible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub origin: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "{}:{l}:{c}: {}", self.origin, self.message),
+            (Some(l), None) => write!(f, "{}:{l}: {}", self.origin, self.message),
+            _ => write!(f, "{}: {}", self.origin, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    database: RawDatabase,
+    #[serde(default)]
+    scheduler: RawScheduler,
+    #[serde(default)]
+    defaults: RawDefaults,
+    #[serde(default)]
+    org: BTreeMap<String, Spanned<RawExecutive>>,
+    #[serde(default)]
+    series: Vec<Spanned<RawSeries>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    url: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawScheduler {
+    grace: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    timezone: Option<Spanned<String>>,
+    channel: Option<Spanned<String>>,
+    remind: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExecutive {
+    name: String,
+    user: Option<String>,
+    channel: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSeries {
+    title: Spanned<String>,
+    when: Spanned<String>,
+    tz: Option<Spanned<String>>,
+    channel: Option<Spanned<String>>,
+    #[serde(default)]
+    attendees: Vec<Spanned<String>>,
+    remind: Option<Spanned<String>>,
+    workspace: Option<String>,
+}
+
+struct Locator<'a> {
+    origin: &'a str,
+    text: &'a str,
+}
+
+impl Locator<'_> {
+    fn at(&self, span: Option<Range<usize>>, message: impl Into<String>) -> ConfigError {
+        let (line, column) = match span {
+            Some(span) => {
+                let before = &self.text[..span.start.min(self.text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
+                (Some(line), Some(column))
+            }
+            None => (None, None),
+        };
+        ConfigError {
+            origin: self.origin.to_string(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    fn parse<T>(&self, value: &Spanned<String>, what: &str) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr,
+        T::Err: fmt::Display,
+    {
+        value
+            .get_ref()
+            .parse::<T>()
+            .map_err(|e| self.at(Some(value.span()), format!("{what}: {e}")))
+    }
+}
+
+impl Config {
+    /// Load from `path` (or `quorum.toml` when it exists and no path is
+    /// given), then apply environment overrides.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("QUORUM_")).collect();
+        let chosen: Option<PathBuf> = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
+        };
+        let mut config = match chosen {
+            Some(p) => {
+                let origin = p.display().to_string();
+                let text = std::fs::read_to_string(&p).map_err(|e| ConfigError {
+                    origin: origin.clone(),
+                    line: None,
+                    column: None,
+                    message: format!("cannot read the config file: {e}"),
+                })?;
+                Config::from_toml(&text, &origin)?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(&env)?;
+        Ok(config)
+    }
+
+    /// Apply `QUORUM_*` overrides.
+    pub fn apply_env(&mut self, env: &[(String, String)]) -> Result<(), ConfigError> {
+        for (key, value) in env {
+            let fail = |message: String| ConfigError {
+                origin: key.clone(),
+                line: None,
+                column: None,
+                message,
+            };
+            match key.as_str() {
+                "QUORUM_DATABASE_URL" => self.database_url = check_database_url(value).map_err(fail)?,
+                "QUORUM_SCHEDULER_GRACE" => {
+                    self.grace = parse_duration(value).map_err(|e| fail(e.to_string()))?;
+                }
+                "QUORUM_DEFAULTS_TIMEZONE" => {
+                    self.default_zone = value.parse().map_err(|e: crate::domain::zone::ZoneError| fail(e.to_string()))?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Parse and validate a TOML document; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let loc = Locator { origin, text };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| loc.at(e.span(), e.message().trim().to_string()))?;
+        let mut config = Config::default();
+        if let Some(url) = &raw.database.url {
+            config.database_url =
+                check_database_url(url.get_ref()).map_err(|m| loc.at(Some(url.span()), format!("database.url: {m}")))?;
+        }
+        if let Some(grace) = &raw.scheduler.grace {
+            config.grace = parse_duration(grace.get_ref())
+                .map_err(|e| loc.at(Some(grace.span()), format!("scheduler.grace: {e}")))?;
+        }
+        if let Some(tz) = &raw.defaults.timezone {
+            config.default_zone = loc.parse(tz, "defaults.timezone")?;
+        }
+        if let Some(channel) = &raw.defaults.channel {
+            config.default_channel = loc.parse(channel, "defaults.channel")?;
+        }
+        if let Some(remind) = &raw.defaults.remind {
+            config.default_remind = loc.parse(remind, "defaults.remind")?;
+        }
+        let mut executives = Vec::new();
+        for (role, exec) in &raw.org {
+            if !is_role_key(role) {
+                return Err(loc.at(
+                    Some(exec.span()),
+                    format!("org.{role}: role keys are lowercase words such as ceo, cto or vp-eng"),
+                ));
+            }
+            let e = exec.get_ref();
+            let channel = match &e.channel {
+                Some(c) => Some(loc.parse::<ChannelRef>(c, &format!("org.{role}.channel"))?.to_string()),
+                None => None,
+            };
+            executives.push(Executive {
+                role: role.clone(),
+                name: e.name.clone(),
+                user: e.user.clone(),
+                channel,
+            });
+        }
+        config.org = Org::new(executives);
+        for (i, s) in raw.series.iter().enumerate() {
+            let n = i + 1;
+            let s = s.get_ref();
+            let title: Title = loc.parse(&s.title, &format!("series #{n} title"))?;
+            let cadence: Cadence = loc.parse(&s.when, &format!("series #{n} ({title}) when"))?;
+            let zone = match &s.tz {
+                Some(tz) => loc.parse(tz, &format!("series #{n} ({title}) tz"))?,
+                None => config.default_zone,
+            };
+            let channel = match &s.channel {
+                Some(c) => loc.parse(c, &format!("series #{n} ({title}) channel"))?,
+                None => config.default_channel.clone(),
+            };
+            let remind = match &s.remind {
+                Some(r) => loc.parse(r, &format!("series #{n} ({title}) remind"))?,
+                None => config.default_remind.clone(),
+            };
+            let mut names = Vec::new();
+            for a in &s.attendees {
+                let one: Attendees = loc.parse(a, &format!("series #{n} ({title}) attendees"))?;
+                names.extend(one.iter().map(str::to_string));
+            }
+            let attendees: Attendees = names.join(",").parse().map_err(|e| {
+                loc.at(Some(s.title.span()), format!("series #{n} ({title}) attendees: {e}"))
+            })?;
+            config.series.push(SeriesSeed {
+                workspace: s.workspace.clone().unwrap_or_else(|| crate::CONSOLE_WORKSPACE.to_string()),
+                title,
+                cadence,
+                zone,
+                channel,
+                attendees,
+                remind,
+            });
+        }
+        Ok(config)
+    }
+}
+
+fn check_database_url(url: &str) -> Result<String, String> {
+    if url.starts_with("sqlite:") {
+        Ok(url.to_string())
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Err("PostgreSQL is not available in this build yet; use sqlite://PATH".to_string())
+    } else {
+        Err(format!("`{url}` is not a database url; use sqlite://quorum.db"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, String> {
+        Config::from_toml(text, "q.toml").map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_example_config_in_deploy_is_valid() {
+        let text = include_str!("../deploy/quorum.example.toml");
+        let c = Config::from_toml(text, "quorum.example.toml").unwrap();
+        assert!(c.series.len() >= 10, "the example holds the seed's whole rhythm");
+        assert!(c.org.get("cto").is_some());
+    }
+
+    #[test]
+    fn an_unknown_key_names_the_line() {
+        let e = load("[database]\nurl = \"sqlite://x.db\"\ncolour = 1\n").unwrap_err();
+        assert!(e.starts_with("q.toml:3:1: unknown field `colour`"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_cadence_names_the_line_and_the_series() {
+        let e = load("[[series]]\ntitle = \"Ops\"\nwhen = \"fortnightly on monday at 10:00\"\n").unwrap_err();
+        assert!(e.starts_with("q.toml:3:8: series #1 (Ops) when: `fortnightly` is not a cadence"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_zone_grace_and_url_are_each_reported() {
+        let e = load("[defaults]\ntimezone = \"Europe/Madird\"\n").unwrap_err();
+        assert!(e.contains("q.toml:2:12: defaults.timezone: `Europe/Madird` is not an IANA time zone"), "{e}");
+        let e = load("[scheduler]\ngrace = \"soon\"\n").unwrap_err();
+        assert!(e.contains("q.toml:2:9: scheduler.grace: `soon` is not a duration"), "{e}");
+        let e = load("[database]\nurl = \"mysql://x\"\n").unwrap_err();
+        assert!(e.contains("database.url: `mysql://x` is not a database url"), "{e}");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut c = load("[database]\nurl = \"sqlite://a.db\"\n").unwrap();
+        c.apply_env(&[("QUORUM_DATABASE_URL".into(), "sqlite://b.db".into())]).unwrap();
+        assert_eq!(c.database_url, "sqlite://b.db");
+        let e = c.apply_env(&[("QUORUM_SCHEDULER_GRACE".into(), "x".into())]).unwrap_err();
+        assert!(e.to_string().starts_with("QUORUM_SCHEDULER_GRACE: `x` is not a duration"));
+    }
+
+    #[test]
+    fn a_bad_role_key_is_rejected() {
+        let e = load("[org.CTO]\nname = \"Ana\"\n").unwrap_err();
+        assert!(e.contains("org.CTO: role keys are lowercase"), "{e}");
+    }
+}

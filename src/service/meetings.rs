@@ -1,0 +1,318 @@
+//! Meeting use cases: create, list, skip, cancel, edit a series, manage its
+//! agenda, and move a series past an occurrence (for the scheduler). Each
+//! takes the store and the current instant and returns typed outcomes.
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use tracing::instrument;
+
+use crate::command::meeting::{MeetingChanges, NewMeeting};
+use crate::config::{Config, SeriesSeed};
+use crate::domain::meeting::{Attendees, LeadTimes};
+use crate::domain::recurrence::Cadence;
+use crate::domain::zone::Zone;
+use crate::error::{Error, Result, user_err};
+use crate::store::{NewSeries, Plan, PlannedReminder, SeriesRow, Store};
+
+/// Who is acting, where, and when.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub workspace: String,
+    pub user: String,
+    /// The channel the command was typed in, when there is one.
+    pub channel: Option<String>,
+}
+
+/// A stored series with its values parsed back into domain types.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub row: SeriesRow,
+    pub cadence: Cadence,
+    pub zone: Zone,
+    pub anchor: NaiveDate,
+    pub remind: LeadTimes,
+    pub attendees: Attendees,
+}
+
+impl Series {
+    pub fn from_row(row: SeriesRow) -> anyhow::Result<Series> {
+        let cadence: Cadence = row
+            .cadence
+            .parse()
+            .map_err(|e| anyhow::anyhow!("stored cadence of series {} does not parse: {e}", row.id))?;
+        let zone: Zone = row
+            .tz
+            .parse()
+            .map_err(|e| anyhow::anyhow!("stored zone of series {} does not parse: {e}", row.id))?;
+        let anchor = NaiveDate::parse_from_str(&row.anchor_date, "%Y-%m-%d")
+            .map_err(|e| anyhow::anyhow!("stored anchor of series {}: {e}", row.id))?;
+        let remind: LeadTimes = row
+            .remind
+            .parse()
+            .map_err(|e| anyhow::anyhow!("stored lead times of series {}: {e}", row.id))?;
+        let attendees: Attendees = row
+            .attendees
+            .parse()
+            .map_err(|e| anyhow::anyhow!("stored attendees of series {}: {e}", row.id))?;
+        Ok(Series {
+            row,
+            cadence,
+            zone,
+            anchor,
+            remind,
+            attendees,
+        })
+    }
+
+    pub fn local(&self, at: i64) -> DateTime<Tz> {
+        self.zone.tz().timestamp_opt(at, 0).single().unwrap_or_else(|| {
+            self.zone.tz().from_utc_datetime(&DateTime::<Utc>::UNIX_EPOCH.naive_utc())
+        })
+    }
+
+    /// The next `n` occurrences after `from`, with whether each is skipped.
+    pub fn upcoming(&self, from: DateTime<Utc>, n: usize, skips: &[i64]) -> Vec<(DateTime<Tz>, bool)> {
+        self.cadence
+            .occurrences_after(self.zone, self.anchor, from)
+            .take(n)
+            .map(|at| {
+                let skipped = skips.contains(&at.timestamp());
+                (at, skipped)
+            })
+            .collect()
+    }
+}
+
+/// The first non-skipped occurrence after `after`, and the reminders due
+/// strictly after `reference` (earlier ones are not queued: they were either
+/// handled already or lie before the series existed).
+pub fn plan(
+    cadence: &Cadence,
+    zone: Zone,
+    anchor: NaiveDate,
+    leads: &LeadTimes,
+    after: DateTime<Utc>,
+    reference: i64,
+    skips: &[i64],
+) -> Plan {
+    let next = cadence
+        .occurrences_after(zone, anchor, after)
+        .map(|at| at.timestamp())
+        .find(|t| !skips.contains(t));
+    let reminders = match next {
+        Some(at) => leads
+            .iter()
+            .map(|d| d.num_seconds())
+            .filter(|lead| at - lead > reference)
+            .map(|lead_secs| PlannedReminder { lead_secs })
+            .collect(),
+        None => Vec::new(),
+    };
+    Plan {
+        next_at: next,
+        reminders,
+    }
+}
+
+fn ts(at: DateTime<Utc>) -> i64 {
+    at.timestamp()
+}
+
+#[derive(Clone)]
+pub struct Meetings {
+    pub store: Store,
+}
+
+impl Meetings {
+    async fn load(&self, workspace: &str, id: i64) -> Result<Series> {
+        match self.store.series(workspace, id).await? {
+            Some(row) if row.status == "active" => Ok(Series::from_row(row)?),
+            Some(row) => user_err(format!(
+                "series {id} ({}) is {}; see /meeting list for active series",
+                row.title, row.status
+            )),
+            None => user_err(format!("there is no series {id} here; see /meeting list")),
+        }
+    }
+
+    #[instrument(skip(self, config, new), fields(workspace = %actor.workspace, user = %actor.user))]
+    pub async fn add(&self, config: &Config, actor: &Actor, new: NewMeeting, now: DateTime<Utc>) -> Result<Series> {
+        let zone = new.zone.unwrap_or(config.default_zone);
+        let channel = match (new.channel, &actor.channel) {
+            (Some(c), _) => c.to_string(),
+            (None, Some(here)) => here.clone(),
+            (None, None) => config.default_channel.to_string(),
+        };
+        let remind = new.remind.unwrap_or_else(|| config.default_remind.clone());
+        let anchor = zone.local(now).date();
+        let plan = plan(&new.cadence, zone, anchor, &remind, now, ts(now), &[]);
+        if plan.next_at.is_none() {
+            return user_err(format!(
+                "`{}` has no occurrence after now ({}); pick a future date",
+                new.cadence,
+                now.with_timezone(&zone.tz()).format("%Y-%m-%d %H:%M %Z")
+            ));
+        }
+        let row = NewSeries {
+            workspace: actor.workspace.clone(),
+            title: new.title.to_string(),
+            cadence: new.cadence.to_string(),
+            rrule: new.cadence.rrule(),
+            tz: zone.name().to_string(),
+            anchor_date: anchor.format("%Y-%m-%d").to_string(),
+            channel,
+            attendees: new.attendees.to_string(),
+            remind: remind.to_string(),
+            created_by: actor.user.clone(),
+            created_at: ts(now),
+        };
+        let id = self.store.insert_series(&row, &plan).await?;
+        tracing::info!(series = id, "series created");
+        self.load(&actor.workspace, id).await
+    }
+
+    /// Create the config's series that do not exist yet (matched by title).
+    pub async fn seed(&self, config: &Config, seeds: &[SeriesSeed], now: DateTime<Utc>) -> anyhow::Result<usize> {
+        let mut created = 0;
+        for s in seeds {
+            if self.store.series_by_title(&s.workspace, s.title.as_str()).await?.is_some() {
+                continue;
+            }
+            let actor = Actor {
+                workspace: s.workspace.clone(),
+                user: "config".to_string(),
+                channel: None,
+            };
+            let new = NewMeeting {
+                title: s.title.clone(),
+                cadence: s.cadence.clone(),
+                zone: Some(s.zone),
+                channel: Some(s.channel.clone()),
+                remind: Some(s.remind.clone()),
+                attendees: s.attendees.clone(),
+            };
+            match self.add(config, &actor, new, now).await {
+                Ok(_) => created += 1,
+                Err(Error::User(msg)) => tracing::warn!(title = %s.title, "series from config not created: {msg}"),
+                Err(Error::Internal(e)) => return Err(e),
+            }
+        }
+        Ok(created)
+    }
+
+    pub async fn list(&self, actor: &Actor) -> Result<Vec<Series>> {
+        let rows = self.store.list_series(&actor.workspace).await?;
+        rows.into_iter()
+            .map(|r| Series::from_row(r).map_err(Error::from))
+            .collect()
+    }
+
+    pub async fn get(&self, actor: &Actor, id: i64) -> Result<Series> {
+        self.load(&actor.workspace, id).await
+    }
+
+    pub async fn skips(&self, series: &Series, now: DateTime<Utc>) -> Result<Vec<i64>> {
+        Ok(self.store.skips(series.row.id, ts(now)).await?)
+    }
+
+    /// Skip the next occurrence; returns (series, skipped occurrence).
+    #[instrument(skip(self), fields(workspace = %actor.workspace, user = %actor.user))]
+    pub async fn skip(&self, actor: &Actor, id: i64, now: DateTime<Utc>) -> Result<(Series, i64)> {
+        let s = self.load(&actor.workspace, id).await?;
+        let Some(skipped) = s.row.next_at else {
+            return user_err(format!("series {id} has no next occurrence to skip"));
+        };
+        let mut skips = self.store.skips(id, ts(now)).await?;
+        skips.push(skipped);
+        let after = DateTime::<Utc>::from_timestamp(skipped, 0).unwrap_or(now);
+        let plan = plan(&s.cadence, s.zone, s.anchor, &s.remind, after, ts(now), &skips);
+        self.store.skip_occurrence(&s.row, skipped, &actor.user, &plan, ts(now)).await?;
+        let s = Series::from_row(self.store.series(&actor.workspace, id).await?.ok_or_else(|| anyhow::anyhow!("series {id} vanished"))?)?;
+        Ok((s, skipped))
+    }
+
+    #[instrument(skip(self), fields(workspace = %actor.workspace, user = %actor.user))]
+    pub async fn cancel(&self, actor: &Actor, id: i64, now: DateTime<Utc>) -> Result<Series> {
+        let s = self.load(&actor.workspace, id).await?;
+        if !self.store.cancel_series(&actor.workspace, id, ts(now)).await? {
+            return user_err(format!("series {id} was already cancelled"));
+        }
+        Ok(s)
+    }
+
+    #[instrument(skip(self, changes), fields(workspace = %actor.workspace, user = %actor.user))]
+    pub async fn edit(&self, actor: &Actor, id: i64, changes: MeetingChanges, now: DateTime<Utc>) -> Result<Series> {
+        let s = self.load(&actor.workspace, id).await?;
+        let mut row = s.row.clone();
+        let cadence = changes.cadence.clone().unwrap_or_else(|| s.cadence.clone());
+        let zone = changes.zone.unwrap_or(s.zone);
+        let remind = changes.remind.clone().unwrap_or_else(|| s.remind.clone());
+        let timing_changed = changes.cadence.is_some() || changes.zone.is_some();
+        let anchor = if timing_changed { zone.local(now).date() } else { s.anchor };
+        if let Some(t) = &changes.title {
+            row.title = t.to_string();
+        }
+        if let Some(c) = &changes.channel {
+            row.channel = c.to_string();
+        }
+        if let Some(a) = &changes.attendees {
+            row.attendees = a.to_string();
+        }
+        row.cadence = cadence.to_string();
+        row.rrule = cadence.rrule();
+        row.tz = zone.name().to_string();
+        row.anchor_date = anchor.format("%Y-%m-%d").to_string();
+        row.remind = remind.to_string();
+        let skips = self.store.skips(id, ts(now)).await?;
+        let plan = plan(&cadence, zone, anchor, &remind, now, ts(now), &skips);
+        if plan.next_at.is_none() {
+            return user_err(format!("`{cadence}` has no occurrence after now; nothing was changed"));
+        }
+        self.store.update_series(&row, &plan, ts(now)).await?;
+        self.load(&actor.workspace, id).await
+    }
+
+    /// Add an item to the next occurrence's agenda; returns the series and
+    /// the agenda as it now stands.
+    pub async fn agenda(&self, actor: &Actor, id: i64, item: Option<String>, now: DateTime<Utc>) -> Result<(Series, Vec<String>)> {
+        let s = self.load(&actor.workspace, id).await?;
+        let Some(next) = s.row.next_at else {
+            return user_err(format!("series {id} has no next occurrence"));
+        };
+        if let Some(text) = item {
+            self.store.add_agenda_item(&s.row, next, &text, &actor.user, ts(now)).await?;
+        }
+        let items = self.store.agenda(id, next).await?.into_iter().map(|i| i.text).collect();
+        Ok((s, items))
+    }
+
+    /// Move every series whose occurrence has passed to its next one and
+    /// queue that occurrence's reminders. Bounded per call.
+    pub async fn advance_due(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
+        let mut advanced = 0;
+        for _round in 0..50 {
+            let due = self.store.series_due(ts(now), 500).await?;
+            if due.is_empty() {
+                break;
+            }
+            for row in due {
+                let Some(passed) = row.next_at else { continue };
+                let plan = match Series::from_row(row.clone()) {
+                    Ok(s) => {
+                        let skips = self.store.skips(row.id, passed).await?;
+                        let after = DateTime::<Utc>::from_timestamp(passed, 0).unwrap_or(now);
+                        plan(&s.cadence, s.zone, s.anchor, &s.remind, after, passed, &skips)
+                    }
+                    Err(e) => {
+                        tracing::error!(series = row.id, error = %e, "ending a series that cannot be read");
+                        Plan::default()
+                    }
+                };
+                if self.store.advance_series(&row, passed, &plan, ts(now)).await? {
+                    advanced += 1;
+                }
+            }
+        }
+        Ok(advanced)
+    }
+}

@@ -1,0 +1,4 @@
+//! Use cases: each takes the store and the current instant and returns typed
+//! outcomes. Services never format platform markup.
+
+pub mod meetings;

@@ -1,0 +1,501 @@
+//! Storage: every SQL statement of Quorum lives in this module. `Store` is the
+//! contract the services and the scheduler use; today it is backed by SQLite
+//! (WAL) and a PostgreSQL backend sits beside it later with the same methods.
+//!
+//! Instants are UTC unix seconds (`i64`); each series row carries its zone name.
+//! Every query that reads user data is scoped by workspace.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+pub mod rows;
+pub use rows::*;
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// How long a claimed delivery stays reserved for the instance that claimed it.
+pub const LEASE_SECS: i64 = 60;
+
+impl Store {
+    /// Open (creating if missing) the database at `url` and apply migrations.
+    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        if !url.starts_with("sqlite:") {
+            anyhow::bail!(
+                "database url `{url}` is not supported yet; use sqlite://PATH (PostgreSQL arrives with its own backend)"
+            );
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("reading database url `{url}`"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("opening database `{url}`"))?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pool)
+            .await
+            .context("applying database migrations")?;
+        Ok(Store { pool })
+    }
+
+    async fn begin(&self) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        // IMMEDIATE takes the write lock up front, so a read-then-write
+        // transaction never fails half-way on a busy database.
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .context("starting a database transaction")
+    }
+
+    /// Health probe: can we reach the database?
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .context("pinging the database")?;
+        Ok(())
+    }
+
+    // ---- series ----------------------------------------------------------
+
+    /// Insert a series and the reminders of its first occurrence.
+    pub async fn insert_series(&self, s: &NewSeries, plan: &Plan) -> anyhow::Result<i64> {
+        let mut tx = self.begin().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO series (workspace, title, cadence, rrule, tz, anchor_date, channel, attendees,
+                                 remind, status, next_at, created_by, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&s.workspace)
+        .bind(&s.title)
+        .bind(&s.cadence)
+        .bind(&s.rrule)
+        .bind(&s.tz)
+        .bind(&s.anchor_date)
+        .bind(&s.channel)
+        .bind(&s.attendees)
+        .bind(&s.remind)
+        .bind(if plan.next_at.is_some() { "active" } else { "ended" })
+        .bind(plan.next_at)
+        .bind(&s.created_by)
+        .bind(s.created_at)
+        .bind(s.created_at)
+        .fetch_one(&mut *tx)
+        .await
+        .context("inserting a series")?
+        .get(0);
+        insert_reminders(&mut tx, &s.workspace, id, &s.channel, plan).await?;
+        tx.commit().await.context("committing a new series")?;
+        Ok(id)
+    }
+
+    pub async fn series(&self, workspace: &str, id: i64) -> anyhow::Result<Option<SeriesRow>> {
+        sqlx::query_as::<_, SeriesRow>("SELECT * FROM series WHERE workspace = ? AND id = ?")
+            .bind(workspace)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .context("reading a series")
+    }
+
+    pub async fn series_by_title(&self, workspace: &str, title: &str) -> anyhow::Result<Option<SeriesRow>> {
+        sqlx::query_as::<_, SeriesRow>(
+            "SELECT * FROM series WHERE workspace = ? AND lower(title) = lower(?) AND status = 'active'
+             ORDER BY id LIMIT 1",
+        )
+        .bind(workspace)
+        .bind(title)
+        .fetch_optional(&self.pool)
+        .await
+        .context("finding a series by title")
+    }
+
+    /// Active series of a workspace, soonest first.
+    pub async fn list_series(&self, workspace: &str) -> anyhow::Result<Vec<SeriesRow>> {
+        sqlx::query_as::<_, SeriesRow>(
+            "SELECT * FROM series WHERE workspace = ? AND status = 'active'
+             ORDER BY next_at IS NULL, next_at, id LIMIT 200",
+        )
+        .bind(workspace)
+        .fetch_all(&self.pool)
+        .await
+        .context("listing series")
+    }
+
+    /// Replace a series' definition and its future reminders in one step.
+    /// Agenda items waiting for the old next occurrence move to the new one.
+    pub async fn update_series(&self, row: &SeriesRow, plan: &Plan, now: i64) -> anyhow::Result<()> {
+        let mut tx = self.begin().await?;
+        let old_next: Option<i64> = sqlx::query("SELECT next_at FROM series WHERE id = ?")
+            .bind(row.id)
+            .fetch_one(&mut *tx)
+            .await
+            .context("reading a series before update")?
+            .get(0);
+        sqlx::query(
+            "UPDATE series SET title = ?, cadence = ?, rrule = ?, tz = ?, anchor_date = ?, channel = ?,
+                    attendees = ?, remind = ?, status = ?, next_at = ?, updated_at = ?
+             WHERE id = ? AND workspace = ?",
+        )
+        .bind(&row.title)
+        .bind(&row.cadence)
+        .bind(&row.rrule)
+        .bind(&row.tz)
+        .bind(&row.anchor_date)
+        .bind(&row.channel)
+        .bind(&row.attendees)
+        .bind(&row.remind)
+        .bind(if plan.next_at.is_some() { "active" } else { "ended" })
+        .bind(plan.next_at)
+        .bind(now)
+        .bind(row.id)
+        .bind(&row.workspace)
+        .execute(&mut *tx)
+        .await
+        .context("updating a series")?;
+        cancel_pending(&mut tx, row.id).await?;
+        if let (Some(old), Some(new)) = (old_next, plan.next_at) {
+            sqlx::query("UPDATE agenda_items SET occurrence_at = ? WHERE series_id = ? AND occurrence_at = ?")
+                .bind(new)
+                .bind(row.id)
+                .bind(old)
+                .execute(&mut *tx)
+                .await
+                .context("moving agenda items to the new next occurrence")?;
+        }
+        insert_reminders(&mut tx, &row.workspace, row.id, &row.channel, plan).await?;
+        tx.commit().await.context("committing a series update")?;
+        Ok(())
+    }
+
+    /// Record that `occurrence_at` will not happen, then move to `plan`.
+    pub async fn skip_occurrence(
+        &self,
+        row: &SeriesRow,
+        occurrence_at: i64,
+        by: &str,
+        plan: &Plan,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO skips (series_id, occurrence_at, skipped_by, skipped_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(row.id)
+        .bind(occurrence_at)
+        .bind(by)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .context("recording a skipped occurrence")?;
+        self.update_series(row, plan, now).await
+    }
+
+    pub async fn skips(&self, series_id: i64, from: i64) -> anyhow::Result<Vec<i64>> {
+        let rows = sqlx::query("SELECT occurrence_at FROM skips WHERE series_id = ? AND occurrence_at > ? ORDER BY 1")
+            .bind(series_id)
+            .bind(from)
+            .fetch_all(&self.pool)
+            .await
+            .context("reading skipped occurrences")?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    pub async fn cancel_series(&self, workspace: &str, id: i64, now: i64) -> anyhow::Result<bool> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE series SET status = 'cancelled', next_at = NULL, updated_at = ?
+             WHERE workspace = ? AND id = ? AND status = 'active'",
+        )
+        .bind(now)
+        .bind(workspace)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .context("cancelling a series")?
+        .rows_affected();
+        cancel_pending(&mut tx, id).await?;
+        tx.commit().await.context("committing a cancellation")?;
+        Ok(done == 1)
+    }
+
+    // ---- agenda ----------------------------------------------------------
+
+    pub async fn add_agenda_item(&self, row: &SeriesRow, occurrence_at: i64, text: &str, by: &str, now: i64) -> anyhow::Result<i64> {
+        let id = sqlx::query(
+            "INSERT INTO agenda_items (workspace, series_id, occurrence_at, text, added_by, added_at)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&row.workspace)
+        .bind(row.id)
+        .bind(occurrence_at)
+        .bind(text)
+        .bind(by)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .context("adding an agenda item")?
+        .get(0);
+        Ok(id)
+    }
+
+    pub async fn agenda(&self, series_id: i64, occurrence_at: i64) -> anyhow::Result<Vec<AgendaItem>> {
+        sqlx::query_as::<_, AgendaItem>(
+            "SELECT id, text, added_by FROM agenda_items WHERE series_id = ? AND occurrence_at = ? ORDER BY id",
+        )
+        .bind(series_id)
+        .bind(occurrence_at)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading the agenda")
+    }
+
+    // ---- scheduler -------------------------------------------------------
+
+    /// Active series whose next occurrence is at or before `now`.
+    pub async fn series_due(&self, now: i64, limit: i64) -> anyhow::Result<Vec<SeriesRow>> {
+        sqlx::query_as::<_, SeriesRow>(
+            "SELECT * FROM series WHERE status = 'active' AND next_at <= ? ORDER BY next_at LIMIT ?",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .context("finding series whose occurrence has passed")
+    }
+
+    /// Move a series past its occurrence `passed` to `plan`. Returns false
+    /// when someone else already moved it (nothing is written then).
+    pub async fn advance_series(&self, row: &SeriesRow, passed: i64, plan: &Plan, now: i64) -> anyhow::Result<bool> {
+        let mut tx = self.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE series SET next_at = ?, status = ?, updated_at = ? WHERE id = ? AND next_at = ? AND status = 'active'",
+        )
+        .bind(plan.next_at)
+        .bind(if plan.next_at.is_some() { "active" } else { "ended" })
+        .bind(now)
+        .bind(row.id)
+        .bind(passed)
+        .execute(&mut *tx)
+        .await
+        .context("advancing a series")?
+        .rows_affected();
+        if moved == 1 {
+            insert_reminders(&mut tx, &row.workspace, row.id, &row.channel, plan).await?;
+        }
+        tx.commit().await.context("committing a series advance")?;
+        Ok(moved == 1)
+    }
+
+    /// Start-up recovery for the single-instance SQLite backend: deliveries a
+    /// killed process left in `sending` go back to `pending`.
+    pub async fn recover_inflight(&self) -> anyhow::Result<u64> {
+        let n = sqlx::query("UPDATE deliveries SET state = 'pending', lease_until = NULL WHERE state = 'sending'")
+            .execute(&self.pool)
+            .await
+            .context("recovering in-flight deliveries")?
+            .rows_affected();
+        Ok(n)
+    }
+
+    /// Mark never-attempted reminders due before `cutoff` as missed and queue
+    /// one summary notice per channel, all in one transaction.
+    pub async fn sweep_missed(
+        &self,
+        cutoff: i64,
+        now: i64,
+        summarize: impl Fn(&[MissedReminder]) -> String,
+    ) -> anyhow::Result<Vec<MissedReminder>> {
+        let mut tx = self.begin().await?;
+        let missed = sqlx::query_as::<_, MissedReminder>(
+            "SELECT d.id, d.workspace, d.channel, d.series_id, d.occurrence_at, d.lead_secs, d.due_at,
+                    s.title, s.tz
+             FROM deliveries d JOIN series s ON s.id = d.series_id
+             WHERE d.state = 'pending' AND d.kind = 'reminder' AND d.attempts = 0 AND d.due_at < ?
+             ORDER BY d.due_at, d.id",
+        )
+        .bind(cutoff)
+        .fetch_all(&mut *tx)
+        .await
+        .context("finding missed reminders")?;
+        sqlx::query(
+            "UPDATE deliveries SET state = 'missed'
+             WHERE state = 'pending' AND kind = 'reminder' AND attempts = 0 AND due_at < ?",
+        )
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await
+        .context("marking missed reminders")?;
+        let mut groups: std::collections::BTreeMap<(String, String), Vec<MissedReminder>> = Default::default();
+        for m in &missed {
+            groups
+                .entry((m.workspace.clone(), m.channel.clone()))
+                .or_default()
+                .push(m.clone());
+        }
+        for ((workspace, channel), mut list) in groups {
+            list.sort_by_key(|m| (m.due_at, m.id));
+            let first = list.first().map_or(0, |m| m.id);
+            sqlx::query(
+                "INSERT INTO deliveries (workspace, kind, dedupe_key, channel, body, due_at, next_try_at)
+                 VALUES (?, 'notice', ?, ?, ?, ?, ?)",
+            )
+            .bind(&workspace)
+            .bind(format!("missed:{first}:{}", list.len()))
+            .bind(&channel)
+            .bind(summarize(&list))
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .context("queueing the missed-reminders summary")?;
+        }
+        tx.commit().await.context("committing missed reminders")?;
+        Ok(missed)
+    }
+
+    /// Claim up to `limit` deliveries whose time has come.
+    pub async fn claim_due(&self, now: i64, limit: i64) -> anyhow::Result<Vec<DeliveryRow>> {
+        sqlx::query_as::<_, DeliveryRow>(
+            "UPDATE deliveries SET state = 'sending', lease_until = ?, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM deliveries
+                          WHERE (state = 'pending' AND next_try_at <= ?)
+                             OR (state = 'sending' AND lease_until <= ?)
+                          ORDER BY next_try_at, id LIMIT ?)
+             RETURNING id, workspace, kind, channel, series_id, occurrence_at, lead_secs, body, due_at, attempts",
+        )
+        .bind(now + LEASE_SECS)
+        .bind(now)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .context("claiming due deliveries")
+    }
+
+    pub async fn mark_sent(&self, id: i64, now: i64, late: bool) -> anyhow::Result<()> {
+        sqlx::query("UPDATE deliveries SET state = 'sent', sent_at = ?, late = ?, lease_until = NULL WHERE id = ?")
+            .bind(now)
+            .bind(late)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .context("recording a sent delivery")?;
+        Ok(())
+    }
+
+    pub async fn mark_retry(&self, id: i64, next_try_at: i64, error: &str) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE deliveries SET state = 'pending', next_try_at = ?, last_error = ?, lease_until = NULL WHERE id = ?",
+        )
+        .bind(next_try_at)
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .context("scheduling a retry")?;
+        Ok(())
+    }
+
+    pub async fn mark_failed(&self, id: i64, error: &str) -> anyhow::Result<()> {
+        sqlx::query("UPDATE deliveries SET state = 'failed', last_error = ?, lease_until = NULL WHERE id = ?")
+            .bind(error)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .context("recording a failed delivery")?;
+        Ok(())
+    }
+
+    /// A delivery that turned out to have nothing to send (its series was
+    /// cancelled between claim and send).
+    pub async fn mark_cancelled(&self, id: i64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE deliveries SET state = 'cancelled', lease_until = NULL WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .context("cancelling a delivery")?;
+        Ok(())
+    }
+
+    /// The earliest instant at which there will be work: a delivery to try or
+    /// a series occurrence to pass.
+    pub async fn next_wake(&self) -> anyhow::Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT min(t) FROM (
+                 SELECT min(next_try_at) AS t FROM deliveries WHERE state = 'pending'
+                 UNION ALL SELECT min(lease_until) FROM deliveries WHERE state = 'sending'
+                 UNION ALL SELECT min(next_at) FROM series WHERE status = 'active')",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .context("finding the next wake-up time")?;
+        Ok(row.get(0))
+    }
+
+    /// Deliveries of a series in a given state (for `next` and for tests).
+    pub async fn deliveries_of(&self, workspace: &str, series_id: i64) -> anyhow::Result<Vec<DeliveryStatus>> {
+        sqlx::query_as::<_, DeliveryStatus>(
+            "SELECT id, occurrence_at, lead_secs, due_at, state, late, attempts FROM deliveries
+             WHERE workspace = ? AND series_id = ? ORDER BY due_at, id",
+        )
+        .bind(workspace)
+        .bind(series_id)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading deliveries of a series")
+    }
+}
+
+async fn cancel_pending(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, series_id: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE deliveries SET state = 'cancelled' WHERE series_id = ? AND state = 'pending'")
+        .bind(series_id)
+        .execute(&mut **tx)
+        .await
+        .context("cancelling pending reminders")?;
+    Ok(())
+}
+
+async fn insert_reminders(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    workspace: &str,
+    series_id: i64,
+    channel: &str,
+    plan: &Plan,
+) -> anyhow::Result<()> {
+    let Some(occurrence) = plan.next_at else {
+        return Ok(());
+    };
+    for r in &plan.reminders {
+        sqlx::query(
+            "INSERT INTO deliveries (workspace, kind, dedupe_key, channel, series_id, occurrence_at, lead_secs, due_at, next_try_at)
+             VALUES (?, 'reminder', ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (dedupe_key) DO UPDATE SET
+                 state = 'pending', attempts = 0, channel = excluded.channel, next_try_at = excluded.next_try_at
+             WHERE deliveries.state = 'cancelled'",
+        )
+        .bind(workspace)
+        .bind(format!("reminder:{series_id}:{occurrence}:{}", r.lead_secs))
+        .bind(channel)
+        .bind(series_id)
+        .bind(occurrence)
+        .bind(r.lead_secs)
+        .bind(occurrence - r.lead_secs)
+        .bind(occurrence - r.lead_secs)
+        .execute(&mut **tx)
+        .await
+        .context("queueing a reminder")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! Row types the store reads and writes.
+
+/// A meeting series as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SeriesRow {
+    pub id: i64,
+    pub workspace: String,
+    pub title: String,
+    pub cadence: String,
+    pub rrule: Option<String>,
+    pub tz: String,
+    pub anchor_date: String,
+    pub channel: String,
+    pub attendees: String,
+    pub remind: String,
+    pub status: String,
+    pub next_at: Option<i64>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A series about to be inserted.
+#[derive(Debug, Clone)]
+pub struct NewSeries {
+    pub workspace: String,
+    pub title: String,
+    pub cadence: String,
+    pub rrule: Option<String>,
+    pub tz: String,
+    pub anchor_date: String,
+    pub channel: String,
+    pub attendees: String,
+    pub remind: String,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// The next occurrence of a series and the reminders to queue for it.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub next_at: Option<i64>,
+    pub reminders: Vec<PlannedReminder>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedReminder {
+    pub lead_secs: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AgendaItem {
+    pub id: i64,
+    pub text: String,
+    pub added_by: String,
+}
+
+/// A delivery claimed for sending.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub workspace: String,
+    pub kind: String,
+    pub channel: String,
+    pub series_id: Option<i64>,
+    pub occurrence_at: Option<i64>,
+    pub lead_secs: Option<i64>,
+    pub body: Option<String>,
+    pub due_at: i64,
+    pub attempts: i64,
+}
+
+/// A reminder recorded as missed after downtime.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MissedReminder {
+    pub id: i64,
+    pub workspace: String,
+    pub channel: String,
+    pub series_id: i64,
+    pub occurrence_at: i64,
+    pub lead_secs: i64,
+    pub due_at: i64,
+    pub title: String,
+    pub tz: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryStatus {
+    pub id: i64,
+    pub occurrence_at: Option<i64>,
+    pub lead_secs: Option<i64>,
+    pub due_at: i64,
+    pub state: String,
+    pub late: bool,
+    pub attempts: i64,
+}
