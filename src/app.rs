@@ -52,7 +52,9 @@ pub struct App {
 impl App {
     pub fn new(config: Arc<Config>, store: Store) -> App {
         App {
-            meetings: Meetings { store: store.clone() },
+            meetings: Meetings {
+                store: store.clone(),
+            },
             config,
             store,
             scheduler_wake: None,
@@ -81,7 +83,12 @@ impl App {
         result.unwrap_or_else(|e| error_reply(&e))
     }
 
-    async fn meeting(&self, actor: &Actor, cmd: MeetingCommand, now: DateTime<Utc>) -> Result<Reply> {
+    async fn meeting(
+        &self,
+        actor: &Actor,
+        cmd: MeetingCommand,
+        now: DateTime<Utc>,
+    ) -> Result<Reply> {
         let m = &self.meetings;
         match cmd {
             MeetingCommand::Add(new) => {
@@ -121,7 +128,11 @@ impl App {
                         )
                     })
                     .collect();
-                Ok(Reply::private(format!("{} series:\n{}", list.len(), lines.join("\n"))))
+                Ok(Reply::private(format!(
+                    "{} series:\n{}",
+                    list.len(),
+                    lines.join("\n")
+                )))
             }
             MeetingCommand::Next { id: Some(id) } => {
                 let s = m.get(actor, id).await?;
@@ -130,7 +141,11 @@ impl App {
                 let lines: Vec<String> = upcoming
                     .iter()
                     .map(|(at, skipped)| {
-                        format!("- {}{}", crate::domain::zone::human(at), if *skipped { " (skipped)" } else { "" })
+                        format!(
+                            "- {}{}",
+                            crate::domain::zone::human(at),
+                            if *skipped { " (skipped)" } else { "" }
+                        )
                     })
                     .collect();
                 Ok(Reply::private(format!(
@@ -138,7 +153,11 @@ impl App {
                     s.row.title,
                     s.cadence,
                     s.zone,
-                    if lines.is_empty() { "- none".to_string() } else { lines.join("\n") }
+                    if lines.is_empty() {
+                        "- none".to_string()
+                    } else {
+                        lines.join("\n")
+                    }
                 )))
             }
             MeetingCommand::Next { id: None } => {
@@ -199,7 +218,11 @@ impl App {
                 };
                 let head = if added { "Added. Agenda" } else { "Agenda" };
                 let reply = format!("{head} of {} on {}: {list}", s.row.title, next_text(&s));
-                Ok(if added { Reply::ok(reply) } else { Reply::private(reply) })
+                Ok(if added {
+                    Reply::ok(reply)
+                } else {
+                    Reply::private(reply)
+                })
             }
         }
     }

@@ -12,8 +12,8 @@ use chrono::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::domain::meeting::{parse_duration, Attendees, ChannelRef, LeadTimes, Title};
-use crate::domain::org::{is_role_key, Executive, Org};
+use crate::domain::meeting::{Attendees, ChannelRef, LeadTimes, Title, parse_duration};
+use crate::domain::org::{Executive, Org, is_role_key};
 use crate::domain::recurrence::Cadence;
 use crate::domain::zone::Zone;
 
@@ -147,7 +147,10 @@ impl Locator<'_> {
             Some(span) => {
                 let before = &self.text[..span.start.min(self.text.len())];
                 let line = before.matches('\n').count() + 1;
-                let column = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
+                let column = before
+                    .rfind('\n')
+                    .map_or(before.len(), |i| before.len() - i - 1)
+                    + 1;
                 (Some(line), Some(column))
             }
             None => (None, None),
@@ -176,7 +179,9 @@ impl Config {
     /// Load from `path` (or `quorum.toml` when it exists and no path is
     /// given), then apply environment overrides.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
-        let env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("QUORUM_")).collect();
+        let env: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("QUORUM_"))
+            .collect();
         let chosen: Option<PathBuf> = match path {
             Some(p) => Some(p.to_path_buf()),
             None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
@@ -208,12 +213,16 @@ impl Config {
                 message,
             };
             match key.as_str() {
-                "QUORUM_DATABASE_URL" => self.database_url = check_database_url(value).map_err(fail)?,
+                "QUORUM_DATABASE_URL" => {
+                    self.database_url = check_database_url(value).map_err(fail)?
+                }
                 "QUORUM_SCHEDULER_GRACE" => {
                     self.grace = parse_duration(value).map_err(|e| fail(e.to_string()))?;
                 }
                 "QUORUM_DEFAULTS_TIMEZONE" => {
-                    self.default_zone = value.parse().map_err(|e: crate::domain::zone::ZoneError| fail(e.to_string()))?;
+                    self.default_zone = value
+                        .parse()
+                        .map_err(|e: crate::domain::zone::ZoneError| fail(e.to_string()))?;
                 }
                 _ => {}
             }
@@ -224,11 +233,12 @@ impl Config {
     /// Parse and validate a TOML document; `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
         let loc = Locator { origin, text };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| loc.at(e.span(), e.message().trim().to_string()))?;
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| loc.at(e.span(), e.message().trim().to_string()))?;
         let mut config = Config::default();
         if let Some(url) = &raw.database.url {
-            config.database_url =
-                check_database_url(url.get_ref()).map_err(|m| loc.at(Some(url.span()), format!("database.url: {m}")))?;
+            config.database_url = check_database_url(url.get_ref())
+                .map_err(|m| loc.at(Some(url.span()), format!("database.url: {m}")))?;
         }
         if let Some(grace) = &raw.scheduler.grace {
             config.grace = parse_duration(grace.get_ref())
@@ -253,7 +263,10 @@ impl Config {
             }
             let e = exec.get_ref();
             let channel = match &e.channel {
-                Some(c) => Some(loc.parse::<ChannelRef>(c, &format!("org.{role}.channel"))?.to_string()),
+                Some(c) => Some(
+                    loc.parse::<ChannelRef>(c, &format!("org.{role}.channel"))?
+                        .to_string(),
+                ),
                 None => None,
             };
             executives.push(Executive {
@@ -287,10 +300,16 @@ impl Config {
                 names.extend(one.iter().map(str::to_string));
             }
             let attendees: Attendees = names.join(",").parse().map_err(|e| {
-                loc.at(Some(s.title.span()), format!("series #{n} ({title}) attendees: {e}"))
+                loc.at(
+                    Some(s.title.span()),
+                    format!("series #{n} ({title}) attendees: {e}"),
+                )
             })?;
             config.series.push(SeriesSeed {
-                workspace: s.workspace.clone().unwrap_or_else(|| crate::CONSOLE_WORKSPACE.to_string()),
+                workspace: s
+                    .workspace
+                    .clone()
+                    .unwrap_or_else(|| crate::CONSOLE_WORKSPACE.to_string()),
                 title,
                 cadence,
                 zone,
@@ -309,7 +328,9 @@ fn check_database_url(url: &str) -> Result<String, String> {
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Err("PostgreSQL is not available in this build yet; use sqlite://PATH".to_string())
     } else {
-        Err(format!("`{url}` is not a database url; use sqlite://quorum.db"))
+        Err(format!(
+            "`{url}` is not a database url; use sqlite://quorum.db"
+        ))
     }
 }
 
@@ -325,7 +346,10 @@ mod tests {
     fn the_example_config_in_deploy_is_valid() {
         let text = include_str!("../deploy/quorum.example.toml");
         let c = Config::from_toml(text, "quorum.example.toml").unwrap();
-        assert!(c.series.len() >= 10, "the example holds the seed's whole rhythm");
+        assert!(
+            c.series.len() >= 10,
+            "the example holds the seed's whole rhythm"
+        );
         assert!(c.org.get("cto").is_some());
     }
 
@@ -337,27 +361,46 @@ mod tests {
 
     #[test]
     fn a_bad_cadence_names_the_line_and_the_series() {
-        let e = load("[[series]]\ntitle = \"Ops\"\nwhen = \"fortnightly on monday at 10:00\"\n").unwrap_err();
-        assert!(e.starts_with("q.toml:3:8: series #1 (Ops) when: `fortnightly` is not a cadence"), "{e}");
+        let e = load("[[series]]\ntitle = \"Ops\"\nwhen = \"fortnightly on monday at 10:00\"\n")
+            .unwrap_err();
+        assert!(
+            e.starts_with("q.toml:3:8: series #1 (Ops) when: `fortnightly` is not a cadence"),
+            "{e}"
+        );
     }
 
     #[test]
     fn a_bad_zone_grace_and_url_are_each_reported() {
         let e = load("[defaults]\ntimezone = \"Europe/Madird\"\n").unwrap_err();
-        assert!(e.contains("q.toml:2:12: defaults.timezone: `Europe/Madird` is not an IANA time zone"), "{e}");
+        assert!(
+            e.contains("q.toml:2:12: defaults.timezone: `Europe/Madird` is not an IANA time zone"),
+            "{e}"
+        );
         let e = load("[scheduler]\ngrace = \"soon\"\n").unwrap_err();
-        assert!(e.contains("q.toml:2:9: scheduler.grace: `soon` is not a duration"), "{e}");
+        assert!(
+            e.contains("q.toml:2:9: scheduler.grace: `soon` is not a duration"),
+            "{e}"
+        );
         let e = load("[database]\nurl = \"mysql://x\"\n").unwrap_err();
-        assert!(e.contains("database.url: `mysql://x` is not a database url"), "{e}");
+        assert!(
+            e.contains("database.url: `mysql://x` is not a database url"),
+            "{e}"
+        );
     }
 
     #[test]
     fn environment_overrides_the_file() {
         let mut c = load("[database]\nurl = \"sqlite://a.db\"\n").unwrap();
-        c.apply_env(&[("QUORUM_DATABASE_URL".into(), "sqlite://b.db".into())]).unwrap();
+        c.apply_env(&[("QUORUM_DATABASE_URL".into(), "sqlite://b.db".into())])
+            .unwrap();
         assert_eq!(c.database_url, "sqlite://b.db");
-        let e = c.apply_env(&[("QUORUM_SCHEDULER_GRACE".into(), "x".into())]).unwrap_err();
-        assert!(e.to_string().starts_with("QUORUM_SCHEDULER_GRACE: `x` is not a duration"));
+        let e = c
+            .apply_env(&[("QUORUM_SCHEDULER_GRACE".into(), "x".into())])
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("QUORUM_SCHEDULER_GRACE: `x` is not a duration")
+        );
     }
 
     #[test]

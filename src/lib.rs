@@ -34,7 +34,10 @@ pub async fn start<C: chat::Chat>(
         .with_context(|| format!("starting with database {}", config.database_url))?;
     let recovered = store.recover_inflight().await?;
     if recovered > 0 {
-        tracing::warn!(count = recovered, "re-queued deliveries left in flight by a previous run");
+        tracing::warn!(
+            count = recovered,
+            "re-queued deliveries left in flight by a previous run"
+        );
     }
     let config = Arc::new(config);
     let mut app = app::App::new(config.clone(), store.clone());

@@ -13,7 +13,11 @@ use quorum::domain::recurrence::Cadence;
 use quorum::domain::zone::Zone;
 
 #[derive(Parser)]
-#[command(name = "quorum", version, about = "Runs an executive team's meetings, decisions and escalations from chat")]
+#[command(
+    name = "quorum",
+    version,
+    about = "Runs an executive team's meetings, decisions and escalations from chat"
+)]
 struct Cli {
     /// Config file (default: quorum.toml when present).
     #[arg(long, global = true, value_name = "PATH")]
@@ -81,7 +85,13 @@ fn main() -> ExitCode {
     init_logging();
     match cli.command {
         Some(Cmd::Schedule {
-            command: ScheduleCmd::Preview { cadence, tz, from, count },
+            command:
+                ScheduleCmd::Preview {
+                    cadence,
+                    tz,
+                    from,
+                    count,
+                },
         }) => preview(&cadence, &tz, from.as_deref(), count),
         Some(Cmd::CheckConfig) => match Config::load(cli.config.as_deref()) {
             Ok(c) => {
@@ -114,7 +124,12 @@ fn preview(cadence: &str, tz: &str, from: Option<&str>, count: usize) -> ExitCod
         Some(f) => match DateTime::parse_from_rfc3339(f) {
             Ok(d) => d.with_timezone(&Utc),
             Err(_) => {
-                return fail(2, format!("--from: `{f}` is not an RFC 3339 time such as 2026-03-30T10:00:00+02:00"));
+                return fail(
+                    2,
+                    format!(
+                        "--from: `{f}` is not an RFC 3339 time such as 2026-03-30T10:00:00+02:00"
+                    ),
+                );
             }
         },
     };
@@ -133,7 +148,10 @@ fn run_console(config: Option<PathBuf>, user: String, exit_on_eof: bool) -> Exit
         Ok(c) => c,
         Err(e) => return fail(2, e),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => return fail(1, format!("cannot start the async runtime: {e}")),
     };

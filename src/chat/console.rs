@@ -6,7 +6,6 @@ use std::io::Write as _;
 use super::{Body, Chat, Outgoing, ReminderView, SendError};
 use crate::domain::meeting::humanize_lead;
 
-
 #[derive(Debug, Default, Clone)]
 pub struct ConsoleChat;
 
@@ -21,7 +20,9 @@ pub fn render(message: &Outgoing) -> String {
 fn render_reminder(r: &ReminderView) -> String {
     let mut out = String::from("Reminder");
     if let Some(due) = r.late_from {
-        out.push_str(&format!(" (late: was due {}, Quorum was down)", due.format("%H:%M %Z")));
+        let due = crate::domain::zone::human(&due);
+        let time = due.splitn(5, ' ').nth(4).unwrap_or(&due);
+        out.push_str(&format!(" (late: was due {time} while Quorum was offline)"));
     }
     let when = if r.lead.is_zero() {
         "starts now".to_string()
@@ -41,7 +42,12 @@ fn render_reminder(r: &ReminderView) -> String {
     if r.agenda.is_empty() {
         out.push_str(". Agenda: none yet");
     } else {
-        let items: Vec<String> = r.agenda.iter().enumerate().map(|(i, t)| format!("{}) {t}", i + 1)).collect();
+        let items: Vec<String> = r
+            .agenda
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("{}) {t}", i + 1))
+            .collect();
         out.push_str(&format!(". Agenda: {}", items.join("; ")));
     }
     out.replace('\n', " ")
@@ -132,13 +138,14 @@ pub async fn run(
 pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

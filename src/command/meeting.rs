@@ -193,9 +193,11 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<MeetingCommand> {
         "agenda" => {
             let item = match o.raw("item") {
                 None => None,
-                Some(t) if t.trim().is_empty() => return user_err("item: the agenda item is empty"),
+                Some(t) if t.trim().is_empty() => {
+                    return user_err("item: the agenda item is empty");
+                }
                 Some(t) if t.chars().count() > 300 => {
-                    return user_err("item: agenda items are at most 300 characters")
+                    return user_err("item: agenda items are at most 300 characters");
                 }
                 Some(t) => Some(t.trim().to_string()),
             };
@@ -225,7 +227,10 @@ mod tests {
         );
         let MeetingCommand::Add(n) = m else { panic!() };
         assert_eq!(n.title.as_str(), "Exec team");
-        assert_eq!(n.cadence.to_string(), "monthly on the first monday at 10:00");
+        assert_eq!(
+            n.cadence.to_string(),
+            "monthly on the first monday at 10:00"
+        );
         assert_eq!(n.zone.unwrap().name(), "Europe/Madrid");
         assert_eq!(n.channel.unwrap().as_str(), "exec");
         assert_eq!(n.remind.unwrap().to_string(), "1d,15m");
@@ -234,13 +239,22 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_option() {
-        let e = parse(r#"/meeting add title:x when:"fortnightly""#).unwrap_err().to_string();
+        let e = parse(r#"/meeting add title:x when:"fortnightly""#)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("when: `fortnightly` is not a cadence"), "{e}");
-        let e = parse(r#"/meeting add title:x when:"daily at 10:00" tz:Mars/Base"#).unwrap_err().to_string();
-        assert!(e.starts_with("tz: `Mars/Base` is not an IANA time zone"), "{e}");
+        let e = parse(r#"/meeting add title:x when:"daily at 10:00" tz:Mars/Base"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("tz: `Mars/Base` is not an IANA time zone"),
+            "{e}"
+        );
         let e = parse("/meeting edit id:1").unwrap_err().to_string();
         assert!(e.contains("needs something to change"), "{e}");
-        let e = parse("/meeting agenda id:1 item:\"\"").unwrap_err().to_string();
+        let e = parse("/meeting agenda id:1 item:\"\"")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("empty"), "{e}");
     }
 }

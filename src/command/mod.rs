@@ -188,7 +188,10 @@ impl Options {
     }
 
     pub fn raw(&self, name: &str) -> Option<&str> {
-        self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.values
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Parse option `name` with `FromStr`, prefixing errors with its name.
@@ -259,7 +262,9 @@ fn from_invocation(inv: Invocation) -> Result<Command> {
         "help" => {
             let topic = inv.path[1..].join(" ");
             if let Some((name, _)) = inv.options.first() {
-                return user_err(format!("/help takes no options (got `{name}`); try /help meeting add"));
+                return user_err(format!(
+                    "/help takes no options (got `{name}`); try /help meeting add"
+                ));
             }
             Ok(Command::Help {
                 topic: Some(topic).filter(|t| !t.is_empty()),
@@ -296,7 +301,9 @@ fn from_invocation(inv: Invocation) -> Result<Command> {
                 .max_by(|a, b| a.0.total_cmp(&b.0))
                 .map(|(_, f)| format!("did you mean /{f}? "))
                 .unwrap_or_default();
-            user_err(format!("/{other} is not a command; {hint}commands: /meeting, /help"))
+            user_err(format!(
+                "/{other} is not a command; {hint}commands: /meeting, /help"
+            ))
         }
     }
 }
@@ -336,9 +343,24 @@ pub fn help(topic: Option<&str>) -> Result<String> {
         let usage: Vec<String> = s
             .options
             .iter()
-            .map(|o| if o.required { format!("{}:...", o.name) } else { format!("[{}:...]", o.name) })
+            .map(|o| {
+                if o.required {
+                    format!("{}:...", o.name)
+                } else {
+                    format!("[{}:...]", o.name)
+                }
+            })
             .collect();
-        out.push_str(&format!("/{} {} {} - {}\n", s.family, s.name, usage.join(" "), s.help).replace("  -", " -"));
+        out.push_str(
+            &format!(
+                "/{} {} {} - {}\n",
+                s.family,
+                s.name,
+                usage.join(" "),
+                s.help
+            )
+            .replace("  -", " -"),
+        );
         if detailed {
             for o in s.options {
                 out.push_str(&format!("  {}: {}\n", o.name, o.help));
@@ -363,7 +385,9 @@ mod tests {
 
     #[test]
     fn quoted_and_bare_values_are_split_from_the_path() {
-        let inv = tok(r#"/meeting add title:"Exec team" tz:Europe/Madrid when:"weekly on monday at 10:00""#);
+        let inv = tok(
+            r#"/meeting add title:"Exec team" tz:Europe/Madrid when:"weekly on monday at 10:00""#,
+        );
         assert_eq!(inv.path, ["meeting", "add"]);
         assert_eq!(
             inv.options,
@@ -378,7 +402,10 @@ mod tests {
     #[test]
     fn typographic_quotes_work_like_straight_ones() {
         let inv = tok("/meeting agenda id:1 item:\u{201C}Q3 budget\u{201D}");
-        assert_eq!(inv.options[1], ("item".to_string(), "Q3 budget".to_string()));
+        assert_eq!(
+            inv.options[1],
+            ("item".to_string(), "Q3 budget".to_string())
+        );
     }
 
     #[test]

@@ -21,7 +21,10 @@ pub struct Org {
 impl Org {
     pub fn new(executives: impl IntoIterator<Item = Executive>) -> Self {
         Org {
-            executives: executives.into_iter().map(|e| (e.role.clone(), e)).collect(),
+            executives: executives
+                .into_iter()
+                .map(|e| (e.role.clone(), e))
+                .collect(),
         }
     }
 

@@ -102,6 +102,16 @@ impl fmt::Display for Zone {
     }
 }
 
+/// `Mon 7 Dec 2026 10:00 CET` (seconds shown only when not zero).
+pub fn human(at: &DateTime<Tz>) -> String {
+    use chrono::Timelike as _;
+    if at.second() == 0 {
+        at.format("%a %-d %b %Y %H:%M %Z").to_string()
+    } else {
+        at.format("%a %-d %b %Y %H:%M:%S %Z").to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,15 +162,5 @@ mod tests {
         let err = "Mars/Olympus".parse::<Zone>().unwrap_err();
         assert!(err.0.starts_with("`Mars/Olympus` is not an IANA time zone"));
         assert!(err.0.contains("Europe/Madrid"));
-    }
-}
-
-/// `Mon 7 Dec 2026 10:00 CET` (seconds shown only when not zero).
-pub fn human(at: &DateTime<Tz>) -> String {
-    use chrono::Timelike as _;
-    if at.second() == 0 {
-        at.format("%a %-d %b %Y %H:%M %Z").to_string()
-    } else {
-        at.format("%a %-d %b %Y %H:%M:%S %Z").to_string()
     }
 }

@@ -57,7 +57,9 @@ pub struct Scheduler<C: Chat> {
 impl<C: Chat> Scheduler<C> {
     pub fn new(store: Store, config: &Config, chat: Arc<C>, started_at: DateTime<Utc>) -> Self {
         Scheduler {
-            meetings: Meetings { store: store.clone() },
+            meetings: Meetings {
+                store: store.clone(),
+            },
             store,
             chat,
             grace: config.grace,
@@ -82,7 +84,9 @@ impl<C: Chat> Scheduler<C> {
         let grace = self.grace;
         let missed = self
             .store
-            .sweep_missed(cutoff, now.timestamp(), |list| summarize_missed(list, grace))
+            .sweep_missed(cutoff, now.timestamp(), |list| {
+                summarize_missed(list, grace)
+            })
             .await?;
         if !missed.is_empty() {
             tracing::warn!(count = missed.len(), "reminders missed during downtime");
@@ -102,8 +106,14 @@ impl<C: Chat> Scheduler<C> {
         Ok(report)
     }
 
-    async fn deliver(&self, d: DeliveryRow, now: DateTime<Utc>, report: &mut TickReport) -> anyhow::Result<()> {
-        let late = d.due_at < self.started_at.timestamp() || now.timestamp() - d.due_at > LATE_AFTER_SECS;
+    async fn deliver(
+        &self,
+        d: DeliveryRow,
+        now: DateTime<Utc>,
+        report: &mut TickReport,
+    ) -> anyhow::Result<()> {
+        let late = d.due_at * 1000 < self.started_at.timestamp_millis()
+            || now.timestamp() - d.due_at > LATE_AFTER_SECS;
         let Some(body) = self.body(&d, late).await? else {
             self.store.mark_cancelled(d.id).await?;
             return Ok(());
@@ -122,7 +132,9 @@ impl<C: Chat> Scheduler<C> {
             Err(crate::chat::SendError::Retry(e)) if d.attempts < MAX_ATTEMPTS => {
                 let wait = backoff(d.attempts);
                 tracing::warn!(attempt = d.attempts, retry_in_secs = wait, error = %e, "send failed; will retry");
-                self.store.mark_retry(d.id, now.timestamp() + wait, &e).await?;
+                self.store
+                    .mark_retry(d.id, now.timestamp() + wait, &e)
+                    .await?;
                 report.retried += 1;
             }
             Err(e) => {
@@ -138,7 +150,9 @@ impl<C: Chat> Scheduler<C> {
         if d.kind == "notice" {
             return Ok(d.body.clone().map(Body::Notice));
         }
-        let (Some(series_id), Some(occurrence), Some(lead)) = (d.series_id, d.occurrence_at, d.lead_secs) else {
+        let (Some(series_id), Some(occurrence), Some(lead)) =
+            (d.series_id, d.occurrence_at, d.lead_secs)
+        else {
             anyhow::bail!("reminder delivery {} lacks its series or occurrence", d.id);
         };
         let Some(row) = self.store.series(&d.workspace, series_id).await? else {
@@ -149,7 +163,11 @@ impl<C: Chat> Scheduler<C> {
         }
         let series = Series::from_row(row)?;
         let agenda = self.store.agenda(series_id, occurrence).await?;
-        let attendees: Vec<String> = series.attendees.iter().map(|a| self.org.describe(a)).collect();
+        let attendees: Vec<String> = series
+            .attendees
+            .iter()
+            .map(|a| self.org.describe(a))
+            .collect();
         let mention: Vec<String> = series
             .attendees
             .iter()
@@ -212,7 +230,9 @@ fn summarize_missed(list: &[MissedReminder], grace: Duration) -> String {
         .iter()
         .take(20)
         .map(|m| {
-            let zone: crate::domain::zone::Zone = m.tz.parse().unwrap_or_else(|_| crate::domain::zone::Zone::utc());
+            let zone: crate::domain::zone::Zone =
+                m.tz.parse()
+                    .unwrap_or_else(|_| crate::domain::zone::Zone::utc());
             let at = DateTime::<Utc>::from_timestamp(m.occurrence_at, 0)
                 .unwrap_or_default()
                 .with_timezone(&zone.tz());

@@ -36,10 +36,9 @@ pub struct Series {
 
 impl Series {
     pub fn from_row(row: SeriesRow) -> anyhow::Result<Series> {
-        let cadence: Cadence = row
-            .cadence
-            .parse()
-            .map_err(|e| anyhow::anyhow!("stored cadence of series {} does not parse: {e}", row.id))?;
+        let cadence: Cadence = row.cadence.parse().map_err(|e| {
+            anyhow::anyhow!("stored cadence of series {} does not parse: {e}", row.id)
+        })?;
         let zone: Zone = row
             .tz
             .parse()
@@ -65,13 +64,24 @@ impl Series {
     }
 
     pub fn local(&self, at: i64) -> DateTime<Tz> {
-        self.zone.tz().timestamp_opt(at, 0).single().unwrap_or_else(|| {
-            self.zone.tz().from_utc_datetime(&DateTime::<Utc>::UNIX_EPOCH.naive_utc())
-        })
+        self.zone
+            .tz()
+            .timestamp_opt(at, 0)
+            .single()
+            .unwrap_or_else(|| {
+                self.zone
+                    .tz()
+                    .from_utc_datetime(&DateTime::<Utc>::UNIX_EPOCH.naive_utc())
+            })
     }
 
     /// The next `n` occurrences after `from`, with whether each is skipped.
-    pub fn upcoming(&self, from: DateTime<Utc>, n: usize, skips: &[i64]) -> Vec<(DateTime<Tz>, bool)> {
+    pub fn upcoming(
+        &self,
+        from: DateTime<Utc>,
+        n: usize,
+        skips: &[i64],
+    ) -> Vec<(DateTime<Tz>, bool)> {
         self.cadence
             .occurrences_after(self.zone, self.anchor, from)
             .take(n)
@@ -136,7 +146,13 @@ impl Meetings {
     }
 
     #[instrument(skip(self, config, new), fields(workspace = %actor.workspace, user = %actor.user))]
-    pub async fn add(&self, config: &Config, actor: &Actor, new: NewMeeting, now: DateTime<Utc>) -> Result<Series> {
+    pub async fn add(
+        &self,
+        config: &Config,
+        actor: &Actor,
+        new: NewMeeting,
+        now: DateTime<Utc>,
+    ) -> Result<Series> {
         let zone = new.zone.unwrap_or(config.default_zone);
         let channel = match (new.channel, &actor.channel) {
             (Some(c), _) => c.to_string(),
@@ -172,10 +188,20 @@ impl Meetings {
     }
 
     /// Create the config's series that do not exist yet (matched by title).
-    pub async fn seed(&self, config: &Config, seeds: &[SeriesSeed], now: DateTime<Utc>) -> anyhow::Result<usize> {
+    pub async fn seed(
+        &self,
+        config: &Config,
+        seeds: &[SeriesSeed],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<usize> {
         let mut created = 0;
         for s in seeds {
-            if self.store.series_by_title(&s.workspace, s.title.as_str()).await?.is_some() {
+            if self
+                .store
+                .series_by_title(&s.workspace, s.title.as_str())
+                .await?
+                .is_some()
+            {
                 continue;
             }
             let actor = Actor {
@@ -193,7 +219,9 @@ impl Meetings {
             };
             match self.add(config, &actor, new, now).await {
                 Ok(_) => created += 1,
-                Err(Error::User(msg)) => tracing::warn!(title = %s.title, "series from config not created: {msg}"),
+                Err(Error::User(msg)) => {
+                    tracing::warn!(title = %s.title, "series from config not created: {msg}")
+                }
                 Err(Error::Internal(e)) => return Err(e),
             }
         }
@@ -225,30 +253,59 @@ impl Meetings {
         let mut skips = self.store.skips(id, ts(now)).await?;
         skips.push(skipped);
         let after = DateTime::<Utc>::from_timestamp(skipped, 0).unwrap_or(now);
-        let plan = plan(&s.cadence, s.zone, s.anchor, &s.remind, after, ts(now), &skips);
-        self.store.skip_occurrence(&s.row, skipped, &actor.user, &plan, ts(now)).await?;
-        let s = Series::from_row(self.store.series(&actor.workspace, id).await?.ok_or_else(|| anyhow::anyhow!("series {id} vanished"))?)?;
+        let plan = plan(
+            &s.cadence,
+            s.zone,
+            s.anchor,
+            &s.remind,
+            after,
+            ts(now),
+            &skips,
+        );
+        self.store
+            .skip_occurrence(&s.row, skipped, &actor.user, &plan, ts(now))
+            .await?;
+        let s = Series::from_row(
+            self.store
+                .series(&actor.workspace, id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("series {id} vanished"))?,
+        )?;
         Ok((s, skipped))
     }
 
     #[instrument(skip(self), fields(workspace = %actor.workspace, user = %actor.user))]
     pub async fn cancel(&self, actor: &Actor, id: i64, now: DateTime<Utc>) -> Result<Series> {
         let s = self.load(&actor.workspace, id).await?;
-        if !self.store.cancel_series(&actor.workspace, id, ts(now)).await? {
+        if !self
+            .store
+            .cancel_series(&actor.workspace, id, ts(now))
+            .await?
+        {
             return user_err(format!("series {id} was already cancelled"));
         }
         Ok(s)
     }
 
     #[instrument(skip(self, changes), fields(workspace = %actor.workspace, user = %actor.user))]
-    pub async fn edit(&self, actor: &Actor, id: i64, changes: MeetingChanges, now: DateTime<Utc>) -> Result<Series> {
+    pub async fn edit(
+        &self,
+        actor: &Actor,
+        id: i64,
+        changes: MeetingChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Series> {
         let s = self.load(&actor.workspace, id).await?;
         let mut row = s.row.clone();
         let cadence = changes.cadence.clone().unwrap_or_else(|| s.cadence.clone());
         let zone = changes.zone.unwrap_or(s.zone);
         let remind = changes.remind.clone().unwrap_or_else(|| s.remind.clone());
         let timing_changed = changes.cadence.is_some() || changes.zone.is_some();
-        let anchor = if timing_changed { zone.local(now).date() } else { s.anchor };
+        let anchor = if timing_changed {
+            zone.local(now).date()
+        } else {
+            s.anchor
+        };
         if let Some(t) = &changes.title {
             row.title = t.to_string();
         }
@@ -266,7 +323,9 @@ impl Meetings {
         let skips = self.store.skips(id, ts(now)).await?;
         let plan = plan(&cadence, zone, anchor, &remind, now, ts(now), &skips);
         if plan.next_at.is_none() {
-            return user_err(format!("`{cadence}` has no occurrence after now; nothing was changed"));
+            return user_err(format!(
+                "`{cadence}` has no occurrence after now; nothing was changed"
+            ));
         }
         self.store.update_series(&row, &plan, ts(now)).await?;
         self.load(&actor.workspace, id).await
@@ -274,15 +333,29 @@ impl Meetings {
 
     /// Add an item to the next occurrence's agenda; returns the series and
     /// the agenda as it now stands.
-    pub async fn agenda(&self, actor: &Actor, id: i64, item: Option<String>, now: DateTime<Utc>) -> Result<(Series, Vec<String>)> {
+    pub async fn agenda(
+        &self,
+        actor: &Actor,
+        id: i64,
+        item: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(Series, Vec<String>)> {
         let s = self.load(&actor.workspace, id).await?;
         let Some(next) = s.row.next_at else {
             return user_err(format!("series {id} has no next occurrence"));
         };
         if let Some(text) = item {
-            self.store.add_agenda_item(&s.row, next, &text, &actor.user, ts(now)).await?;
+            self.store
+                .add_agenda_item(&s.row, next, &text, &actor.user, ts(now))
+                .await?;
         }
-        let items = self.store.agenda(id, next).await?.into_iter().map(|i| i.text).collect();
+        let items = self
+            .store
+            .agenda(id, next)
+            .await?
+            .into_iter()
+            .map(|i| i.text)
+            .collect();
         Ok((s, items))
     }
 
@@ -301,14 +374,20 @@ impl Meetings {
                     Ok(s) => {
                         let skips = self.store.skips(row.id, passed).await?;
                         let after = DateTime::<Utc>::from_timestamp(passed, 0).unwrap_or(now);
-                        plan(&s.cadence, s.zone, s.anchor, &s.remind, after, passed, &skips)
+                        plan(
+                            &s.cadence, s.zone, s.anchor, &s.remind, after, passed, &skips,
+                        )
                     }
                     Err(e) => {
                         tracing::error!(series = row.id, error = %e, "ending a series that cannot be read");
                         Plan::default()
                     }
                 };
-                if self.store.advance_series(&row, passed, &plan, ts(now)).await? {
+                if self
+                    .store
+                    .advance_series(&row, passed, &plan, ts(now))
+                    .await?
+                {
                     advanced += 1;
                 }
             }

@@ -110,7 +110,11 @@ impl Store {
             .context("reading a series")
     }
 
-    pub async fn series_by_title(&self, workspace: &str, title: &str) -> anyhow::Result<Option<SeriesRow>> {
+    pub async fn series_by_title(
+        &self,
+        workspace: &str,
+        title: &str,
+    ) -> anyhow::Result<Option<SeriesRow>> {
         sqlx::query_as::<_, SeriesRow>(
             "SELECT * FROM series WHERE workspace = ? AND lower(title) = lower(?) AND status = 'active'
              ORDER BY id LIMIT 1",
@@ -136,7 +140,12 @@ impl Store {
 
     /// Replace a series' definition and its future reminders in one step.
     /// Agenda items waiting for the old next occurrence move to the new one.
-    pub async fn update_series(&self, row: &SeriesRow, plan: &Plan, now: i64) -> anyhow::Result<()> {
+    pub async fn update_series(
+        &self,
+        row: &SeriesRow,
+        plan: &Plan,
+        now: i64,
+    ) -> anyhow::Result<()> {
         let mut tx = self.begin().await?;
         let old_next: Option<i64> = sqlx::query("SELECT next_at FROM series WHERE id = ?")
             .bind(row.id)
@@ -203,12 +212,14 @@ impl Store {
     }
 
     pub async fn skips(&self, series_id: i64, from: i64) -> anyhow::Result<Vec<i64>> {
-        let rows = sqlx::query("SELECT occurrence_at FROM skips WHERE series_id = ? AND occurrence_at > ? ORDER BY 1")
-            .bind(series_id)
-            .bind(from)
-            .fetch_all(&self.pool)
-            .await
-            .context("reading skipped occurrences")?;
+        let rows = sqlx::query(
+            "SELECT occurrence_at FROM skips WHERE series_id = ? AND occurrence_at > ? ORDER BY 1",
+        )
+        .bind(series_id)
+        .bind(from)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading skipped occurrences")?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
@@ -232,7 +243,14 @@ impl Store {
 
     // ---- agenda ----------------------------------------------------------
 
-    pub async fn add_agenda_item(&self, row: &SeriesRow, occurrence_at: i64, text: &str, by: &str, now: i64) -> anyhow::Result<i64> {
+    pub async fn add_agenda_item(
+        &self,
+        row: &SeriesRow,
+        occurrence_at: i64,
+        text: &str,
+        by: &str,
+        now: i64,
+    ) -> anyhow::Result<i64> {
         let id = sqlx::query(
             "INSERT INTO agenda_items (workspace, series_id, occurrence_at, text, added_by, added_at)
              VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
@@ -250,7 +268,11 @@ impl Store {
         Ok(id)
     }
 
-    pub async fn agenda(&self, series_id: i64, occurrence_at: i64) -> anyhow::Result<Vec<AgendaItem>> {
+    pub async fn agenda(
+        &self,
+        series_id: i64,
+        occurrence_at: i64,
+    ) -> anyhow::Result<Vec<AgendaItem>> {
         sqlx::query_as::<_, AgendaItem>(
             "SELECT id, text, added_by FROM agenda_items WHERE series_id = ? AND occurrence_at = ? ORDER BY id",
         )
@@ -277,7 +299,13 @@ impl Store {
 
     /// Move a series past its occurrence `passed` to `plan`. Returns false
     /// when someone else already moved it (nothing is written then).
-    pub async fn advance_series(&self, row: &SeriesRow, passed: i64, plan: &Plan, now: i64) -> anyhow::Result<bool> {
+    pub async fn advance_series(
+        &self,
+        row: &SeriesRow,
+        passed: i64,
+        plan: &Plan,
+        now: i64,
+    ) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
         let moved = sqlx::query(
             "UPDATE series SET next_at = ?, status = ?, updated_at = ? WHERE id = ? AND next_at = ? AND status = 'active'",
@@ -301,11 +329,13 @@ impl Store {
     /// Start-up recovery for the single-instance SQLite backend: deliveries a
     /// killed process left in `sending` go back to `pending`.
     pub async fn recover_inflight(&self) -> anyhow::Result<u64> {
-        let n = sqlx::query("UPDATE deliveries SET state = 'pending', lease_until = NULL WHERE state = 'sending'")
-            .execute(&self.pool)
-            .await
-            .context("recovering in-flight deliveries")?
-            .rows_affected();
+        let n = sqlx::query(
+            "UPDATE deliveries SET state = 'pending', lease_until = NULL WHERE state = 'sending'",
+        )
+        .execute(&self.pool)
+        .await
+        .context("recovering in-flight deliveries")?
+        .rows_affected();
         Ok(n)
     }
 
@@ -337,7 +367,8 @@ impl Store {
         .execute(&mut *tx)
         .await
         .context("marking missed reminders")?;
-        let mut groups: std::collections::BTreeMap<(String, String), Vec<MissedReminder>> = Default::default();
+        let mut groups: std::collections::BTreeMap<(String, String), Vec<MissedReminder>> =
+            Default::default();
         for m in &missed {
             groups
                 .entry((m.workspace.clone(), m.channel.clone()))
@@ -445,7 +476,11 @@ impl Store {
     }
 
     /// Deliveries of a series in a given state (for `next` and for tests).
-    pub async fn deliveries_of(&self, workspace: &str, series_id: i64) -> anyhow::Result<Vec<DeliveryStatus>> {
+    pub async fn deliveries_of(
+        &self,
+        workspace: &str,
+        series_id: i64,
+    ) -> anyhow::Result<Vec<DeliveryStatus>> {
         sqlx::query_as::<_, DeliveryStatus>(
             "SELECT id, occurrence_at, lead_secs, due_at, state, late, attempts FROM deliveries
              WHERE workspace = ? AND series_id = ? ORDER BY due_at, id",
@@ -458,12 +493,17 @@ impl Store {
     }
 }
 
-async fn cancel_pending(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, series_id: i64) -> anyhow::Result<()> {
-    sqlx::query("UPDATE deliveries SET state = 'cancelled' WHERE series_id = ? AND state = 'pending'")
-        .bind(series_id)
-        .execute(&mut **tx)
-        .await
-        .context("cancelling pending reminders")?;
+async fn cancel_pending(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    series_id: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE deliveries SET state = 'cancelled' WHERE series_id = ? AND state = 'pending'",
+    )
+    .bind(series_id)
+    .execute(&mut **tx)
+    .await
+    .context("cancelling pending reminders")?;
     Ok(())
 }
 
