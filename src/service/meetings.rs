@@ -93,9 +93,11 @@ impl Series {
     }
 }
 
-/// The first non-skipped occurrence after `after`, and the reminders due
-/// strictly after `reference` (earlier ones are not queued: they were either
-/// handled already or lie before the series existed).
+/// The first non-skipped occurrence after `after`, and the reminders due at
+/// or after `reference` (earlier ones are not queued: they were either
+/// handled already or lie before the series existed). When a series moves
+/// past an occurrence, `reference` is that occurrence, so a daily meeting's
+/// `1d` reminder, due exactly then, is kept.
 pub fn plan(
     cadence: &Cadence,
     zone: Zone,
@@ -113,7 +115,7 @@ pub fn plan(
         Some(at) => leads
             .iter()
             .map(|d| d.num_seconds())
-            .filter(|lead| at - lead > reference)
+            .filter(|lead| at - lead >= reference)
             .map(|lead_secs| PlannedReminder { lead_secs })
             .collect(),
         None => Vec::new(),

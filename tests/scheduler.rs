@@ -1,0 +1,351 @@
+//! The scheduler with a controlled clock: `tick(now)` drains due work without
+//! sleeping. Commands go through the real core (`App::handle_line`), posts go
+//! to a recording chat that can be told to fail.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use quorum::app::App;
+use quorum::chat::{Body, Chat, Outgoing, SendError};
+use quorum::config::Config;
+use quorum::scheduler::{MAX_ATTEMPTS, Scheduler};
+use quorum::service::meetings::Actor;
+
+#[derive(Default)]
+struct Recorder {
+    posts: Mutex<Vec<Outgoing>>,
+    fail_next: AtomicUsize,
+    permanent: std::sync::atomic::AtomicBool,
+}
+
+impl Chat for Recorder {
+    async fn post(&self, m: &Outgoing) -> Result<(), SendError> {
+        if self.permanent.load(Ordering::SeqCst) {
+            return Err(SendError::Permanent("channel not found".into()));
+        }
+        if self
+            .fail_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(SendError::Retry("503 from chat API".into()));
+        }
+        self.posts.lock().unwrap().push(m.clone());
+        Ok(())
+    }
+}
+
+impl Recorder {
+    fn texts(&self) -> Vec<String> {
+        self.posts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| format!("[#{}] {}", m.channel, quorum::chat::console::render(m)))
+            .collect()
+    }
+}
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    app: App,
+    scheduler: Scheduler<Recorder>,
+    chat: Arc<Recorder>,
+    url: String,
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+async fn harness(started: &str, grace: Duration) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("q.db").display());
+    reopen(dir, url, started, grace).await
+}
+
+async fn reopen(dir: tempfile::TempDir, url: String, started: &str, grace: Duration) -> Harness {
+    let config = Config {
+        database_url: url.clone(),
+        grace,
+        ..Config::default()
+    };
+    let store = quorum::store::Store::connect(&url).await.unwrap();
+    store.recover_inflight().await.unwrap();
+    let chat = Arc::new(Recorder::default());
+    let scheduler = Scheduler::new(store.clone(), &config, chat.clone(), at(started));
+    let app = App::new(Arc::new(config), store);
+    Harness {
+        _dir: dir,
+        app,
+        scheduler,
+        chat,
+        url,
+    }
+}
+
+fn actor(ws: &str) -> Actor {
+    Actor {
+        workspace: ws.to_string(),
+        user: "ana".to_string(),
+        channel: None,
+    }
+}
+
+impl Harness {
+    async fn cmd(&self, now: &str, line: &str) -> String {
+        let r = self.app.handle_line(&actor("acme"), line, at(now)).await;
+        assert!(!r.is_error, "{line}: {}", r.text);
+        r.text
+    }
+
+    async fn tick(&self, now: &str) -> quorum::scheduler::TickReport {
+        self.scheduler.tick(at(now)).await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn reminders_go_out_at_each_lead_time_in_local_time_across_dst() {
+    let h = harness("2026-03-20T00:00:00Z", Duration::hours(1)).await;
+    h.cmd(
+        "2026-03-20T00:00:00Z",
+        r#"/meeting add title:"CTO-CEO 1:1" when:"weekly on monday at 10:00" tz:Europe/Madrid channel:ceo-cto remind:1d,15m attendees:ceo,cto"#,
+    )
+    .await;
+    // Monday 23 March 10:00 CET = 09:00Z; the 1d reminder is due Sunday 09:00Z.
+    assert_eq!(h.tick("2026-03-22T08:59:59Z").await.sent, 0);
+    assert_eq!(h.tick("2026-03-22T09:00:00Z").await.sent, 1);
+    assert_eq!(h.tick("2026-03-23T08:44:59Z").await.sent, 0);
+    assert_eq!(h.tick("2026-03-23T08:45:00Z").await.sent, 1);
+    // The series moves on at 09:00Z; after the DST change 10:00 CEST is 08:00Z.
+    h.tick("2026-03-23T09:00:00Z").await;
+    assert_eq!(
+        h.tick("2026-03-30T07:44:59Z").await.sent,
+        1,
+        "only the 1d reminder of the 30th so far"
+    );
+    assert_eq!(h.tick("2026-03-30T07:45:00Z").await.sent, 1);
+    let texts = h.chat.texts();
+    assert_eq!(texts.len(), 4);
+    assert!(texts[0].starts_with("[#ceo-cto] Reminder: CTO-CEO 1:1 starts in 1 day, Mon 23 Mar 2026 10:00 CET (Europe/Madrid)"), "{}", texts[0]);
+    assert!(
+        texts[3].contains("starts in 15 minutes, Mon 30 Mar 2026 10:00 CEST"),
+        "{}",
+        texts[3]
+    );
+    // Ticking again at the same instant sends nothing twice.
+    assert_eq!(h.tick("2026-03-30T07:45:00Z").await.sent, 0);
+}
+
+#[tokio::test]
+async fn a_failed_send_is_retried_with_backoff_and_sent_once() {
+    let h = harness("2026-11-24T00:00:00Z", Duration::hours(1)).await;
+    h.cmd(
+        "2026-11-24T00:00:00Z",
+        r#"/meeting add title:"Ops" when:"daily at 10:00" tz:UTC remind:15m"#,
+    )
+    .await;
+    h.chat.fail_next.store(3, Ordering::SeqCst);
+    let r = h.tick("2026-11-24T09:45:00Z").await;
+    assert_eq!((r.sent, r.retried), (0, 1));
+    // Backoff: 5 s, then 10 s, then 20 s.
+    assert_eq!(
+        h.tick("2026-11-24T09:45:04Z").await.retried,
+        0,
+        "not before the backoff"
+    );
+    assert_eq!(h.tick("2026-11-24T09:45:05Z").await.retried, 1);
+    assert_eq!(h.tick("2026-11-24T09:45:15Z").await.retried, 1);
+    assert_eq!(h.tick("2026-11-24T09:45:34Z").await.sent, 0);
+    assert_eq!(h.tick("2026-11-24T09:45:35Z").await.sent, 1);
+    assert_eq!(h.tick("2026-11-24T09:50:00Z").await.sent, 0);
+    assert_eq!(h.chat.texts().len(), 1);
+}
+
+#[tokio::test]
+async fn a_delivery_that_keeps_failing_is_recorded_failed_not_dropped() {
+    let h = harness("2026-11-24T00:00:00Z", Duration::hours(1)).await;
+    h.cmd(
+        "2026-11-24T00:00:00Z",
+        r#"/meeting add title:"Ops" when:"daily at 10:00" tz:UTC remind:15m"#,
+    )
+    .await;
+    h.chat.fail_next.store(usize::MAX, Ordering::SeqCst);
+    let mut now = at("2026-11-24T09:45:00Z");
+    let mut failed = 0;
+    for _ in 0..MAX_ATTEMPTS + 2 {
+        failed += h.scheduler.tick(now).await.unwrap().failed;
+        now += Duration::minutes(11);
+    }
+    assert_eq!(failed, 1);
+    let s = h.app.store.series("acme", 1).await.unwrap().unwrap();
+    let rows = h.app.store.deliveries_of("acme", s.id).await.unwrap();
+    assert_eq!(rows[0].state, "failed");
+    assert_eq!(rows[0].attempts, MAX_ATTEMPTS);
+    h.chat.permanent.store(true, Ordering::SeqCst);
+}
+
+#[tokio::test]
+async fn skipping_cancels_the_next_occurrence_and_keeps_the_rest() {
+    let h = harness("2026-11-24T00:00:00Z", Duration::hours(1)).await;
+    h.cmd(
+        "2026-11-24T00:00:00Z",
+        r#"/meeting add title:"Ops" when:"daily at 10:00" tz:UTC remind:15m"#,
+    )
+    .await;
+    h.cmd(
+        "2026-11-24T00:00:00Z",
+        r#"/meeting agenda id:1 item:"Vendors""#,
+    )
+    .await;
+    let reply = h.cmd("2026-11-24T01:00:00Z", "/meeting skip id:1").await;
+    assert!(
+        reply.starts_with("Skipped Ops on Tue 24 Nov 2026 10:00 UTC"),
+        "{reply}"
+    );
+    assert_eq!(
+        h.tick("2026-11-24T09:45:00Z").await.sent,
+        0,
+        "the skipped day is silent"
+    );
+    assert_eq!(h.tick("2026-11-25T09:45:00Z").await.sent, 1);
+    let text = &h.chat.texts()[0];
+    assert!(text.contains("Wed 25 Nov 2026 10:00 UTC"), "{text}");
+    assert!(
+        text.contains("Agenda: 1) Vendors"),
+        "the agenda moves to the next held occurrence: {text}"
+    );
+    let next = h.cmd("2026-11-24T01:00:00Z", "/meeting next id:1").await;
+    assert!(
+        next.contains("Tue 24 Nov 2026 10:00 UTC (skipped)") || !next.contains("Tue 24 Nov"),
+        "{next}"
+    );
+}
+
+#[tokio::test]
+async fn a_cancelled_series_sends_nothing_more() {
+    let h = harness("2026-11-24T00:00:00Z", Duration::hours(1)).await;
+    h.cmd(
+        "2026-11-24T00:00:00Z",
+        r#"/meeting add title:"Ops" when:"daily at 10:00" tz:UTC remind:15m"#,
+    )
+    .await;
+    h.cmd("2026-11-24T00:00:00Z", "/meeting cancel id:1").await;
+    for day in 24..28 {
+        assert_eq!(h.tick(&format!("2026-11-{day}T09:45:00Z")).await.sent, 0);
+    }
+    let r = h
+        .app
+        .handle_line(
+            &actor("acme"),
+            "/meeting skip id:1",
+            at("2026-11-24T00:00:00Z"),
+        )
+        .await;
+    assert!(r.is_error && r.text.contains("is cancelled"), "{}", r.text);
+}
+
+#[tokio::test]
+async fn editing_the_cadence_requeues_reminders_for_the_new_time() {
+    let h = harness("2026-11-24T00:00:00Z", Duration::hours(1)).await;
+    h.cmd(
+        "2026-11-24T00:00:00Z",
+        r#"/meeting add title:"Ops" when:"daily at 10:00" tz:UTC remind:15m"#,
+    )
+    .await;
+    h.cmd(
+        "2026-11-24T00:00:00Z",
+        r#"/meeting edit id:1 when:"daily at 12:00""#,
+    )
+    .await;
+    assert_eq!(
+        h.tick("2026-11-24T09:45:00Z").await.sent,
+        0,
+        "the old time is gone"
+    );
+    assert_eq!(h.tick("2026-11-24T11:45:00Z").await.sent, 1);
+}
+
+#[tokio::test]
+async fn downtime_beyond_grace_is_summarised_once_and_recent_ones_are_sent_late() {
+    let h = harness("2026-11-24T00:00:00Z", Duration::hours(1)).await;
+    h.cmd(
+        "2026-11-24T00:00:00Z",
+        r#"/meeting add title:"Ops" when:"daily at 10:00" tz:UTC remind:1d,2h,15m channel:ops"#,
+    )
+    .await;
+    // Quorum is "down" from 00:00 until 09:50 on the 25th: the 24th's 2h and
+    // 15m reminders are long overdue, the 25th's 2h one is 1h50m late (missed),
+    // and its 15m one is not due yet.
+    let Harness { _dir, url, .. } = h;
+    let h = reopen(_dir, url, "2026-11-25T09:50:00Z", Duration::hours(1)).await;
+    let r = h.tick("2026-11-25T09:50:00Z").await;
+    assert_eq!(r.missed, 4, "24th 2h, 24th 15m, 25th 1d, 25th 2h");
+    assert_eq!(
+        r.sent, 2,
+        "the 25th's 15m reminder (5 min late, within grace) and one summary"
+    );
+    let texts = h.chat.texts();
+    assert!(
+        texts[0].starts_with("[#ops] Reminder (late: was due 09:45 UTC while Quorum was offline): Ops starts in 15 minutes"),
+        "{}",
+        texts[0]
+    );
+    assert!(
+        texts[1].starts_with("[#ops] Quorum was down: 4 reminders fell due more than 1h ago and were not sent: Ops on Tue 24 Nov 2026 10:00 UTC (2h before)"),
+        "{}",
+        texts[1]
+    );
+    assert_eq!(
+        h.tick("2026-11-25T09:50:00Z").await,
+        Default::default(),
+        "nothing twice"
+    );
+    assert_eq!(h.tick("2026-11-25T09:51:00Z").await.sent, 0);
+    assert_eq!(h.chat.texts().len(), 2);
+}
+
+#[tokio::test]
+async fn workspaces_never_see_each_others_series() {
+    let h = harness("2026-11-24T00:00:00Z", Duration::hours(1)).await;
+    h.cmd(
+        "2026-11-24T00:00:00Z",
+        r#"/meeting add title:"Secret board prep" when:"daily at 10:00""#,
+    )
+    .await;
+    let other = actor("globex");
+    let now = at("2026-11-24T00:00:00Z");
+    let list = h.app.handle_line(&other, "/meeting list", now).await;
+    assert!(list.text.contains("No meeting series yet"), "{}", list.text);
+    for line in [
+        "/meeting skip id:1",
+        "/meeting cancel id:1",
+        "/meeting next id:1",
+        r#"/meeting agenda id:1 item:"x""#,
+        "/meeting edit id:1 title:Mine",
+    ] {
+        let r = h.app.handle_line(&other, line, now).await;
+        assert!(
+            r.is_error && r.text.contains("there is no series 1 here"),
+            "{line}: {}",
+            r.text
+        );
+    }
+    let mine = h.cmd("2026-11-24T00:00:00Z", "/meeting list").await;
+    assert!(mine.contains("Secret board prep"));
+}
+
+#[tokio::test]
+async fn a_notice_body_is_posted_verbatim() {
+    let h = harness("2026-11-24T00:00:00Z", Duration::seconds(1)).await;
+    h.cmd(
+        "2026-11-24T00:00:00Z",
+        r#"/meeting add title:"Ops" when:"daily at 10:00" tz:UTC remind:15m"#,
+    )
+    .await;
+    h.tick("2026-11-26T00:00:00Z").await;
+    let posts = h.chat.posts.lock().unwrap().clone();
+    assert!(posts.iter().all(|p| matches!(p.body, Body::Notice(_))));
+    assert_eq!(posts.len(), 1);
+}
