@@ -1,6 +1,9 @@
 //! Pure domain logic: no IO, no async, nothing of ours imported from outside `domain`.
 
+pub mod action;
+pub mod decision;
 pub mod meeting;
 pub mod org;
 pub mod recurrence;
+pub mod todo;
 pub mod zone;
