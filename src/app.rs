@@ -7,11 +7,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
-use crate::command::{self, Command, MeetingCommand};
+use crate::command::{self, ActionCommand, Command, DecisionCommand, MeetingCommand};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::service::actions::Actions;
+use crate::service::decisions::Decisions;
 use crate::service::meetings::{Actor, Meetings, Series};
 use crate::store::Store;
+use crate::store::{ActionRow, AuditRow, DecisionRow};
 
 /// A reply to the person who typed the command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +48,8 @@ pub struct App {
     pub config: Arc<Config>,
     pub store: Store,
     pub meetings: Meetings,
+    pub decisions: Decisions,
+    pub actions: Actions,
     /// Woken after a command changes what is due.
     pub scheduler_wake: Option<Arc<Notify>>,
 }
@@ -53,6 +58,12 @@ impl App {
     pub fn new(config: Arc<Config>, store: Store) -> App {
         App {
             meetings: Meetings {
+                store: store.clone(),
+            },
+            decisions: Decisions {
+                store: store.clone(),
+            },
+            actions: Actions {
                 store: store.clone(),
             },
             config,
@@ -76,6 +87,8 @@ impl App {
         let result = match cmd {
             Command::Help { topic } => command::help(topic.as_deref()).map(Reply::private),
             Command::Meeting(m) => self.meeting(actor, m, now).await,
+            Command::Decision(d) => self.decision(actor, d, now).await,
+            Command::Action(a) => self.action(actor, a, now).await,
         };
         if let Some(wake) = &self.scheduler_wake {
             wake.notify_one();
@@ -226,6 +239,264 @@ impl App {
             }
         }
     }
+}
+
+impl App {
+    async fn decision(
+        &self,
+        actor: &Actor,
+        cmd: DecisionCommand,
+        now: DateTime<Utc>,
+    ) -> Result<Reply> {
+        let d = &self.decisions;
+        let c = &self.config;
+        match cmd {
+            cmd @ DecisionCommand::Record { .. } => {
+                let r = d.record(c, actor, cmd, now).await?;
+                let tail = match &r.routed_to {
+                    Some((role, channel)) => format!(
+                        " as proposed: {} holds the authority for {}, so it waits for their approval (pinged in #{channel})",
+                        role, r.row.category
+                    ),
+                    None => " as approved".to_string(),
+                };
+                Ok(Reply::ok(format!(
+                    "Recorded decision {}: {}{tail}.",
+                    r.row.id, r.row.title
+                )))
+            }
+            DecisionCommand::Approve { id } => {
+                let row = d.settle(c, actor, id, true, None, now).await?;
+                let also = row
+                    .supersedes
+                    .map(|o| format!(" It supersedes decision {o}."))
+                    .unwrap_or_default();
+                Ok(Reply::ok(format!(
+                    "Approved decision {}: {}.{also}",
+                    row.id, row.title
+                )))
+            }
+            DecisionCommand::Reject { id, reason } => {
+                let row = d.settle(c, actor, id, false, Some(reason), now).await?;
+                Ok(Reply::ok(format!(
+                    "Rejected decision {}: {}.",
+                    row.id, row.title
+                )))
+            }
+            DecisionCommand::List {
+                category,
+                since,
+                status,
+            } => {
+                if let Some(cat) = &category {
+                    if c.authority_of(cat).is_none() {
+                        return Err(Error::user(format!(
+                            "category: `{cat}` is not a decision category"
+                        )));
+                    }
+                }
+                let rows = d
+                    .list(
+                        actor,
+                        category.as_deref(),
+                        since,
+                        status.map(|s| s.as_str()),
+                    )
+                    .await?;
+                if rows.is_empty() {
+                    return Ok(Reply::private("No decisions match."));
+                }
+                let lines: Vec<String> = rows.iter().map(|r| decision_line(r, c)).collect();
+                Ok(Reply::private(format!(
+                    "{} decision{}:\n{}",
+                    rows.len(),
+                    plural(rows.len()),
+                    lines.join("\n")
+                )))
+            }
+            DecisionCommand::Show { id } => {
+                let r = d.show(actor, id).await?;
+                let row = &r.row;
+                let mut out = format!(
+                    "Decision {}: {}\nCategory: {} (authority: {})\nStatus: {}\nDecided by: {}; recorded by {} on {}\nRationale: {}",
+                    row.id,
+                    row.title,
+                    row.category,
+                    row.authority,
+                    row.status,
+                    row.decided_by,
+                    row.recorded_by,
+                    date_of(row.created_at, c),
+                    row.rationale
+                );
+                if let Some(m) = row.meeting_id {
+                    out.push_str(&format!("\nMeeting: series {m}"));
+                }
+                if let Some(o) = row.supersedes {
+                    out.push_str(&format!("\nSupersedes: decision {o}"));
+                }
+                if let Some(n) = row.superseded_by {
+                    out.push_str(&format!("\nSuperseded by: decision {n}"));
+                }
+                if let Some(note) = &row.settle_note {
+                    out.push_str(&format!("\nReason: {note}"));
+                }
+                out.push_str(&history_text(&r.history, c));
+                Ok(Reply::private(out))
+            }
+            DecisionCommand::Search { query } => {
+                let rows = d.search(actor, &query).await?;
+                if rows.is_empty() {
+                    return Ok(Reply::private(format!("No decision mentions \"{query}\".")));
+                }
+                let lines: Vec<String> = rows.iter().map(|r| decision_line(r, c)).collect();
+                Ok(Reply::private(format!(
+                    "{} match{}, best first:\n{}",
+                    rows.len(),
+                    if rows.len() == 1 { "" } else { "es" },
+                    lines.join("\n")
+                )))
+            }
+        }
+    }
+
+    async fn action(&self, actor: &Actor, cmd: ActionCommand, now: DateTime<Utc>) -> Result<Reply> {
+        let a = &self.actions;
+        let c = &self.config;
+        match cmd {
+            ActionCommand::Add(f) => {
+                let row = a.add(c, actor, f, now).await?;
+                Ok(Reply::ok(format!(
+                    "Added action item {}",
+                    action_line(&row)
+                )))
+            }
+            ActionCommand::Done { id } => {
+                let row = a.done(actor, id, now).await?;
+                Ok(Reply::ok(format!(
+                    "Marked action item {} done: {}. It now needs verification by someone other than you: /action verify id:{}",
+                    row.id, row.task, row.id
+                )))
+            }
+            ActionCommand::Verify { id } => {
+                let row = a.verify(actor, id, now).await?;
+                Ok(Reply::ok(format!(
+                    "Verified action item {}: {} (done by {}).",
+                    row.id,
+                    row.task,
+                    row.done_by.unwrap_or_default()
+                )))
+            }
+            ActionCommand::Reopen { id, reason } => {
+                let row = a.reopen(actor, id, &reason, now).await?;
+                Ok(Reply::ok(format!(
+                    "Reopened action item {}: {}.",
+                    row.id, row.task
+                )))
+            }
+            ActionCommand::Edit { id, fields } => {
+                let row = a.edit(c, actor, id, fields, now).await?;
+                Ok(Reply::ok(format!(
+                    "Updated action item {}",
+                    action_line(&row)
+                )))
+            }
+            ActionCommand::List {
+                owner,
+                status,
+                overdue,
+            } => {
+                let rows = a
+                    .list(c, actor, owner.map(|o| o.to_string()), status, overdue, now)
+                    .await?;
+                Ok(Reply::private(action_list(&rows, "No action items match.")))
+            }
+            ActionCommand::Mine => {
+                let rows = a.mine(c, actor).await?;
+                Ok(Reply::private(action_list(
+                    &rows,
+                    "You have no open action items.",
+                )))
+            }
+            ActionCommand::Show { id } => {
+                let r = a.show(actor, id).await?;
+                let mut out = format!("Action item {}", action_line(&r.row));
+                if let Some(m) = r.row.meeting_id {
+                    out.push_str(&format!("\nMeeting: series {m}"));
+                }
+                if let Some(d) = r.row.decision_id {
+                    out.push_str(&format!("\nDecision: {d}"));
+                }
+                out.push_str(&history_text(&r.history, c));
+                Ok(Reply::private(out))
+            }
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn date_of(at: i64, c: &Config) -> String {
+    DateTime::<Utc>::from_timestamp(at, 0)
+        .map(|t| {
+            t.with_timezone(&c.default_zone.tz())
+                .format("%Y-%m-%d %H:%M %Z")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn decision_line(r: &DecisionRow, c: &Config) -> String {
+    format!(
+        "{}. [{}] {} ({}, by {}, {})",
+        r.id,
+        r.status,
+        r.title,
+        r.category,
+        r.decided_by,
+        date_of(r.created_at, c)
+    )
+}
+
+/// `12: Evaluate pgvector [cto, high, due 2026-12-01, open]`
+pub fn action_line(a: &ActionRow) -> String {
+    let due = a
+        .due_date
+        .as_deref()
+        .map(|d| format!(", due {d}"))
+        .unwrap_or_default();
+    format!(
+        "{}: {} [{}, {}{due}, {}]",
+        a.id, a.task, a.owner, a.priority, a.status
+    )
+}
+
+fn action_list(rows: &[ActionRow], empty: &str) -> String {
+    if rows.is_empty() {
+        return empty.to_string();
+    }
+    let lines: Vec<String> = rows.iter().map(action_line).collect();
+    format!(
+        "{} action item{}:\n{}",
+        rows.len(),
+        plural(rows.len()),
+        lines.join("\n")
+    )
+}
+
+fn history_text(history: &[AuditRow], c: &Config) -> String {
+    let mut out = String::from("\nHistory:");
+    for h in history {
+        out.push_str(&format!(
+            "\n- {} {}: {}",
+            date_of(h.at, c),
+            h.actor,
+            h.change
+        ));
+    }
+    out
 }
 
 fn next_text(s: &Series) -> String {

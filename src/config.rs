@@ -31,6 +31,18 @@ pub struct Config {
     pub default_remind: LeadTimes,
     pub org: Org,
     pub series: Vec<SeriesSeed>,
+    /// Decision categories and the role holding each one's authority.
+    pub categories: Vec<(String, String)>,
+    /// Zones of executives (role key -> zone); others use `default_zone`.
+    pub zones: BTreeMap<String, Zone>,
+    /// Local time of the daily chase of overdue and due-today items.
+    pub chase_at: chrono::NaiveTime,
+    /// How long a done item may wait for verification before it is chased.
+    pub verify_after: Duration,
+    /// The weekly written update: weekday, local time, channel.
+    pub digest_day: chrono::Weekday,
+    pub digest_at: chrono::NaiveTime,
+    pub digest_channel: ChannelRef,
 }
 
 /// A meeting series the config asks for; created at start when missing.
@@ -55,6 +67,16 @@ impl Default for Config {
             default_remind: LeadTimes::default(),
             org: Org::default(),
             series: Vec::new(),
+            categories: crate::domain::decision::DEFAULT_CATEGORIES
+                .iter()
+                .map(|(c, r)| (c.to_string(), r.to_string()))
+                .collect(),
+            zones: BTreeMap::new(),
+            chase_at: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
+            verify_after: Duration::days(3),
+            digest_day: chrono::Weekday::Fri,
+            digest_at: chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap_or_default(),
+            digest_channel: ChannelRef::general(),
         }
     }
 }
@@ -93,6 +115,34 @@ struct RawConfig {
     org: BTreeMap<String, Spanned<RawExecutive>>,
     #[serde(default)]
     series: Vec<Spanned<RawSeries>>,
+    #[serde(default)]
+    decisions: RawDecisions,
+    #[serde(default)]
+    actions: RawActions,
+    #[serde(default)]
+    digest: RawDigest,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDecisions {
+    /// category -> role holding its authority
+    categories: Option<Spanned<BTreeMap<String, String>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawActions {
+    chase_at: Option<Spanned<String>>,
+    verify_after: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDigest {
+    day: Option<Spanned<String>>,
+    time: Option<Spanned<String>>,
+    channel: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -121,6 +171,7 @@ struct RawExecutive {
     name: String,
     user: Option<String>,
     channel: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -269,6 +320,12 @@ impl Config {
                 ),
                 None => None,
             };
+            if let Some(tz) = &e.timezone {
+                config.zones.insert(
+                    role.clone(),
+                    loc.parse(tz, &format!("org.{role}.timezone"))?,
+                );
+            }
             executives.push(Executive {
                 role: role.clone(),
                 name: e.name.clone(),
@@ -277,6 +334,50 @@ impl Config {
             });
         }
         config.org = Org::new(executives);
+        config.digest_channel = config.default_channel.clone();
+        if let Some(cats) = &raw.decisions.categories {
+            let mut list = Vec::new();
+            for (cat, role) in cats.get_ref() {
+                let key = crate::domain::decision::normalize_category(cat);
+                if key.is_empty() || !is_role_key(&key) || !is_role_key(role) {
+                    return Err(loc.at(
+                        Some(cats.span()),
+                        format!("decisions.categories: `{cat} = \"{role}\"` must map a category word to a role key such as cto"),
+                    ));
+                }
+                list.push((key, role.clone()));
+            }
+            if list.is_empty() {
+                return Err(loc.at(
+                    Some(cats.span()),
+                    "decisions.categories is empty; list at least one category",
+                ));
+            }
+            config.categories = list;
+        }
+        if let Some(t) = &raw.actions.chase_at {
+            config.chase_at = parse_clock(t.get_ref())
+                .map_err(|m| loc.at(Some(t.span()), format!("actions.chase_at: {m}")))?;
+        }
+        if let Some(d) = &raw.actions.verify_after {
+            config.verify_after = parse_duration(d.get_ref())
+                .map_err(|e| loc.at(Some(d.span()), format!("actions.verify_after: {e}")))?;
+        }
+        if let Some(day) = &raw.digest.day {
+            config.digest_day = day.get_ref().parse::<chrono::Weekday>().map_err(|_| {
+                loc.at(
+                    Some(day.span()),
+                    format!("digest.day: `{}` is not a weekday", day.get_ref()),
+                )
+            })?;
+        }
+        if let Some(t) = &raw.digest.time {
+            config.digest_at = parse_clock(t.get_ref())
+                .map_err(|m| loc.at(Some(t.span()), format!("digest.time: {m}")))?;
+        }
+        if let Some(c) = &raw.digest.channel {
+            config.digest_channel = loc.parse(c, "digest.channel")?;
+        }
         for (i, s) in raw.series.iter().enumerate() {
             let n = i + 1;
             let s = s.get_ref();
@@ -319,6 +420,50 @@ impl Config {
             });
         }
         Ok(config)
+    }
+}
+
+fn parse_clock(text: &str) -> Result<chrono::NaiveTime, String> {
+    chrono::NaiveTime::parse_from_str(text.trim(), "%H:%M")
+        .map_err(|_| format!("`{text}` is not a time of day; use HH:MM such as 09:00"))
+}
+
+impl Config {
+    /// The role holding the authority of `category`, if it is a category.
+    pub fn authority_of(&self, category: &str) -> Option<&str> {
+        self.categories
+            .iter()
+            .find(|(c, _)| c == category)
+            .map(|(_, r)| r.as_str())
+    }
+
+    /// The zone of an owner: their configured zone or the workspace default.
+    pub fn zone_of(&self, owner: &str) -> Zone {
+        self.zones.get(owner).copied().unwrap_or(self.default_zone)
+    }
+
+    /// Roles `user` holds: roles whose configured chat user is `user`, and
+    /// the role named `user` itself (so the console's `--as cto` acts as CTO).
+    pub fn roles_of(&self, user: &str) -> Vec<String> {
+        let mut roles: Vec<String> = self
+            .org
+            .roles()
+            .filter(|r| self.org.get(r).and_then(|e| e.user.as_deref()) == Some(user))
+            .map(str::to_string)
+            .collect();
+        let known = self.org.get(user).is_some() || self.categories.iter().any(|(_, r)| r == user);
+        if known && !roles.iter().any(|r| r == user) {
+            roles.push(user.to_string());
+        }
+        roles
+    }
+
+    /// The channel where an executive (or any owner) is pinged.
+    pub fn channel_of(&self, who: &str) -> String {
+        self.org
+            .get(who)
+            .and_then(|e| e.channel.clone())
+            .unwrap_or_else(|| self.default_channel.to_string())
     }
 }
 

@@ -50,6 +50,9 @@ fn render_reminder(r: &ReminderView) -> String {
             .collect();
         out.push_str(&format!(". Agenda: {}", items.join("; ")));
     }
+    if !r.actions.is_empty() {
+        out.push_str(&format!(". Open action items: {}", r.actions.join("; ")));
+    }
     out.replace('\n', " ")
 }
 

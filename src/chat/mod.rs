@@ -22,7 +22,7 @@ pub struct Outgoing {
 
 #[derive(Debug, Clone)]
 pub enum Body {
-    Reminder(ReminderView),
+    Reminder(Box<ReminderView>),
     /// Plain text, such as the summary of reminders missed during downtime.
     Notice(String),
 }
@@ -39,6 +39,8 @@ pub struct ReminderView {
     pub attendees: Vec<String>,
     pub mention: Vec<String>,
     pub agenda: Vec<String>,
+    /// Open action items of the attendees and of the series.
+    pub actions: Vec<String>,
     /// Set when the reminder went out late (it fell due while Quorum was down).
     pub late_from: Option<DateTime<Tz>>,
 }

@@ -9,10 +9,14 @@
 //! options; a value with spaces is quoted with "..." (typographic quotes
 //! work too). Option names are case-insensitive; each may appear once.
 
+pub mod action;
+pub mod decision;
 pub mod meeting;
 
 use crate::error::{Error, Result, user_err};
 
+pub use action::ActionCommand;
+pub use decision::DecisionCommand;
 pub use meeting::MeetingCommand;
 
 /// A command, whatever platform it came from.
@@ -20,6 +24,8 @@ pub use meeting::MeetingCommand;
 pub enum Command {
     Help { topic: Option<String> },
     Meeting(MeetingCommand),
+    Decision(DecisionCommand),
+    Action(ActionCommand),
 }
 
 /// One option of a command family: its name, whether it is required, and
@@ -42,7 +48,11 @@ pub struct CommandSpec {
 
 /// Every command Quorum understands, for help and registration.
 pub fn specs() -> Vec<&'static CommandSpec> {
-    meeting::SPECS.iter().collect()
+    meeting::SPECS
+        .iter()
+        .chain(decision::SPECS.iter())
+        .chain(action::SPECS.iter())
+        .collect()
 }
 
 /// `/meeting add`, tokenised: the words of the path and the options.
@@ -270,17 +280,20 @@ fn from_invocation(inv: Invocation) -> Result<Command> {
                 topic: Some(topic).filter(|t| !t.is_empty()),
             })
         }
-        "meeting" => {
+        "meeting" | "decision" | "action" => {
             let Some(sub) = inv.path.get(1) else {
                 return user_err(format!(
-                    "/meeting needs a subcommand: {}",
-                    subcommand_names("meeting")
+                    "/{family} needs a subcommand: {}",
+                    subcommand_names(family)
                 ));
             };
-            let Some(spec) = meeting::SPECS.iter().find(|s| s.name == sub) else {
+            let Some(spec) = specs()
+                .into_iter()
+                .find(|s| s.family == family && s.name == sub)
+            else {
                 return user_err(format!(
-                    "/meeting has no subcommand `{sub}`; use one of {}",
-                    subcommand_names("meeting")
+                    "/{family} has no subcommand `{sub}`; use one of {}",
+                    subcommand_names(family)
                 ));
             };
             if inv.path.len() > 2 {
@@ -290,10 +303,14 @@ fn from_invocation(inv: Invocation) -> Result<Command> {
                 ));
             }
             let opts = Options::new(spec, inv.options)?;
-            Ok(Command::Meeting(meeting::build(spec, &opts)?))
+            Ok(match family {
+                "meeting" => Command::Meeting(meeting::build(spec, &opts)?),
+                "decision" => Command::Decision(decision::build(spec, &opts)?),
+                _ => Command::Action(action::build(spec, &opts)?),
+            })
         }
         other => {
-            let families = ["meeting", "help"];
+            let families = ["meeting", "decision", "action", "help"];
             let hint = families
                 .iter()
                 .map(|f| (strsim::jaro_winkler(f, other), f))
@@ -302,7 +319,7 @@ fn from_invocation(inv: Invocation) -> Result<Command> {
                 .map(|(_, f)| format!("did you mean /{f}? "))
                 .unwrap_or_default();
             user_err(format!(
-                "/{other} is not a command; {hint}commands: /meeting, /help"
+                "/{other} is not a command; {hint}commands: /meeting, /decision, /action, /help"
             ))
         }
     }

@@ -38,7 +38,9 @@ impl FromStr for Priority {
             "high" | "h" | "p1" => Ok(Priority::High),
             "medium" | "med" | "m" | "p2" => Ok(Priority::Medium),
             "low" | "l" | "p3" => Ok(Priority::Low),
-            _ => Err(ValueError(format!("`{s}` is not a priority; use high, medium or low"))),
+            _ => Err(ValueError(format!(
+                "`{s}` is not a priority; use high, medium or low"
+            ))),
         }
     }
 }
@@ -110,7 +112,9 @@ impl FromStr for Owner {
             .unwrap_or(t);
         if t.is_empty()
             || t.chars().count() > 64
-            || !t.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            || !t
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
         {
             return Err(ValueError(format!(
                 "`{s}` is not an owner; use a role such as cto or a user name"
@@ -136,7 +140,9 @@ impl fmt::Display for Owner {
 pub fn check_task(text: &str) -> Result<String, ValueError> {
     let t = text.trim();
     if t.is_empty() {
-        return Err(ValueError("the task is empty; describe it, e.g. task:\"Evaluate pgvector\"".into()));
+        return Err(ValueError(
+            "the task is empty; describe it, e.g. task:\"Evaluate pgvector\"".into(),
+        ));
     }
     if t.contains(['\n', '\r']) {
         return Err(ValueError("the task must be one line".into()));
@@ -201,7 +207,9 @@ pub fn parse_due(text: &str, today: NaiveDate) -> Result<NaiveDate, ValueError> 
             let (n, unit): (&str, &str) = match rest {
                 [n, unit] => (n, unit),
                 [short] => {
-                    let split = short.find(|c: char| !c.is_ascii_digit()).unwrap_or(short.len());
+                    let split = short
+                        .find(|c: char| !c.is_ascii_digit())
+                        .unwrap_or(short.len());
                     (&short[..split], &short[split..])
                 }
                 _ => return Err(explain()),
@@ -253,11 +261,25 @@ mod tests {
     #[test]
     fn bad_due_dates_say_what_is_accepted() {
         let today = d("2026-11-24");
-        for bad in ["someday", "in three days", "2026-02-30", "in 3 fortnights", ""] {
+        for bad in [
+            "someday",
+            "in three days",
+            "2026-02-30",
+            "in 3 fortnights",
+            "",
+        ] {
             let e = parse_due(bad, today).unwrap_err().0;
-            assert!(e.contains("is not a") || e.contains("not a real date"), "{bad}: {e}");
+            assert!(
+                e.contains("is not a") || e.contains("not a real date"),
+                "{bad}: {e}"
+            );
         }
-        assert!(parse_due("2026-02-30", today).unwrap_err().0.contains("not a real date"));
+        assert!(
+            parse_due("2026-02-30", today)
+                .unwrap_err()
+                .0
+                .contains("not a real date")
+        );
     }
 
     #[test]

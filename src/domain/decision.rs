@@ -75,7 +75,9 @@ pub fn check_text(what: &str, text: &str, max: usize) -> Result<String, ValueErr
         return Err(ValueError(format!("the {what} is empty")));
     }
     if t.chars().count() > max {
-        return Err(ValueError(format!("the {what} is longer than {max} characters")));
+        return Err(ValueError(format!(
+            "the {what} is longer than {max} characters"
+        )));
     }
     Ok(t.to_string())
 }

@@ -92,7 +92,9 @@ fn heading_priority(line: &str) -> Option<Priority> {
     if !lower.contains("priority") {
         return None;
     }
-    Priority::ALL.into_iter().find(|p| lower.contains(p.as_str()))
+    Priority::ALL
+        .into_iter()
+        .find(|p| lower.contains(p.as_str()))
 }
 
 /// Parse a whole file. Every bad checklist line is reported, with its number.
@@ -112,7 +114,10 @@ pub fn parse(text: &str) -> Result<Vec<TodoLine>, Vec<(usize, String)>> {
             Ok(Some(item)) => {
                 if let Some(id) = item.id {
                     if let Some(first) = seen.insert(id, n) {
-                        errors.push((n, format!("quorum:{id} appears twice (first on line {first})")));
+                        errors.push((
+                            n,
+                            format!("quorum:{id} appears twice (first on line {first})"),
+                        ));
                         continue;
                     }
                 }
@@ -121,7 +126,11 @@ pub fn parse(text: &str) -> Result<Vec<TodoLine>, Vec<(usize, String)>> {
             Err(e) => errors.push((n, e)),
         }
     }
-    if errors.is_empty() { Ok(items) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(items)
+    } else {
+        Err(errors)
+    }
 }
 
 fn parse_line(raw: &str, priority: Priority) -> Result<Option<TodoItem>, String> {
@@ -143,9 +152,9 @@ fn parse_line(raw: &str, priority: Priority) -> Result<Option<TodoItem>, String>
             .and_then(|c| c.strip_suffix("-->"))
             .map(str::trim)
             .ok_or_else(|| "the `<!-- quorum:N -->` marker is not closed".to_string())?;
-        let num = inner
-            .strip_prefix("quorum:")
-            .ok_or_else(|| format!("`{comment}` is not a Quorum marker; it should look like <!-- quorum:42 -->"))?;
+        let num = inner.strip_prefix("quorum:").ok_or_else(|| {
+            format!("`{comment}` is not a Quorum marker; it should look like <!-- quorum:42 -->")
+        })?;
         id = Some(
             num.trim()
                 .parse::<i64>()
@@ -222,7 +231,12 @@ mod tests {
             item(44, "Ship the audit log", Priority::Low, true, true),
         ];
         let text = render(&items, |o| o.to_uppercase());
-        assert!(text.contains("- [ ] Evaluate pgvector [Owner: CTO] (due 2026-12-01) <!-- quorum:42 -->"), "{text}");
+        assert!(
+            text.contains(
+                "- [ ] Evaluate pgvector [Owner: CTO] (due 2026-12-01) <!-- quorum:42 -->"
+            ),
+            "{text}"
+        );
         assert!(text.contains("- [x] **VERIFY**: Rotate keys (all of them) [Owner: CTO] (due 2026-12-01) (needs verification) <!-- quorum:43 -->"), "{text}");
         let back: Vec<TodoItem> = parse(&text).unwrap().into_iter().map(|l| l.item).collect();
         assert_eq!(back, items);

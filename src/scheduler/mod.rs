@@ -41,6 +41,8 @@ pub struct TickReport {
     pub sent: usize,
     pub retried: usize,
     pub failed: usize,
+    /// Chases and weekly updates queued.
+    pub chases: usize,
 }
 
 pub struct Scheduler<C: Chat> {
@@ -49,6 +51,8 @@ pub struct Scheduler<C: Chat> {
     chat: Arc<C>,
     grace: Duration,
     org: crate::domain::org::Org,
+    config: Arc<Config>,
+    actions: crate::service::actions::Actions,
     /// When this process started: reminders due before it fell due during downtime.
     started_at: DateTime<Utc>,
     wake: Arc<Notify>,
@@ -60,10 +64,14 @@ impl<C: Chat> Scheduler<C> {
             meetings: Meetings {
                 store: store.clone(),
             },
+            actions: crate::service::actions::Actions {
+                store: store.clone(),
+            },
             store,
             chat,
             grace: config.grace,
             org: config.org.clone(),
+            config: Arc::new(config.clone()),
             started_at,
             wake: Arc::new(Notify::new()),
         }
@@ -92,6 +100,9 @@ impl<C: Chat> Scheduler<C> {
             tracing::warn!(count = missed.len(), "reminders missed during downtime");
         }
         report.missed = missed.len();
+        report.chases = self.actions.chase_due(&self.config, now).await?
+            + self.actions.chase_unverified(&self.config, now).await?
+            + self.actions.weekly_digest(&self.config, now).await?;
         loop {
             let batch = self.store.claim_due(now.timestamp(), 100).await?;
             let n = batch.len();
@@ -168,12 +179,24 @@ impl<C: Chat> Scheduler<C> {
             .iter()
             .map(|a| self.org.describe(a))
             .collect();
+        let owners: Vec<String> = series.attendees.iter().map(str::to_string).collect();
+        let actions = self
+            .store
+            .open_actions_for_meeting(&d.workspace, &owners, series_id)
+            .await?
+            .into_iter()
+            .take(15)
+            .map(|a| {
+                let due = a.due_date.map(|d| format!(", due {d}")).unwrap_or_default();
+                format!("#{} {} ({}{due})", a.id, a.task, a.owner)
+            })
+            .collect();
         let mention: Vec<String> = series
             .attendees
             .iter()
             .filter_map(|a| self.org.get(a).and_then(|e| e.user.clone()))
             .collect();
-        Ok(Some(Body::Reminder(ReminderView {
+        Ok(Some(Body::Reminder(Box::new(ReminderView {
             series_id,
             title: series.row.title.clone(),
             at: series.local(occurrence),
@@ -181,8 +204,9 @@ impl<C: Chat> Scheduler<C> {
             attendees,
             mention,
             agenda: agenda.into_iter().map(|i| i.text).collect(),
+            actions,
             late_from: late.then(|| series.local(d.due_at)),
-        })))
+        }))))
     }
 
     /// Call `tick` whenever work falls due until `shutdown` resolves; a tick

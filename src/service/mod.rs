@@ -1,4 +1,7 @@
 //! Use cases: each takes the store and the current instant and returns typed
 //! outcomes. Services never format platform markup.
 
+pub mod actions;
+pub mod decisions;
 pub mod meetings;
+pub mod todo;

@@ -12,6 +12,8 @@ use anyhow::Context as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
+mod actions;
+mod decisions;
 pub mod rows;
 pub use rows::*;
 
@@ -460,6 +462,43 @@ impl Store {
         Ok(())
     }
 
+    /// Queue a notice once: a second call with the same `key` does nothing.
+    /// Returns whether it was queued now.
+    pub async fn enqueue_notice(
+        &self,
+        workspace: &str,
+        channel: &str,
+        key: &str,
+        body: &str,
+        now: i64,
+    ) -> anyhow::Result<bool> {
+        let n = sqlx::query(
+            "INSERT INTO deliveries (workspace, kind, dedupe_key, channel, body, due_at, next_try_at)
+             VALUES (?, 'notice', ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+        )
+        .bind(workspace)
+        .bind(key)
+        .bind(channel)
+        .bind(body)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .context("queueing a notice")?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Whether a delivery with this key exists (any state).
+    pub async fn has_delivery(&self, key: &str) -> anyhow::Result<bool> {
+        let row = sqlx::query("SELECT 1 FROM deliveries WHERE dedupe_key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .context("looking up a delivery")?;
+        Ok(row.is_some())
+    }
+
     /// The earliest instant at which there will be work: a delivery to try or
     /// a series occurrence to pass.
     pub async fn next_wake(&self) -> anyhow::Result<Option<i64>> {
@@ -491,6 +530,29 @@ impl Store {
         .await
         .context("reading deliveries of a series")
     }
+}
+
+/// Record one change to a decision or an action item.
+async fn audit(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    workspace: &str,
+    entity: &str,
+    id: i64,
+    actor: &str,
+    at: i64,
+    change: &str,
+) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO audit (workspace, entity, entity_id, actor, at, change) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(workspace)
+        .bind(entity)
+        .bind(id)
+        .bind(actor)
+        .bind(at)
+        .bind(change)
+        .execute(&mut **tx)
+        .await
+        .context("writing the audit trail")?;
+    Ok(())
 }
 
 async fn cancel_pending(

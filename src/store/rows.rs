@@ -94,3 +94,73 @@ pub struct DeliveryStatus {
     pub late: bool,
     pub attempts: i64,
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DecisionRow {
+    pub id: i64,
+    pub workspace: String,
+    pub title: String,
+    pub category: String,
+    pub rationale: String,
+    pub decided_by: String,
+    pub authority: String,
+    pub recorded_by: String,
+    pub status: String,
+    pub meeting_id: Option<i64>,
+    pub supersedes: Option<i64>,
+    pub superseded_by: Option<i64>,
+    pub settled_by: Option<String>,
+    pub settle_note: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDecision {
+    pub workspace: String,
+    pub title: String,
+    pub category: String,
+    pub rationale: String,
+    pub decided_by: String,
+    pub authority: String,
+    pub recorded_by: String,
+    pub status: String,
+    pub meeting_id: Option<i64>,
+    pub supersedes: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ActionRow {
+    pub id: i64,
+    pub workspace: String,
+    pub task: String,
+    pub owner: String,
+    pub due_date: Option<String>,
+    pub priority: String,
+    pub status: String,
+    pub meeting_id: Option<i64>,
+    pub decision_id: Option<i64>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub done_by: Option<String>,
+    pub done_at: Option<i64>,
+    pub verified_by: Option<String>,
+    pub verified_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRow {
+    pub actor: String,
+    pub at: i64,
+    pub change: String,
+}
+
+/// Filters of `/action list`.
+#[derive(Debug, Clone, Default)]
+pub struct ActionFilter {
+    pub owner: Option<String>,
+    pub status: Option<String>,
+    /// Only open items due strictly before this date (YYYY-MM-DD).
+    pub due_before: Option<String>,
+}

@@ -1,0 +1,544 @@
+//! Action item use cases: add, done, verify (never by whoever marked it
+//! done), reopen, edit, list, mine, show; the daily chase, the chase of
+//! unverified items, and the weekly written update.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use tracing::instrument;
+
+use crate::command::action::ActionFields;
+use crate::config::Config;
+use crate::domain::action::{Priority, Status, parse_due};
+use crate::error::{Error, Result, user_err};
+use crate::service::meetings::Actor;
+use crate::store::{ActionFilter, ActionRow, AuditRow, Store};
+
+#[derive(Clone)]
+pub struct Actions {
+    pub store: Store,
+}
+
+pub struct ActionRecord {
+    pub row: ActionRow,
+    pub history: Vec<AuditRow>,
+}
+
+/// Today's date where `owner` lives.
+pub fn today_for(config: &Config, owner: &str, now: DateTime<Utc>) -> NaiveDate {
+    config.zone_of(owner).local(now).date()
+}
+
+impl Actions {
+    pub async fn load(&self, workspace: &str, id: i64) -> Result<ActionRow> {
+        match self.store.action(workspace, id).await? {
+            Some(a) => Ok(a),
+            None => user_err(format!(
+                "there is no action item {id} here; see /action list"
+            )),
+        }
+    }
+
+    async fn check_links(
+        &self,
+        workspace: &str,
+        meeting: Option<i64>,
+        decision: Option<i64>,
+    ) -> Result<()> {
+        if let Some(m) = meeting {
+            if self.store.series(workspace, m).await?.is_none() {
+                return user_err(format!(
+                    "meeting: there is no meeting series {m} here; see /meeting list"
+                ));
+            }
+        }
+        if let Some(d) = decision {
+            if self.store.decision(workspace, d).await?.is_none() {
+                return user_err(format!(
+                    "decision: there is no decision {d} here; see /decision list"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn due(
+        config: &Config,
+        owner: &str,
+        text: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>> {
+        match text {
+            None => Ok(None),
+            Some(t) if t.trim().eq_ignore_ascii_case("none") => Ok(None),
+            Some(t) => parse_due(t, today_for(config, owner, now))
+                .map(|d| Some(d.to_string()))
+                .map_err(|e| Error::user(format!("due: {e}"))),
+        }
+    }
+
+    #[instrument(skip(self, config, f), fields(workspace = %actor.workspace, user = %actor.user))]
+    pub async fn add(
+        &self,
+        config: &Config,
+        actor: &Actor,
+        f: ActionFields,
+        now: DateTime<Utc>,
+    ) -> Result<ActionRow> {
+        let (Some(task), Some(owner)) = (f.task, f.owner) else {
+            return user_err("/action add needs task:... and owner:...");
+        };
+        let due = Self::due(config, owner.as_str(), f.due.as_deref(), now)?;
+        self.check_links(&actor.workspace, f.meeting, f.decision)
+            .await?;
+        let row = ActionRow {
+            id: 0,
+            workspace: actor.workspace.clone(),
+            task,
+            owner: owner.to_string(),
+            due_date: due,
+            priority: f.priority.unwrap_or(Priority::Medium).to_string(),
+            status: Status::Open.to_string(),
+            meeting_id: f.meeting,
+            decision_id: f.decision,
+            created_by: actor.user.clone(),
+            created_at: now.timestamp(),
+            updated_at: now.timestamp(),
+            done_by: None,
+            done_at: None,
+            verified_by: None,
+            verified_at: None,
+        };
+        let id = self.store.insert_action(&row, now.timestamp()).await?;
+        self.load(&actor.workspace, id).await
+    }
+
+    async fn save(
+        &self,
+        before: &ActionRow,
+        after: &ActionRow,
+        actor: &Actor,
+        change: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ActionRow> {
+        if !self
+            .store
+            .save_action(
+                after,
+                before.updated_at,
+                &actor.user,
+                change,
+                now.timestamp(),
+            )
+            .await?
+        {
+            return user_err(format!(
+                "action item {} was changed by someone else just now; see /action show id:{} and try again",
+                before.id, before.id
+            ));
+        }
+        self.load(&actor.workspace, before.id).await
+    }
+
+    pub async fn done(&self, actor: &Actor, id: i64, now: DateTime<Utc>) -> Result<ActionRow> {
+        let a = self.load(&actor.workspace, id).await?;
+        let status: Status = a
+            .status
+            .parse()
+            .map_err(|e| anyhow::anyhow!("stored status: {e}"))?;
+        if !status.is_open() {
+            return user_err(format!("action item {id} is already {status}"));
+        }
+        let mut b = a.clone();
+        b.status = Status::Done.to_string();
+        b.done_by = Some(actor.user.clone());
+        b.done_at = Some(now.timestamp());
+        self.save(&a, &b, actor, "marked done (needs verification)", now)
+            .await
+    }
+
+    pub async fn verify(&self, actor: &Actor, id: i64, now: DateTime<Utc>) -> Result<ActionRow> {
+        let a = self.load(&actor.workspace, id).await?;
+        match a.status.as_str() {
+            "done" => {}
+            "verified" => return user_err(format!("action item {id} is already verified")),
+            other => {
+                return user_err(format!(
+                    "action item {id} is {other}; only done items can be verified"
+                ));
+            }
+        }
+        if a.done_by.as_deref() == Some(actor.user.as_str()) {
+            return user_err(format!(
+                "you marked action item {id} done, so someone else must verify it (VERIFICATION REQUIRED)"
+            ));
+        }
+        let mut b = a.clone();
+        b.status = Status::Verified.to_string();
+        b.verified_by = Some(actor.user.clone());
+        b.verified_at = Some(now.timestamp());
+        self.save(&a, &b, actor, "verified", now).await
+    }
+
+    pub async fn reopen(
+        &self,
+        actor: &Actor,
+        id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ActionRow> {
+        let a = self.load(&actor.workspace, id).await?;
+        if a.status == "open" || a.status == "reopened" {
+            return user_err(format!("action item {id} is already {}", a.status));
+        }
+        let mut b = a.clone();
+        b.status = Status::Reopened.to_string();
+        b.done_by = None;
+        b.done_at = None;
+        b.verified_by = None;
+        b.verified_at = None;
+        self.save(&a, &b, actor, &format!("reopened: {reason}"), now)
+            .await
+    }
+
+    pub async fn edit(
+        &self,
+        config: &Config,
+        actor: &Actor,
+        id: i64,
+        f: ActionFields,
+        now: DateTime<Utc>,
+    ) -> Result<ActionRow> {
+        let a = self.load(&actor.workspace, id).await?;
+        self.check_links(&actor.workspace, f.meeting, f.decision)
+            .await?;
+        let mut b = a.clone();
+        let mut changes = Vec::new();
+        if let Some(t) = f.task {
+            if t != a.task {
+                changes.push(format!("task: \"{}\" -> \"{t}\"", a.task));
+                b.task = t;
+            }
+        }
+        if let Some(o) = f.owner {
+            if o.as_str() != a.owner {
+                changes.push(format!("owner: {} -> {o}", a.owner));
+                b.owner = o.to_string();
+            }
+        }
+        if f.due.is_some() {
+            let due = Self::due(config, &b.owner, f.due.as_deref(), now)?;
+            if due != a.due_date {
+                changes.push(format!(
+                    "due: {} -> {}",
+                    a.due_date.as_deref().unwrap_or("none"),
+                    due.as_deref().unwrap_or("none")
+                ));
+                b.due_date = due;
+            }
+        }
+        if let Some(p) = f.priority {
+            if p.as_str() != a.priority {
+                changes.push(format!("priority: {} -> {p}", a.priority));
+                b.priority = p.to_string();
+            }
+        }
+        if f.meeting.is_some() && f.meeting != a.meeting_id {
+            changes.push(format!("meeting: {:?} -> {:?}", a.meeting_id, f.meeting));
+            b.meeting_id = f.meeting;
+        }
+        if f.decision.is_some() && f.decision != a.decision_id {
+            changes.push(format!("decision: {:?} -> {:?}", a.decision_id, f.decision));
+            b.decision_id = f.decision;
+        }
+        if changes.is_empty() {
+            return user_err(format!(
+                "action item {id} already has those values; nothing changed"
+            ));
+        }
+        self.save(&a, &b, actor, &changes.join("; "), now).await
+    }
+
+    pub async fn list(
+        &self,
+        config: &Config,
+        actor: &Actor,
+        owner: Option<String>,
+        status: Option<Status>,
+        overdue: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ActionRow>> {
+        let filter = ActionFilter {
+            due_before: overdue.then(|| config.default_zone.local(now).date().to_string()),
+            owner,
+            status: status.map(|s| s.to_string()),
+        };
+        let mut rows = self.store.list_actions(&actor.workspace, &filter).await?;
+        if overdue {
+            // Overdue is judged in each owner's own zone.
+            rows.retain(|a| {
+                a.due_date
+                    .as_deref()
+                    .is_some_and(|d| d < today_for(config, &a.owner, now).to_string().as_str())
+            });
+        }
+        Ok(rows)
+    }
+
+    pub async fn mine(&self, config: &Config, actor: &Actor) -> Result<Vec<ActionRow>> {
+        let mut who = config.roles_of(&actor.user);
+        who.push(actor.user.clone());
+        let mut out = Vec::new();
+        for w in who {
+            let f = ActionFilter {
+                owner: Some(w),
+                ..ActionFilter::default()
+            };
+            out.extend(
+                self.store
+                    .list_actions(&actor.workspace, &f)
+                    .await?
+                    .into_iter()
+                    .filter(|a| a.status == "open" || a.status == "reopened"),
+            );
+        }
+        out.sort_by_key(|a| a.id);
+        out.dedup_by_key(|a| a.id);
+        Ok(out)
+    }
+
+    pub async fn show(&self, actor: &Actor, id: i64) -> Result<ActionRecord> {
+        let row = self.load(&actor.workspace, id).await?;
+        let history = self
+            .store
+            .audit_trail(&actor.workspace, "action", id)
+            .await?;
+        Ok(ActionRecord { row, history })
+    }
+
+    /// Once a day at `chase_at` in each owner's zone: one message listing the
+    /// owner's overdue and due-today items (nothing when there is nothing).
+    pub async fn chase_due(&self, config: &Config, now: DateTime<Utc>) -> anyhow::Result<usize> {
+        // Owners anywhere are at most 14 h ahead of UTC.
+        let horizon = (now + Duration::hours(14)).date_naive().to_string();
+        let items = self.store.open_actions_due_by(&horizon).await?;
+        let mut groups: std::collections::BTreeMap<(String, String), Vec<ActionRow>> =
+            Default::default();
+        for a in items {
+            groups
+                .entry((a.workspace.clone(), a.owner.clone()))
+                .or_default()
+                .push(a);
+        }
+        let mut queued = 0;
+        for ((workspace, owner), list) in groups {
+            let zone = config.zone_of(&owner);
+            let local = zone.local(now);
+            if local.time() < config.chase_at {
+                continue;
+            }
+            let today = local.date().to_string();
+            let due: Vec<&ActionRow> = list
+                .iter()
+                .filter(|a| a.due_date.as_deref().is_some_and(|d| d <= today.as_str()))
+                .collect();
+            if due.is_empty() {
+                continue;
+            }
+            let lines: Vec<String> = due
+                .iter()
+                .map(|a| {
+                    let when = match a.due_date.as_deref() {
+                        Some(d) if d == today => "due today".to_string(),
+                        Some(d) => format!("overdue since {d}"),
+                        None => String::new(),
+                    };
+                    format!("#{} {} ({}, {when})", a.id, a.task, a.priority)
+                })
+                .collect();
+            let body = format!(
+                "{}: {} action item{} need{} you today: {}. Mark one finished with /action done id:N",
+                config.org.describe(&owner),
+                due.len(),
+                if due.len() == 1 { "" } else { "s" },
+                if due.len() == 1 { "s" } else { "" },
+                lines.join("; ")
+            );
+            let key = format!("chase:{workspace}:{owner}:{today}");
+            if self
+                .store
+                .enqueue_notice(
+                    &workspace,
+                    &config.channel_of(&owner),
+                    &key,
+                    &body,
+                    now.timestamp(),
+                )
+                .await?
+            {
+                queued += 1;
+            }
+        }
+        Ok(queued)
+    }
+
+    /// Items done but unverified for `verify_after` are chased to whoever can
+    /// verify them (the owner when someone else marked it done, otherwise
+    /// the executive team channel), again every `verify_after`.
+    pub async fn chase_unverified(
+        &self,
+        config: &Config,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<usize> {
+        let period = config.verify_after.num_seconds().max(60);
+        let items = self
+            .store
+            .unverified_since(now.timestamp() - period)
+            .await?;
+        let mut queued = 0;
+        for a in items {
+            let done_at = a.done_at.unwrap_or(now.timestamp());
+            let round = (now.timestamp() - done_at) / period;
+            let done_by = a.done_by.clone().unwrap_or_default();
+            let (who, channel) = if done_by != a.owner {
+                (config.org.describe(&a.owner), config.channel_of(&a.owner))
+            } else if a.created_by != done_by {
+                (a.created_by.clone(), config.channel_of(&a.created_by))
+            } else {
+                (
+                    "Executive team".to_string(),
+                    config.default_channel.to_string(),
+                )
+            };
+            let body = format!(
+                "{who}: action item #{} \"{}\" was marked done by {done_by} {} ago and still needs verification by someone else: /action verify id:{}",
+                a.id,
+                a.task,
+                crate::domain::meeting::format_duration(Duration::seconds(
+                    now.timestamp() - done_at
+                )),
+                a.id
+            );
+            let key = format!("verify:{}:{}:{round}", a.workspace, a.id);
+            if self
+                .store
+                .enqueue_notice(&a.workspace, &channel, &key, &body, now.timestamp())
+                .await?
+            {
+                queued += 1;
+            }
+        }
+        Ok(queued)
+    }
+
+    /// The weekly written update, due each `digest_day` at `digest_at` in the
+    /// default zone; sent once, up to a day late after downtime.
+    pub async fn weekly_digest(
+        &self,
+        config: &Config,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<usize> {
+        let zone = config.default_zone;
+        let local = zone.local(now);
+        let back = (7 + local.weekday().num_days_from_monday() as i64
+            - config.digest_day.num_days_from_monday() as i64)
+            % 7;
+        let mut date = local.date() - Duration::days(back);
+        if back == 0 && local.time() < config.digest_at {
+            date -= Duration::days(7);
+        }
+        let due = zone
+            .resolve(date.and_time(config.digest_at))
+            .with_timezone(&Utc);
+        if now < due || now - due > Duration::days(1) {
+            return Ok(0);
+        }
+        let since = (due - Duration::days(7)).timestamp();
+        let until = due.timestamp();
+        let mut queued = 0;
+        for workspace in self.store.active_workspaces().await? {
+            let key = format!("digest:{workspace}:{date}");
+            if self.store.has_delivery(&key).await? {
+                continue;
+            }
+            let body = self
+                .digest_text(config, &workspace, since, until, now)
+                .await?;
+            if self
+                .store
+                .enqueue_notice(
+                    &workspace,
+                    config.digest_channel.as_str(),
+                    &key,
+                    &body,
+                    now.timestamp(),
+                )
+                .await?
+            {
+                queued += 1;
+            }
+        }
+        Ok(queued)
+    }
+
+    async fn digest_text(
+        &self,
+        config: &Config,
+        workspace: &str,
+        since: i64,
+        until: i64,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<String> {
+        let in_week = |t: Option<i64>| t.is_some_and(|t| t >= since && t < until);
+        let decisions: Vec<_> = self
+            .store
+            .list_decisions(workspace, None, Some(since), None)
+            .await?
+            .into_iter()
+            .filter(|d| d.created_at < until)
+            .collect();
+        let actions = self
+            .store
+            .list_actions(workspace, &ActionFilter::default())
+            .await?;
+        let opened = actions
+            .iter()
+            .filter(|a| in_week(Some(a.created_at)))
+            .count();
+        let closed = actions.iter().filter(|a| in_week(a.done_at)).count();
+        let verified = actions.iter().filter(|a| in_week(a.verified_at)).count();
+        let overdue: Vec<&ActionRow> = actions
+            .iter()
+            .filter(|a| a.status == "open" || a.status == "reopened")
+            .filter(|a| {
+                a.due_date
+                    .as_deref()
+                    .is_some_and(|d| d < today_for(config, &a.owner, now).to_string().as_str())
+            })
+            .collect();
+        let decided: Vec<String> = decisions
+            .iter()
+            .take(10)
+            .map(|d| format!("#{} {} ({}, {})", d.id, d.title, d.category, d.status))
+            .collect();
+        let late: Vec<String> = overdue
+            .iter()
+            .take(10)
+            .map(|a| format!("#{} {} ({})", a.id, a.task, a.owner))
+            .collect();
+        Ok(format!(
+            "Weekly update: {} decision{} recorded{}; action items: {opened} opened, {closed} closed, {verified} verified, {} overdue{}",
+            decisions.len(),
+            if decisions.len() == 1 { "" } else { "s" },
+            if decided.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", decided.join("; "))
+            },
+            overdue.len(),
+            if late.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", late.join("; "))
+            },
+        ))
+    }
+}

@@ -1,0 +1,231 @@
+//! Decision use cases: record (approved when the recorder holds the
+//! category's authority, proposed and routed to that executive otherwise),
+//! approve, reject, list, show, search, export.
+
+use chrono::{DateTime, NaiveTime, Utc};
+use tracing::instrument;
+
+use crate::command::DecisionCommand;
+use crate::config::Config;
+use crate::error::{Result, user_err};
+use crate::service::meetings::Actor;
+use crate::store::{AuditRow, DecisionRow, NewDecision, Store};
+
+#[derive(Clone)]
+pub struct Decisions {
+    pub store: Store,
+}
+
+/// A decision with its history, for `show`.
+pub struct DecisionRecord {
+    pub row: DecisionRow,
+    pub history: Vec<AuditRow>,
+}
+
+/// What `/decision record` did.
+pub struct Recorded {
+    pub row: DecisionRow,
+    /// Set when it needs approval: the role that was pinged and where.
+    pub routed_to: Option<(String, String)>,
+}
+
+impl Decisions {
+    async fn load(&self, workspace: &str, id: i64) -> Result<DecisionRow> {
+        match self.store.decision(workspace, id).await? {
+            Some(d) => Ok(d),
+            None => user_err(format!(
+                "there is no decision {id} here; see /decision list"
+            )),
+        }
+    }
+
+    fn check_category(config: &Config, category: &str) -> Result<String> {
+        match config.authority_of(category) {
+            Some(role) => Ok(role.to_string()),
+            None => {
+                let names: Vec<&str> = config.categories.iter().map(|(c, _)| c.as_str()).collect();
+                let hint = names
+                    .iter()
+                    .map(|n| (strsim::jaro_winkler(n, category), n))
+                    .filter(|(s, _)| *s > 0.8)
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+                    .map(|(_, n)| format!("; did you mean `{n}`?"))
+                    .unwrap_or_default();
+                user_err(format!(
+                    "category: `{category}` is not a decision category{hint} Categories: {}",
+                    names.join(", ")
+                ))
+            }
+        }
+    }
+
+    #[instrument(skip(self, config, cmd), fields(workspace = %actor.workspace, user = %actor.user))]
+    pub async fn record(
+        &self,
+        config: &Config,
+        actor: &Actor,
+        cmd: DecisionCommand,
+        now: DateTime<Utc>,
+    ) -> Result<Recorded> {
+        let DecisionCommand::Record {
+            title,
+            category,
+            rationale,
+            decided_by,
+            meeting,
+            supersedes,
+        } = cmd
+        else {
+            return user_err("not a record command");
+        };
+        let authority = Self::check_category(config, &category)?;
+        if let Some(m) = meeting {
+            if self.store.series(&actor.workspace, m).await?.is_none() {
+                return user_err(format!(
+                    "meeting: there is no meeting series {m} here; see /meeting list"
+                ));
+            }
+        }
+        if let Some(old) = supersedes {
+            let d = self.load(&actor.workspace, old).await.map_err(|_| {
+                crate::error::Error::user(format!(
+                    "supersedes: there is no decision {old} here; see /decision list"
+                ))
+            })?;
+            if d.status == "superseded" {
+                return user_err(format!(
+                    "supersedes: decision {old} is already superseded by decision {}",
+                    d.superseded_by.unwrap_or_default()
+                ));
+            }
+        }
+        let holds = config.roles_of(&actor.user).contains(&authority);
+        let status = if holds { "approved" } else { "proposed" };
+        let new = NewDecision {
+            workspace: actor.workspace.clone(),
+            title: title.clone(),
+            category: category.clone(),
+            rationale,
+            decided_by: decided_by.unwrap_or_else(|| actor.user.clone()),
+            authority: authority.clone(),
+            recorded_by: actor.user.clone(),
+            status: status.to_string(),
+            meeting_id: meeting,
+            supersedes,
+        };
+        let id = self.store.insert_decision(&new, now.timestamp()).await?;
+        let mut routed_to = None;
+        if !holds {
+            let channel = config.channel_of(&authority);
+            let who = config
+                .org
+                .get(&authority)
+                .and_then(|e| e.user.clone())
+                .map(|u| format!("@{u}"))
+                .unwrap_or_else(|| authority.to_uppercase());
+            let body = format!(
+                "{who}: decision {id} \"{title}\" ({category}) was proposed by {} and needs your approval: /decision approve id:{id} or /decision reject id:{id} reason:\"...\"",
+                actor.user
+            );
+            self.store
+                .enqueue_notice(
+                    &actor.workspace,
+                    &channel,
+                    &format!("decision-proposed:{id}"),
+                    &body,
+                    now.timestamp(),
+                )
+                .await?;
+            routed_to = Some((authority, channel));
+        }
+        Ok(Recorded {
+            row: self.load(&actor.workspace, id).await?,
+            routed_to,
+        })
+    }
+
+    #[instrument(skip(self, config, reason), fields(workspace = %actor.workspace, user = %actor.user))]
+    pub async fn settle(
+        &self,
+        config: &Config,
+        actor: &Actor,
+        id: i64,
+        approve: bool,
+        reason: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<DecisionRow> {
+        let d = self.load(&actor.workspace, id).await?;
+        if d.status != "proposed" {
+            return user_err(format!(
+                "decision {id} is {}, not proposed; only proposed decisions are approved or rejected",
+                d.status
+            ));
+        }
+        if !config.roles_of(&actor.user).contains(&d.authority) {
+            return user_err(format!(
+                "only the {} may {} decision {id} (category {}); you are {}",
+                d.authority,
+                if approve { "approve" } else { "reject" },
+                d.category,
+                actor.user
+            ));
+        }
+        let status = if approve { "approved" } else { "rejected" };
+        if !self
+            .store
+            .settle_decision(
+                &actor.workspace,
+                id,
+                status,
+                &actor.user,
+                reason.as_deref(),
+                now.timestamp(),
+            )
+            .await?
+        {
+            return user_err(format!(
+                "decision {id} was settled by someone else just now; see /decision show id:{id}"
+            ));
+        }
+        self.load(&actor.workspace, id).await
+    }
+
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        category: Option<&str>,
+        since: Option<chrono::NaiveDate>,
+        status: Option<&str>,
+    ) -> Result<Vec<DecisionRow>> {
+        let since = since.map(|d| d.and_time(NaiveTime::MIN).and_utc().timestamp());
+        Ok(self
+            .store
+            .list_decisions(&actor.workspace, category, since, status)
+            .await?)
+    }
+
+    pub async fn show(&self, actor: &Actor, id: i64) -> Result<DecisionRecord> {
+        let row = self.load(&actor.workspace, id).await?;
+        let history = self
+            .store
+            .audit_trail(&actor.workspace, "decision", id)
+            .await?;
+        Ok(DecisionRecord { row, history })
+    }
+
+    /// Words are matched as prefixes, all of them required; punctuation is ignored.
+    pub async fn search(&self, actor: &Actor, query: &str) -> Result<Vec<DecisionRow>> {
+        let terms: Vec<String> = query
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(|w| format!("\"{}\"*", w.to_lowercase()))
+            .collect();
+        if terms.is_empty() {
+            return user_err("query: give some words to search for");
+        }
+        Ok(self
+            .store
+            .search_decisions(&actor.workspace, &terms.join(" "))
+            .await?)
+    }
+}

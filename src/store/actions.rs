@@ -1,0 +1,238 @@
+//! Action items, their audit trail, and TODO.md sync state.
+
+use anyhow::Context as _;
+use sqlx::Row;
+
+use super::{ActionFilter, ActionRow, Store, audit};
+
+impl Store {
+    pub async fn insert_action(&self, a: &ActionRow, now: i64) -> anyhow::Result<i64> {
+        let mut tx = self.begin().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO actions (workspace, task, owner, due_date, priority, status, meeting_id, decision_id,
+                                  created_by, created_at, updated_at, done_by, done_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&a.workspace)
+        .bind(&a.task)
+        .bind(&a.owner)
+        .bind(&a.due_date)
+        .bind(&a.priority)
+        .bind(&a.status)
+        .bind(a.meeting_id)
+        .bind(a.decision_id)
+        .bind(&a.created_by)
+        .bind(now)
+        .bind(now)
+        .bind(&a.done_by)
+        .bind(a.done_at)
+        .fetch_one(&mut *tx)
+        .await
+        .context("inserting an action item")?
+        .get(0);
+        let due = a
+            .due_date
+            .as_deref()
+            .map(|d| format!(", due {d}"))
+            .unwrap_or_default();
+        audit(
+            &mut tx,
+            &a.workspace,
+            "action",
+            id,
+            &a.created_by,
+            now,
+            &format!(
+                "created for {} ({} priority{due}) as {}",
+                a.owner, a.priority, a.status
+            ),
+        )
+        .await?;
+        tx.commit().await.context("committing an action item")?;
+        Ok(id)
+    }
+
+    pub async fn action(&self, workspace: &str, id: i64) -> anyhow::Result<Option<ActionRow>> {
+        sqlx::query_as::<_, ActionRow>("SELECT * FROM actions WHERE workspace = ? AND id = ?")
+            .bind(workspace)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .context("reading an action item")
+    }
+
+    /// Write `row` back if it still has `expected_updated_at` (so two edits
+    /// never silently overwrite each other), with an audit entry.
+    pub async fn save_action(
+        &self,
+        row: &ActionRow,
+        expected_updated_at: i64,
+        actor: &str,
+        change: &str,
+        now: i64,
+    ) -> anyhow::Result<bool> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query(
+            "UPDATE actions SET task = ?, owner = ?, due_date = ?, priority = ?, status = ?, meeting_id = ?,
+                    decision_id = ?, done_by = ?, done_at = ?, verified_by = ?, verified_at = ?, updated_at = ?
+             WHERE workspace = ? AND id = ? AND updated_at = ?",
+        )
+        .bind(&row.task)
+        .bind(&row.owner)
+        .bind(&row.due_date)
+        .bind(&row.priority)
+        .bind(&row.status)
+        .bind(row.meeting_id)
+        .bind(row.decision_id)
+        .bind(&row.done_by)
+        .bind(row.done_at)
+        .bind(&row.verified_by)
+        .bind(row.verified_at)
+        .bind(now.max(expected_updated_at + 1))
+        .bind(&row.workspace)
+        .bind(row.id)
+        .bind(expected_updated_at)
+        .execute(&mut *tx)
+        .await
+        .context("updating an action item")?
+        .rows_affected();
+        if n == 1 {
+            audit(
+                &mut tx,
+                &row.workspace,
+                "action",
+                row.id,
+                actor,
+                now,
+                change,
+            )
+            .await?;
+        }
+        tx.commit()
+            .await
+            .context("committing an action item update")?;
+        Ok(n == 1)
+    }
+
+    pub async fn list_actions(
+        &self,
+        workspace: &str,
+        f: &ActionFilter,
+    ) -> anyhow::Result<Vec<ActionRow>> {
+        sqlx::query_as::<_, ActionRow>(
+            "SELECT * FROM actions WHERE workspace = ?
+               AND (? IS NULL OR owner = ?) AND (? IS NULL OR status = ?)
+               AND (? IS NULL OR (status IN ('open', 'reopened') AND due_date IS NOT NULL AND due_date < ?))
+             ORDER BY CASE priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END,
+                      due_date IS NULL, due_date, id
+             LIMIT 1000",
+        )
+        .bind(workspace)
+        .bind(&f.owner)
+        .bind(&f.owner)
+        .bind(&f.status)
+        .bind(&f.status)
+        .bind(&f.due_before)
+        .bind(&f.due_before)
+        .fetch_all(&self.pool)
+        .await
+        .context("listing action items")
+    }
+
+    /// Open items owned by any of `owners` or tied to meeting series `series_id`.
+    pub async fn open_actions_for_meeting(
+        &self,
+        workspace: &str,
+        owners: &[String],
+        series_id: i64,
+    ) -> anyhow::Result<Vec<ActionRow>> {
+        let all = sqlx::query_as::<_, ActionRow>(
+            "SELECT * FROM actions WHERE workspace = ? AND status IN ('open', 'reopened')
+             ORDER BY CASE priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, due_date IS NULL, due_date, id",
+        )
+        .bind(workspace)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading open action items for a meeting")?;
+        Ok(all
+            .into_iter()
+            .filter(|a| a.meeting_id == Some(series_id) || owners.contains(&a.owner))
+            .collect())
+    }
+
+    /// Open items due on or before `date` (YYYY-MM-DD), across workspaces.
+    pub async fn open_actions_due_by(&self, date: &str) -> anyhow::Result<Vec<ActionRow>> {
+        sqlx::query_as::<_, ActionRow>(
+            "SELECT * FROM actions WHERE status IN ('open', 'reopened') AND due_date IS NOT NULL AND due_date <= ?
+             ORDER BY workspace, owner, due_date, id",
+        )
+        .bind(date)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading due action items")
+    }
+
+    /// Items marked done at or before `cutoff` and not verified since.
+    pub async fn unverified_since(&self, cutoff: i64) -> anyhow::Result<Vec<ActionRow>> {
+        sqlx::query_as::<_, ActionRow>(
+            "SELECT * FROM actions WHERE status = 'done' AND done_at <= ? ORDER BY id",
+        )
+        .bind(cutoff)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading unverified action items")
+    }
+
+    /// Workspaces with any decision or action item.
+    pub async fn active_workspaces(&self) -> anyhow::Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT workspace FROM actions UNION SELECT workspace FROM decisions ORDER BY 1",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .context("listing workspaces")?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// Rendered lines at the last sync of `file`, by action id.
+    pub async fn todo_snapshot(
+        &self,
+        workspace: &str,
+        file: &str,
+    ) -> anyhow::Result<Vec<(i64, String)>> {
+        let rows =
+            sqlx::query("SELECT action_id, line FROM todo_sync WHERE workspace = ? AND file = ?")
+                .bind(workspace)
+                .bind(file)
+                .fetch_all(&self.pool)
+                .await
+                .context("reading the TODO.md sync state")?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    pub async fn save_todo_snapshot(
+        &self,
+        workspace: &str,
+        file: &str,
+        lines: &[(i64, String)],
+    ) -> anyhow::Result<()> {
+        let mut tx = self.begin().await?;
+        for (id, line) in lines {
+            sqlx::query(
+                "INSERT INTO todo_sync (workspace, file, action_id, line) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (workspace, file, action_id) DO UPDATE SET line = excluded.line",
+            )
+            .bind(workspace)
+            .bind(file)
+            .bind(id)
+            .bind(line)
+            .execute(&mut *tx)
+            .await
+            .context("saving the TODO.md sync state")?;
+        }
+        tx.commit()
+            .await
+            .context("committing the TODO.md sync state")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,191 @@
+//! Decisions and the audit trail.
+
+use anyhow::Context as _;
+use sqlx::Row;
+
+use super::{DecisionRow, NewDecision, Store, audit};
+use crate::store::AuditRow;
+
+impl Store {
+    /// Insert a decision (and its audit entry); when it is approved and
+    /// supersedes another, mark that one superseded in the same transaction.
+    pub async fn insert_decision(&self, d: &NewDecision, now: i64) -> anyhow::Result<i64> {
+        let mut tx = self.begin().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO decisions (workspace, title, category, rationale, decided_by, authority, recorded_by,
+                                    status, meeting_id, supersedes, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&d.workspace)
+        .bind(&d.title)
+        .bind(&d.category)
+        .bind(&d.rationale)
+        .bind(&d.decided_by)
+        .bind(&d.authority)
+        .bind(&d.recorded_by)
+        .bind(&d.status)
+        .bind(d.meeting_id)
+        .bind(d.supersedes)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .context("inserting a decision")?
+        .get(0);
+        audit(
+            &mut tx,
+            &d.workspace,
+            "decision",
+            id,
+            &d.recorded_by,
+            now,
+            &format!("recorded as {}", d.status),
+        )
+        .await?;
+        if d.status == "approved" {
+            if let Some(old) = d.supersedes {
+                supersede(&mut tx, &d.workspace, old, id, &d.recorded_by, now).await?;
+            }
+        }
+        tx.commit().await.context("committing a decision")?;
+        Ok(id)
+    }
+
+    pub async fn decision(&self, workspace: &str, id: i64) -> anyhow::Result<Option<DecisionRow>> {
+        sqlx::query_as::<_, DecisionRow>("SELECT * FROM decisions WHERE workspace = ? AND id = ?")
+            .bind(workspace)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .context("reading a decision")
+    }
+
+    /// Settle a proposed decision: approve (superseding what it replaces) or reject.
+    pub async fn settle_decision(
+        &self,
+        workspace: &str,
+        id: i64,
+        status: &str,
+        by: &str,
+        note: Option<&str>,
+        now: i64,
+    ) -> anyhow::Result<bool> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "UPDATE decisions SET status = ?, settled_by = ?, settle_note = ?, updated_at = ?
+             WHERE workspace = ? AND id = ? AND status = 'proposed' RETURNING supersedes",
+        )
+        .bind(status)
+        .bind(by)
+        .bind(note)
+        .bind(now)
+        .bind(workspace)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .context("settling a decision")?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let change = match note {
+            Some(n) => format!("{status}: {n}"),
+            None => status.to_string(),
+        };
+        audit(&mut tx, workspace, "decision", id, by, now, &change).await?;
+        let supersedes: Option<i64> = row.get(0);
+        if let (Some(old), "approved") = (supersedes, status) {
+            supersede(&mut tx, workspace, old, id, by, now).await?;
+        }
+        tx.commit().await.context("committing a settled decision")?;
+        Ok(true)
+    }
+
+    pub async fn list_decisions(
+        &self,
+        workspace: &str,
+        category: Option<&str>,
+        since: Option<i64>,
+        status: Option<&str>,
+    ) -> anyhow::Result<Vec<DecisionRow>> {
+        sqlx::query_as::<_, DecisionRow>(
+            "SELECT * FROM decisions WHERE workspace = ?
+               AND (? IS NULL OR category = ?) AND (? IS NULL OR created_at >= ?) AND (? IS NULL OR status = ?)
+             ORDER BY created_at DESC, id DESC LIMIT 500",
+        )
+        .bind(workspace)
+        .bind(category)
+        .bind(category)
+        .bind(since)
+        .bind(since)
+        .bind(status)
+        .bind(status)
+        .fetch_all(&self.pool)
+        .await
+        .context("listing decisions")
+    }
+
+    /// Full-text search, best match first (BM25, title weighted above rationale).
+    pub async fn search_decisions(
+        &self,
+        workspace: &str,
+        query: &str,
+    ) -> anyhow::Result<Vec<DecisionRow>> {
+        sqlx::query_as::<_, DecisionRow>(
+            "SELECT d.* FROM decisions_fts f JOIN decisions d ON d.id = f.rowid
+             WHERE decisions_fts MATCH ? AND d.workspace = ?
+             ORDER BY bm25(decisions_fts, 10.0, 1.0, 2.0), d.id DESC LIMIT 20",
+        )
+        .bind(query)
+        .bind(workspace)
+        .fetch_all(&self.pool)
+        .await
+        .context("searching decisions")
+    }
+
+    pub async fn audit_trail(
+        &self,
+        workspace: &str,
+        entity: &str,
+        id: i64,
+    ) -> anyhow::Result<Vec<AuditRow>> {
+        sqlx::query_as::<_, AuditRow>(
+            "SELECT actor, at, change FROM audit WHERE workspace = ? AND entity = ? AND entity_id = ? ORDER BY id",
+        )
+        .bind(workspace)
+        .bind(entity)
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading the audit trail")
+    }
+}
+
+async fn supersede(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    workspace: &str,
+    old: i64,
+    new: i64,
+    by: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE decisions SET status = 'superseded', superseded_by = ?, updated_at = ? WHERE workspace = ? AND id = ?",
+    )
+    .bind(new)
+    .bind(now)
+    .bind(workspace)
+    .bind(old)
+    .execute(&mut **tx)
+    .await
+    .context("marking a decision superseded")?;
+    audit(
+        tx,
+        workspace,
+        "decision",
+        old,
+        by,
+        now,
+        &format!("superseded by decision {new}"),
+    )
+    .await
+}
