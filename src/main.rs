@@ -44,6 +44,72 @@ enum Cmd {
     },
     /// Validate the configuration and exit.
     CheckConfig,
+    /// Export records as a document.
+    Export {
+        #[command(subcommand)]
+        what: ExportCmd,
+    },
+    /// Keep a TODO.md file and Quorum's action items in step.
+    Todo {
+        #[command(subcommand)]
+        command: TodoCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCmd {
+    /// The decision log (oldest first).
+    Decisions {
+        /// md, csv or json.
+        #[arg(long, default_value = "md")]
+        format: String,
+        /// Only decisions recorded on or after this date (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        /// Workspace (a Discord guild id, a Slack team id, or `console`).
+        #[arg(long, default_value = quorum::CONSOLE_WORKSPACE)]
+        workspace: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TodoCmd {
+    /// Write action items as TODO.md (sections by priority).
+    Export {
+        /// Only this owner's items (e.g. cto).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, default_value = quorum::CONSOLE_WORKSPACE)]
+        workspace: String,
+    },
+    /// Apply what a person changed in TODO.md (ticks, unticks, edits, new lines).
+    Import {
+        file: PathBuf,
+        /// Owner of new lines that name none.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Who makes the changes (recorded in the audit trail).
+        #[arg(long = "as", default_value = "todo.md")]
+        user: String,
+        #[arg(long, default_value = quorum::CONSOLE_WORKSPACE)]
+        workspace: String,
+    },
+    /// Import, then export, reporting items changed on both sides since the last sync.
+    Sync {
+        file: PathBuf,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long = "as", default_value = "todo.md")]
+        user: String,
+        #[arg(long, default_value = quorum::CONSOLE_WORKSPACE)]
+        workspace: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -106,6 +172,12 @@ fn main() -> ExitCode {
             Err(e) => fail(2, e),
         },
         Some(Cmd::Console { user, exit_on_eof }) => run_console(cli.config, user, exit_on_eof),
+        Some(Cmd::Export { what }) => with_store(cli.config, |config, store| {
+            Box::pin(export(config, store, what))
+        }),
+        Some(Cmd::Todo { command }) => with_store(cli.config, |config, store| {
+            Box::pin(todo(config, store, command))
+        }),
         None => run_console(cli.config, "console".to_string(), false),
     }
 }
@@ -162,5 +234,174 @@ fn run_console(config: Option<PathBuf>, user: String, exit_on_eof: bool) -> Exit
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(1, format!("{e:#}")),
+    }
+}
+
+type Job<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), quorum::error::Error>> + 'a>>;
+
+/// Run a one-shot command against the configured store: user errors exit 2,
+/// anything else 1.
+fn with_store(
+    config: Option<PathBuf>,
+    job: impl for<'a> FnOnce(&'a Config, &'a quorum::store::Store) -> Job<'a>,
+) -> ExitCode {
+    let config = match Config::load(config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(2, e),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(1, format!("cannot start the async runtime: {e}")),
+    };
+    runtime.block_on(async {
+        let store = match quorum::store::Store::connect(&config.database_url).await {
+            Ok(s) => s,
+            Err(e) => return fail(1, format!("{e:#}")),
+        };
+        match job(&config, &store).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(quorum::error::Error::User(msg)) => fail(2, msg),
+            Err(quorum::error::Error::Internal(e)) => fail(1, format!("{e:#}")),
+        }
+    })
+}
+
+fn write_out(out: Option<&PathBuf>, text: &str) -> Result<(), quorum::error::Error> {
+    match out {
+        Some(path) => std::fs::write(path, text).map_err(|e| {
+            quorum::error::Error::user(format!("cannot write {}: {e}", path.display()))
+        }),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+fn read_in(path: &PathBuf) -> Result<String, quorum::error::Error> {
+    std::fs::read_to_string(path)
+        .map_err(|e| quorum::error::Error::user(format!("cannot read {}: {e}", path.display())))
+}
+
+async fn export(
+    config: &Config,
+    store: &quorum::store::Store,
+    what: ExportCmd,
+) -> Result<(), quorum::error::Error> {
+    let ExportCmd::Decisions {
+        format,
+        since,
+        workspace,
+        out,
+    } = what;
+    let format: quorum::service::decisions::ExportFormat = format
+        .parse()
+        .map_err(|e: String| quorum::error::Error::user(format!("--format: {e}")))?;
+    let since = match since {
+        None => None,
+        Some(s) => Some(
+            chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| {
+                quorum::error::Error::user(format!(
+                    "--since: `{s}` is not a date; use YYYY-MM-DD such as 2026-01-01"
+                ))
+            })?,
+        ),
+    };
+    let decisions = quorum::service::decisions::Decisions {
+        store: store.clone(),
+    };
+    let text = decisions.export(config, &workspace, since, format).await?;
+    write_out(out.as_ref(), &text)
+}
+
+async fn todo(
+    config: &Config,
+    store: &quorum::store::Store,
+    command: TodoCmd,
+) -> Result<(), quorum::error::Error> {
+    let todo = quorum::service::todo::Todo { store, config };
+    let actor = |workspace: &str, user: &str| quorum::service::meetings::Actor {
+        workspace: workspace.to_string(),
+        user: user.to_string(),
+        channel: None,
+    };
+    let owner_of = |o: Option<String>| -> Result<Option<String>, quorum::error::Error> {
+        o.map(|o| {
+            o.parse::<quorum::domain::action::Owner>()
+                .map(|o| o.to_string())
+                .map_err(|e| quorum::error::Error::user(format!("--owner: {e}")))
+        })
+        .transpose()
+    };
+    match command {
+        TodoCmd::Export {
+            owner,
+            out,
+            workspace,
+        } => {
+            let text = todo.export(&workspace, owner_of(owner)?.as_deref()).await?;
+            write_out(out.as_ref(), &text)
+        }
+        TodoCmd::Import {
+            file,
+            owner,
+            user,
+            workspace,
+        } => {
+            let text = read_in(&file)?;
+            let (new_text, report) = todo
+                .import(
+                    &actor(&workspace, &user),
+                    &text,
+                    owner_of(owner)?.as_deref(),
+                    Utc::now(),
+                )
+                .await?;
+            if new_text != text {
+                write_out(Some(&file), &new_text)?;
+            }
+            println!("{}: {report}", file.display());
+            Ok(())
+        }
+        TodoCmd::Sync {
+            file,
+            owner,
+            user,
+            workspace,
+        } => {
+            let text = if file.exists() {
+                read_in(&file)?
+            } else {
+                String::new()
+            };
+            let key = std::path::absolute(&file)
+                .unwrap_or_else(|_| file.clone())
+                .display()
+                .to_string();
+            let (new_text, report) = todo
+                .sync(
+                    &actor(&workspace, &user),
+                    &key,
+                    &text,
+                    owner_of(owner)?.as_deref(),
+                    Utc::now(),
+                )
+                .await?;
+            write_out(Some(&file), &new_text)?;
+            println!("{}: {report}", file.display());
+            if report.conflicts.is_empty() {
+                Ok(())
+            } else {
+                Err(quorum::error::Error::user(format!(
+                    "{} conflict(s) to resolve in {}",
+                    report.conflicts.len(),
+                    file.display()
+                )))
+            }
+        }
     }
 }

@@ -99,6 +99,16 @@ fn heading_priority(line: &str) -> Option<Priority> {
 
 /// Parse a whole file. Every bad checklist line is reported, with its number.
 pub fn parse(text: &str) -> Result<Vec<TodoLine>, Vec<(usize, String)>> {
+    let (items, errors) = parse_all(text);
+    if errors.is_empty() {
+        Ok(items)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Parse a whole file: the good lines and the errors of the bad ones.
+pub fn parse_all(text: &str) -> (Vec<TodoLine>, Vec<(usize, String)>) {
     let mut priority = Priority::Medium;
     let mut items = Vec::new();
     let mut errors = Vec::new();
@@ -126,11 +136,22 @@ pub fn parse(text: &str) -> Result<Vec<TodoLine>, Vec<(usize, String)>> {
             Err(e) => errors.push((n, e)),
         }
     }
-    if errors.is_empty() {
-        Ok(items)
-    } else {
-        Err(errors)
+    (items, errors)
+}
+
+/// Append `<!-- quorum:N -->` to line `line` (1-based) of `text`.
+pub fn add_marker(text: &str, line: usize, id: i64) -> String {
+    let mut out = String::with_capacity(text.len() + 24);
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            let body = l.trim_end_matches(['\n', '\r']);
+            let end = &l[body.len()..];
+            out.push_str(&format!("{} <!-- quorum:{id} -->{end}", body.trim_end()));
+        } else {
+            out.push_str(l);
+        }
     }
+    out
 }
 
 fn parse_line(raw: &str, priority: Priority) -> Result<Option<TodoItem>, String> {

@@ -229,3 +229,141 @@ impl Decisions {
             .await?)
     }
 }
+
+/// Formats of `quorum export decisions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Markdown,
+    Csv,
+    Json,
+}
+
+impl std::str::FromStr for ExportFormat {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s {
+            "md" | "markdown" => Ok(ExportFormat::Markdown),
+            "csv" => Ok(ExportFormat::Csv),
+            "json" => Ok(ExportFormat::Json),
+            other => Err(format!(
+                "`{other}` is not an export format; use md, csv or json"
+            )),
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct ExportRow<'a> {
+    id: i64,
+    date: String,
+    title: &'a str,
+    category: &'a str,
+    status: &'a str,
+    decided_by: &'a str,
+    authority: &'a str,
+    recorded_by: &'a str,
+    meeting: Option<i64>,
+    supersedes: Option<i64>,
+    superseded_by: Option<i64>,
+    rationale: &'a str,
+}
+
+impl Decisions {
+    /// The decision log, oldest first, as a document for board minutes.
+    pub async fn export(
+        &self,
+        config: &Config,
+        workspace: &str,
+        since: Option<chrono::NaiveDate>,
+        format: ExportFormat,
+    ) -> anyhow::Result<String> {
+        let since_ts = since.map(|d| d.and_time(NaiveTime::MIN).and_utc().timestamp());
+        let mut rows = self
+            .store
+            .list_decisions(workspace, None, since_ts, None)
+            .await?;
+        rows.reverse();
+        let date = |at: i64| {
+            DateTime::<Utc>::from_timestamp(at, 0)
+                .map(|t| {
+                    t.with_timezone(&config.default_zone.tz())
+                        .format("%Y-%m-%d")
+                        .to_string()
+                })
+                .unwrap_or_default()
+        };
+        let export: Vec<ExportRow> = rows
+            .iter()
+            .map(|r| ExportRow {
+                id: r.id,
+                date: date(r.created_at),
+                title: &r.title,
+                category: &r.category,
+                status: &r.status,
+                decided_by: &r.decided_by,
+                authority: &r.authority,
+                recorded_by: &r.recorded_by,
+                meeting: r.meeting_id,
+                supersedes: r.supersedes,
+                superseded_by: r.superseded_by,
+                rationale: &r.rationale,
+            })
+            .collect();
+        Ok(match format {
+            ExportFormat::Json => serde_json::to_string_pretty(&export)? + "\n",
+            ExportFormat::Csv => {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                for r in &export {
+                    w.serialize(r)?;
+                }
+                if export.is_empty() {
+                    w.write_record([
+                        "id",
+                        "date",
+                        "title",
+                        "category",
+                        "status",
+                        "decided_by",
+                        "authority",
+                        "recorded_by",
+                        "meeting",
+                        "supersedes",
+                        "superseded_by",
+                        "rationale",
+                    ])?;
+                }
+                String::from_utf8(
+                    w.into_inner()
+                        .map_err(|e| anyhow::anyhow!("writing CSV: {e}"))?,
+                )?
+            }
+            ExportFormat::Markdown => {
+                let mut out = format!(
+                    "# Decision log\n\n{} decision{}{}.\n",
+                    export.len(),
+                    if export.len() == 1 { "" } else { "s" },
+                    since
+                        .map(|d| format!(" recorded since {d}"))
+                        .unwrap_or_default()
+                );
+                for r in &export {
+                    out.push_str(&format!(
+                        "\n## {}. {}\n\n- Date: {}\n- Category: {} (authority: {})\n- Status: {}\n- Decided by: {} (recorded by {})\n",
+                        r.id, r.title, r.date, r.category, r.authority, r.status, r.decided_by, r.recorded_by
+                    ));
+                    if let Some(m) = r.meeting {
+                        out.push_str(&format!("- Meeting: series {m}\n"));
+                    }
+                    if let Some(o) = r.supersedes {
+                        out.push_str(&format!("- Supersedes: decision {o}\n"));
+                    }
+                    if let Some(n) = r.superseded_by {
+                        out.push_str(&format!("- Superseded by: decision {n}\n"));
+                    }
+                    out.push_str(&format!("\n{}\n", r.rationale));
+                }
+                out
+            }
+        })
+    }
+}
