@@ -2,108 +2,15 @@
 //! sleeping. Commands go through the real core (`App::handle_line`), posts go
 //! to a recording chat that can be told to fail.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+mod support;
 
-use chrono::{DateTime, Duration, Utc};
-use quorum::app::App;
-use quorum::chat::{Body, Chat, Outgoing, SendError};
+use std::sync::atomic::Ordering;
+
+use chrono::Duration;
+use quorum::chat::Body;
 use quorum::config::Config;
-use quorum::scheduler::{MAX_ATTEMPTS, Scheduler};
-use quorum::service::meetings::Actor;
-
-#[derive(Default)]
-struct Recorder {
-    posts: Mutex<Vec<Outgoing>>,
-    fail_next: AtomicUsize,
-    permanent: std::sync::atomic::AtomicBool,
-}
-
-impl Chat for Recorder {
-    async fn post(&self, m: &Outgoing) -> Result<(), SendError> {
-        if self.permanent.load(Ordering::SeqCst) {
-            return Err(SendError::Permanent("channel not found".into()));
-        }
-        if self
-            .fail_next
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
-            return Err(SendError::Retry("503 from chat API".into()));
-        }
-        self.posts.lock().unwrap().push(m.clone());
-        Ok(())
-    }
-}
-
-impl Recorder {
-    fn texts(&self) -> Vec<String> {
-        self.posts
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|m| format!("[#{}] {}", m.channel, quorum::chat::console::render(m)))
-            .collect()
-    }
-}
-
-struct Harness {
-    _dir: tempfile::TempDir,
-    app: App,
-    scheduler: Scheduler<Recorder>,
-    chat: Arc<Recorder>,
-    url: String,
-}
-
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-async fn harness(started: &str, grace: Duration) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("q.db").display());
-    reopen(dir, url, started, grace).await
-}
-
-async fn reopen(dir: tempfile::TempDir, url: String, started: &str, grace: Duration) -> Harness {
-    let config = Config {
-        database_url: url.clone(),
-        grace,
-        ..Config::default()
-    };
-    let store = quorum::store::Store::connect(&url).await.unwrap();
-    store.recover_inflight().await.unwrap();
-    let chat = Arc::new(Recorder::default());
-    let scheduler = Scheduler::new(store.clone(), &config, chat.clone(), at(started));
-    let app = App::new(Arc::new(config), store);
-    Harness {
-        _dir: dir,
-        app,
-        scheduler,
-        chat,
-        url,
-    }
-}
-
-fn actor(ws: &str) -> Actor {
-    Actor {
-        workspace: ws.to_string(),
-        user: "ana".to_string(),
-        channel: None,
-    }
-}
-
-impl Harness {
-    async fn cmd(&self, now: &str, line: &str) -> String {
-        let r = self.app.handle_line(&actor("acme"), line, at(now)).await;
-        assert!(!r.is_error, "{line}: {}", r.text);
-        r.text
-    }
-
-    async fn tick(&self, now: &str) -> quorum::scheduler::TickReport {
-        self.scheduler.tick(at(now)).await.unwrap()
-    }
-}
+use quorum::scheduler::MAX_ATTEMPTS;
+use support::core::{Harness, actor, at, harness, reopen};
 
 #[tokio::test]
 async fn reminders_go_out_at_each_lead_time_in_local_time_across_dst() {
@@ -238,7 +145,7 @@ async fn a_cancelled_series_sends_nothing_more() {
     let r = h
         .app
         .handle_line(
-            &actor("acme"),
+            &actor("acme", "ana"),
             "/meeting skip id:1",
             at("2026-11-24T00:00:00Z"),
         )
@@ -278,8 +185,12 @@ async fn downtime_beyond_grace_is_summarised_once_and_recent_ones_are_sent_late(
     // Quorum is "down" from 00:00 until 09:50 on the 25th: the 24th's 2h and
     // 15m reminders are long overdue, the 25th's 2h one is 1h50m late (missed),
     // and its 15m one is not due yet.
-    let Harness { _dir, url, .. } = h;
-    let h = reopen(_dir, url, "2026-11-25T09:50:00Z", Duration::hours(1)).await;
+    let Harness { dir, url, .. } = h;
+    let config = Config {
+        grace: Duration::hours(1),
+        ..Config::default()
+    };
+    let h = reopen(dir, url, "2026-11-25T09:50:00Z", config).await;
     let r = h.tick("2026-11-25T09:50:00Z").await;
     assert_eq!(r.missed, 4, "24th 2h, 24th 15m, 25th 1d, 25th 2h");
     assert_eq!(
@@ -314,7 +225,7 @@ async fn workspaces_never_see_each_others_series() {
         r#"/meeting add title:"Secret board prep" when:"daily at 10:00""#,
     )
     .await;
-    let other = actor("globex");
+    let other = actor("globex", "ana");
     let now = at("2026-11-24T00:00:00Z");
     let list = h.app.handle_line(&other, "/meeting list", now).await;
     assert!(list.text.contains("No meeting series yet"), "{}", list.text);

@@ -2,6 +2,8 @@
 //! database and read what it prints.
 #![allow(dead_code)]
 
+pub mod core;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};

@@ -1,0 +1,481 @@
+//! Decisions and action items through the core's command entry (the one the
+//! console, Discord and Slack share), with a controlled clock: every command,
+//! the authority and verification rules, search ranking, the audit trail,
+//! chases, the weekly update, and workspace isolation.
+
+mod support;
+
+use chrono::Duration;
+use quorum::config::Config;
+use support::core::{harness, harness_with};
+
+const T0: &str = "2026-11-24T10:00:00Z"; // a Tuesday
+
+#[tokio::test]
+async fn a_decision_by_the_category_authority_is_approved_at_once() {
+    let h = harness(T0, Duration::hours(1)).await;
+    let r = h
+        .as_user("cto", T0, r#"/decision record title:"Adopt PostgreSQL" category:tech-stack rationale:"Mature; pgvector for embeddings""#)
+        .await;
+    assert_eq!(r, "Recorded decision 1: Adopt PostgreSQL as approved.");
+    assert_eq!(h.tick(T0).await.sent, 0, "nobody needs pinging");
+}
+
+#[tokio::test]
+async fn a_decision_without_authority_is_proposed_pings_the_authority_and_only_they_settle_it() {
+    let h = harness(T0, Duration::hours(1)).await;
+    let r = h
+        .as_user("cto", T0, r#"/decision record title:"Cut cloud spend 10%" category:budget rationale:"Bill doubled""#)
+        .await;
+    assert!(
+        r.contains("as proposed: cfo holds the authority for budget"),
+        "{r}"
+    );
+    h.tick(T0).await;
+    let pings = h.chat.texts();
+    assert_eq!(pings.len(), 1);
+    assert!(pings[0].contains("decision 1 \"Cut cloud spend 10%\" (budget) was proposed by cto and needs your approval"), "{}", pings[0]);
+    let e = h.fails("cto", T0, "/decision approve id:1").await;
+    assert_eq!(
+        e,
+        "only the cfo may approve decision 1 (category budget); you are cto"
+    );
+    let e = h
+        .fails("ana", T0, r#"/decision reject id:1 reason:"no""#)
+        .await;
+    assert!(e.starts_with("only the cfo may reject decision 1"), "{e}");
+    assert_eq!(
+        h.as_user("cfo", T0, "/decision approve id:1").await,
+        "Approved decision 1: Cut cloud spend 10%."
+    );
+    let e = h.fails("cfo", T0, "/decision approve id:1").await;
+    assert!(e.contains("is approved, not proposed"), "{e}");
+    let show = h.cmd(T0, "/decision show id:1").await;
+    assert!(show.contains("Status: approved"), "{show}");
+    assert!(
+        show.contains("cto: recorded as proposed") && show.contains("cfo: approved"),
+        "the audit trail: {show}"
+    );
+}
+
+#[tokio::test]
+async fn rejecting_keeps_the_reason_and_superseding_links_both_ways() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user(
+        "cto",
+        T0,
+        r#"/decision record title:"Use MySQL" category:tech-stack rationale:"Team knows it""#,
+    )
+    .await;
+    let r = h
+        .as_user("cto", T0, r#"/decision record title:"Use PostgreSQL" category:tech-stack rationale:"Extensions" supersedes:1"#)
+        .await;
+    assert!(r.ends_with("as approved."), "{r}");
+    let old = h.cmd(T0, "/decision show id:1").await;
+    assert!(
+        old.contains("Status: superseded") && old.contains("Superseded by: decision 2"),
+        "{old}"
+    );
+    assert!(old.contains("cto: superseded by decision 2"), "{old}");
+    let new = h.cmd(T0, "/decision show id:2").await;
+    assert!(new.contains("Supersedes: decision 1"), "{new}");
+    let e = h
+        .fails(
+            "cto",
+            T0,
+            r#"/decision record title:"x" category:tech-stack rationale:"y" supersedes:1"#,
+        )
+        .await;
+    assert!(
+        e.contains("decision 1 is already superseded by decision 2"),
+        "{e}"
+    );
+    h.as_user(
+        "ana",
+        T0,
+        r#"/decision record title:"Hire 3 SREs" category:hiring rationale:"On-call load""#,
+    )
+    .await;
+    h.as_user(
+        "cto",
+        T0,
+        r#"/decision reject id:3 reason:"Freeze until Q2""#,
+    )
+    .await;
+    let show = h.cmd(T0, "/decision show id:3").await;
+    assert!(
+        show.contains("Status: rejected") && show.contains("Reason: Freeze until Q2"),
+        "{show}"
+    );
+}
+
+#[tokio::test]
+async fn decision_list_filters_and_search_ranks_the_best_match_first() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user("cto", "2026-01-10T10:00:00Z", r#"/decision record title:"Adopt Kubernetes" category:architecture rationale:"We might use Postgres operators later""#).await;
+    h.as_user("cto", T0, r#"/decision record title:"Adopt PostgreSQL" category:tech-stack rationale:"Postgres with pgvector replaces Pinecone""#).await;
+    h.as_user(
+        "cfo",
+        T0,
+        r#"/decision record title:"Renew the AWS commit" category:budget rationale:"Discount""#,
+    )
+    .await;
+    let all = h.cmd(T0, "/decision list").await;
+    assert!(all.starts_with("3 decisions:"), "{all}");
+    let arch = h.cmd(T0, "/decision list category:architecture").await;
+    assert!(
+        arch.starts_with("1 decision:") && arch.contains("Adopt Kubernetes"),
+        "{arch}"
+    );
+    let recent = h.cmd(T0, "/decision list since:2026-06-01").await;
+    assert!(
+        recent.starts_with("2 decisions:") && !recent.contains("Kubernetes"),
+        "{recent}"
+    );
+    let found = h.cmd(T0, "/decision search query:postgres").await;
+    assert!(found.starts_with("2 matches, best first:"), "{found}");
+    let lines: Vec<&str> = found.lines().collect();
+    assert!(
+        lines[1].contains("Adopt PostgreSQL"),
+        "a title match ranks above a rationale mention: {found}"
+    );
+    assert!(lines[2].contains("Adopt Kubernetes"), "{found}");
+    let none = h.cmd(T0, "/decision search query:oracle").await;
+    assert_eq!(none, "No decision mentions \"oracle\".");
+    let e = h.fails("ana", T0, "/decision list since:yesterday").await;
+    assert!(e.starts_with("since: `yesterday` is not a date"), "{e}");
+    let e = h
+        .fails(
+            "ana",
+            T0,
+            r#"/decision record title:"x" category:budgte rationale:"y""#,
+        )
+        .await;
+    assert!(
+        e.starts_with("category: `budgte` is not a decision category; did you mean `budget`?"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn the_one_who_marked_an_item_done_cannot_verify_it() {
+    let h = harness(T0, Duration::hours(1)).await;
+    let r = h
+        .as_user(
+            "cto",
+            T0,
+            r#"/action add task:"Evaluate pgvector" owner:cto due:friday priority:high"#,
+        )
+        .await;
+    assert_eq!(
+        r,
+        "Added action item 1: Evaluate pgvector [cto, high, due 2026-11-27, open]"
+    );
+    h.as_user("cto", T0, "/action done id:1").await;
+    let e = h.fails("cto", T0, "/action verify id:1").await;
+    assert_eq!(
+        e,
+        "you marked action item 1 done, so someone else must verify it (VERIFICATION REQUIRED)"
+    );
+    assert!(
+        h.as_user("ceo", T0, "/action verify id:1")
+            .await
+            .starts_with("Verified action item 1")
+    );
+    let e = h.fails("ceo", T0, "/action done id:1").await;
+    assert_eq!(e, "action item 1 is already verified");
+    h.as_user(
+        "ceo",
+        T0,
+        r#"/action reopen id:1 reason:"Benchmarks missing""#,
+    )
+    .await;
+    let show = h.cmd(T0, "/action show id:1").await;
+    for step in [
+        "cto: created for cto",
+        "cto: marked done",
+        "ceo: verified",
+        "ceo: reopened: Benchmarks missing",
+    ] {
+        assert!(show.contains(step), "missing `{step}` in {show}");
+    }
+    assert!(show.contains("reopened]"), "{show}");
+}
+
+#[tokio::test]
+async fn action_edit_list_mine_and_overdue() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user(
+        "ana",
+        T0,
+        r#"/action add task:"Draft Q1 budget" owner:cfo due:2026-11-20"#,
+    )
+    .await;
+    h.as_user(
+        "ana",
+        T0,
+        r#"/action add task:"Pick a VPN" owner:cto due:"in 3 days" priority:low"#,
+    )
+    .await;
+    h.as_user(
+        "ana",
+        T0,
+        r#"/action add task:"Hire SRE lead" owner:cto priority:high"#,
+    )
+    .await;
+    let r = h
+        .as_user(
+            "ana",
+            T0,
+            r#"/action edit id:2 due:tomorrow priority:medium"#,
+        )
+        .await;
+    assert_eq!(
+        r,
+        "Updated action item 2: Pick a VPN [cto, medium, due 2026-11-25, open]"
+    );
+    let mine = h.as_user("cto", T0, "/action mine").await;
+    assert!(
+        mine.starts_with("2 action items:") && mine.contains("Hire SRE lead"),
+        "{mine}"
+    );
+    let overdue = h.cmd(T0, "/action list overdue:true").await;
+    assert!(
+        overdue.starts_with("1 action item:") && overdue.contains("Draft Q1 budget"),
+        "{overdue}"
+    );
+    let cto = h.cmd(T0, "/action list owner:cto").await;
+    assert!(
+        cto.lines().nth(1).unwrap().contains("Hire SRE lead"),
+        "high priority first: {cto}"
+    );
+    let show = h.cmd(T0, "/action show id:2").await;
+    assert!(
+        show.contains("due: 2026-11-27 -> 2026-11-25; priority: low -> medium"),
+        "{show}"
+    );
+    for (line, want) in [
+        (
+            r#"/action add task:"x" owner:cto due:someday"#,
+            "due: `someday` is not a due date",
+        ),
+        (
+            r#"/action add task:"x" owner:cto priority:urgent"#,
+            "priority: `urgent` is not a priority",
+        ),
+        (r#"/action add task:"x""#, "/action add needs owner:..."),
+        ("/action done id:99", "there is no action item 99 here"),
+        (
+            r#"/action add task:"x" owner:cto meeting:7"#,
+            "meeting: there is no meeting series 7 here",
+        ),
+        (
+            "/action list status:finished",
+            "status: `finished` is not a status",
+        ),
+        (
+            "/action edit id:1 due:2026-11-20",
+            "already has those values",
+        ),
+    ] {
+        let e = h.fails("ana", T0, line).await;
+        assert!(e.contains(want), "{line}: {e}");
+    }
+    assert!(
+        h.cmd(T0, "/action list")
+            .await
+            .starts_with("3 action items:"),
+        "errors changed nothing"
+    );
+}
+
+#[tokio::test]
+async fn each_owner_is_chased_once_a_day_at_nine_in_their_own_zone() {
+    let mut config = Config::default();
+    config
+        .zones
+        .insert("cto".into(), "Europe/Madrid".parse().unwrap());
+    config
+        .zones
+        .insert("ceo".into(), "America/New_York".parse().unwrap());
+    let h = harness_with(T0, config).await;
+    h.cmd(
+        T0,
+        r#"/action add task:"Overdue thing" owner:cto due:2026-11-20"#,
+    )
+    .await;
+    h.cmd(
+        T0,
+        r#"/action add task:"Due Wednesday" owner:cto due:2026-11-25"#,
+    )
+    .await;
+    h.cmd(T0, r#"/action add task:"Later" owner:cto due:2026-12-20"#)
+        .await;
+    h.cmd(
+        T0,
+        r#"/action add task:"CEO item" owner:ceo due:2026-11-25"#,
+    )
+    .await;
+    // Wednesday 07:59 UTC = 08:59 in Madrid: not yet.
+    assert_eq!(h.tick("2026-11-25T07:59:00Z").await.chases, 0);
+    assert_eq!(
+        h.tick("2026-11-25T08:00:00Z").await.chases,
+        1,
+        "09:00 Madrid"
+    );
+    let t = h.chat.texts();
+    assert!(t[0].starts_with("[#general] cto: 2 action items need you today: #1 Overdue thing (medium, overdue since 2026-11-20); #2 Due Wednesday (medium, due today)"), "{}", t[0]);
+    assert!(!t[0].contains("Later"));
+    assert_eq!(h.tick("2026-11-25T12:00:00Z").await.chases, 0, "once a day");
+    assert_eq!(
+        h.tick("2026-11-25T14:00:00Z").await.chases,
+        1,
+        "09:00 New York"
+    );
+    assert!(h.chat.texts()[1].contains("ceo: 1 action item needs you today: #4 CEO item"));
+    h.as_user("cto", "2026-11-25T15:00:00Z", "/action done id:1")
+        .await;
+    h.as_user("cto", "2026-11-25T15:00:00Z", "/action done id:2")
+        .await;
+    assert_eq!(
+        h.tick("2026-11-26T08:00:00Z").await.chases,
+        0,
+        "nothing left for the cto: no message"
+    );
+}
+
+#[tokio::test]
+async fn an_item_done_but_unverified_for_three_days_is_chased_to_someone_who_can_verify() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.cmd(T0, r#"/action add task:"Rotate keys" owner:cto"#)
+        .await;
+    h.as_user("bob", T0, "/action done id:1").await;
+    let verify_chases = |h: &support::core::Harness| {
+        h.chat
+            .texts()
+            .iter()
+            .filter(|t| t.contains("needs verification"))
+            .count()
+    };
+    h.tick("2026-11-27T09:59:00Z").await;
+    assert_eq!(verify_chases(&h), 0);
+    h.tick("2026-11-27T10:00:00Z").await;
+    assert_eq!(verify_chases(&h), 1);
+    h.tick("2026-11-28T10:00:00Z").await;
+    assert_eq!(verify_chases(&h), 1, "not again the next day");
+    let t = h.chat.texts();
+    assert!(t[0].contains("cto: action item #1 \"Rotate keys\" was marked done by bob 3d ago and still needs verification"), "{}", t[0]);
+    h.tick("2026-11-30T10:00:00Z").await;
+    assert_eq!(verify_chases(&h), 2, "again after another 3 days");
+    h.as_user("cto", "2026-11-30T11:00:00Z", "/action verify id:1")
+        .await;
+    h.tick("2026-12-03T10:00:00Z").await;
+    assert_eq!(verify_chases(&h), 2, "a verified item is not chased");
+}
+
+#[tokio::test]
+async fn the_weekly_update_goes_out_on_friday_at_four() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user(
+        "cto",
+        T0,
+        r#"/decision record title:"Adopt PostgreSQL" category:tech-stack rationale:"x""#,
+    )
+    .await;
+    h.cmd(T0, r#"/action add task:"A" owner:cto due:2026-11-25"#)
+        .await;
+    h.cmd(T0, r#"/action add task:"B" owner:cfo"#).await;
+    h.as_user("cfo", T0, "/action done id:2").await;
+    assert_eq!(
+        h.tick("2026-11-27T15:59:00Z").await.chases,
+        2,
+        "the cto's daily chase and B's verification chase"
+    );
+    let before = h.chat.texts().len();
+    assert_eq!(h.tick("2026-11-27T16:00:00Z").await.chases, 1);
+    let t = h.chat.texts();
+    assert_eq!(t.len(), before + 1);
+    assert_eq!(
+        t[before],
+        "[#general] Weekly update: 1 decision recorded (#1 Adopt PostgreSQL (tech-stack, approved)); action items: 2 opened, 1 closed, 0 verified, 1 overdue (#1 A (cto))"
+    );
+    assert_eq!(
+        h.tick("2026-11-27T18:00:00Z").await.chases,
+        0,
+        "once a week"
+    );
+}
+
+#[tokio::test]
+async fn meeting_reminders_list_the_open_items_of_attendees_and_of_the_series() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.cmd(T0, r#"/meeting add title:"CTO-CEO 1:1" when:"daily at 12:00" tz:UTC remind:15m attendees:ceo,cto"#).await;
+    h.cmd(
+        T0,
+        r#"/action add task:"Evaluate pgvector" owner:cto due:2026-12-01"#,
+    )
+    .await;
+    h.cmd(
+        T0,
+        r#"/action add task:"Bring numbers" owner:cfo meeting:1"#,
+    )
+    .await;
+    h.cmd(T0, r#"/action add task:"Unrelated" owner:coo"#).await;
+    h.tick("2026-11-24T11:45:00Z").await;
+    let t = h.chat.texts();
+    let reminder = t
+        .iter()
+        .find(|l| l.contains("Reminder"))
+        .expect("a reminder");
+    assert!(
+        reminder.contains(
+            "Open action items: #1 Evaluate pgvector (cto, due 2026-12-01); #2 Bring numbers (cfo)"
+        ),
+        "{reminder}"
+    );
+    assert!(!reminder.contains("Unrelated"));
+}
+
+#[tokio::test]
+async fn workspaces_never_see_each_others_decisions_or_items() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user(
+        "cto",
+        T0,
+        r#"/decision record title:"Secret merger" category:strategy rationale:"x""#,
+    )
+    .await;
+    h.cmd(T0, r#"/action add task:"Secret task" owner:cto"#)
+        .await;
+    for line in [
+        "/decision show id:1",
+        "/decision approve id:1",
+        "/action done id:1",
+        "/action show id:1",
+    ] {
+        let r = h.reply("globex", "ceo", T0, line).await;
+        assert!(r.is_error && r.text.contains("here"), "{line}: {}", r.text);
+    }
+    for line in [
+        "/decision list",
+        "/decision search query:secret",
+        "/action list",
+        "/action mine",
+    ] {
+        let r = h.reply("globex", "cto", T0, line).await;
+        assert!(!r.text.contains("Secret"), "{line}: {}", r.text);
+    }
+    let r = h
+        .reply(
+            "globex",
+            "cto",
+            T0,
+            r#"/action add task:"x" owner:cto decision:1"#,
+        )
+        .await;
+    assert!(
+        r.is_error && r.text.contains("there is no decision 1 here"),
+        "{}",
+        r.text
+    );
+}
