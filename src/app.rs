@@ -7,14 +7,17 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
-use crate::command::{self, ActionCommand, Command, DecisionCommand, MeetingCommand};
+use crate::command::{
+    self, ActionCommand, Command, DecisionCommand, EscalationCommand, MeetingCommand,
+};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::service::actions::Actions;
 use crate::service::decisions::Decisions;
+use crate::service::escalations::Escalations;
 use crate::service::meetings::{Actor, Meetings, Series};
 use crate::store::Store;
-use crate::store::{ActionRow, AuditRow, DecisionRow};
+use crate::store::{ActionRow, AuditRow, DecisionRow, EscalationRow};
 
 /// A reply to the person who typed the command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +53,7 @@ pub struct App {
     pub meetings: Meetings,
     pub decisions: Decisions,
     pub actions: Actions,
+    pub escalations: Escalations,
     /// Woken after a command changes what is due.
     pub scheduler_wake: Option<Arc<Notify>>,
 }
@@ -64,6 +68,9 @@ impl App {
                 store: store.clone(),
             },
             actions: Actions {
+                store: store.clone(),
+            },
+            escalations: Escalations {
                 store: store.clone(),
             },
             config,
@@ -89,6 +96,7 @@ impl App {
             Command::Meeting(m) => self.meeting(actor, m, now).await,
             Command::Decision(d) => self.decision(actor, d, now).await,
             Command::Action(a) => self.action(actor, a, now).await,
+            Command::Escalation(e) => self.escalation(actor, e, now).await,
         };
         if let Some(wake) = &self.scheduler_wake {
             wake.notify_one();
@@ -432,6 +440,142 @@ impl App {
             }
         }
     }
+}
+
+impl App {
+    async fn escalation(
+        &self,
+        actor: &Actor,
+        cmd: EscalationCommand,
+        now: DateTime<Utc>,
+    ) -> Result<Reply> {
+        let e = &self.escalations;
+        let c = &self.config;
+        match cmd {
+            EscalationCommand::Raise {
+                topic,
+                severity,
+                summary,
+                level,
+            } => {
+                let request = crate::service::escalations::Raise {
+                    topic,
+                    severity,
+                    summary,
+                    level,
+                };
+                let r = e.raise(c, actor, request, now).await?;
+                let when = match (r.row.state.as_str(), r.row.post_at, r.row.deadline_at) {
+                    ("waiting", Some(at), _) => format!(
+                        "The {} is outside working hours, so it will be posted at {}.",
+                        r.step,
+                        date_of(at, c)
+                    ),
+                    (_, _, Some(d)) => format!(
+                        "Acknowledge by {}{}.",
+                        date_of(d, c),
+                        r.next
+                            .as_ref()
+                            .map(|n| format!(" or it climbs to {n}"))
+                            .unwrap_or_default()
+                    ),
+                    _ => String::new(),
+                };
+                Ok(Reply::private(format!(
+                    "Escalation {} ({} {}) went to {} in #{}: {}. {when}",
+                    r.row.id, r.row.severity, r.row.topic, r.step, r.channel, r.why
+                )))
+            }
+            EscalationCommand::Ack { id } => {
+                e.ack(c, actor, id, now).await?;
+                Ok(Reply::ok(format!(
+                    "Acknowledged escalation {id}; it will not climb further. Resolve it with /escalation resolve id:{id} note:\"...\""
+                )))
+            }
+            EscalationCommand::Resolve { id, note } => {
+                e.resolve(c, actor, id, note, now).await?;
+                Ok(Reply::ok(format!("Resolved escalation {id}.")))
+            }
+            EscalationCommand::Up { id, reason } => {
+                let row = e.raise_level(c, actor, id, reason, now).await?;
+                Ok(Reply::ok(format!(
+                    "Escalation {id} moved up to level {} ({}).",
+                    row.level + 1,
+                    row.state
+                )))
+            }
+            EscalationCommand::Reassign { id, to } => {
+                let row = e.reassign(c, actor, id, to, now).await?;
+                Ok(Reply::ok(format!(
+                    "Escalation {id} now goes to the {} ({}).",
+                    row.routed_to, row.state
+                )))
+            }
+            EscalationCommand::List { open, mine } => {
+                let rows = e.list(c, actor, open, mine).await?;
+                if rows.is_empty() {
+                    return Ok(Reply::private("No escalations match."));
+                }
+                let lines: Vec<String> = rows.iter().map(|r| escalation_line(r, c)).collect();
+                Ok(Reply::private(format!(
+                    "{} escalation{}:\n{}",
+                    rows.len(),
+                    plural(rows.len()),
+                    lines.join("\n")
+                )))
+            }
+            EscalationCommand::Show { id } => {
+                let t = e.show(c, actor, id).await?;
+                let r = &t.row;
+                let mut out = format!(
+                    "Escalation {}: [{}] {}: {}\nRaised by {} in #{} on {}; routed to {}\nPath: {}\nNow: {} at {}",
+                    r.id,
+                    r.severity,
+                    r.topic,
+                    r.summary,
+                    r.raised_by,
+                    r.raised_in,
+                    date_of(r.created_at, c),
+                    r.routed_to,
+                    t.steps.join(" -> "),
+                    r.state,
+                    t.steps.get(r.level as usize).cloned().unwrap_or_default()
+                );
+                if let Some(d) = r.deadline_at {
+                    out.push_str(&format!(", deadline {}", date_of(d, c)));
+                }
+                if let Some(note) = &r.resolution {
+                    out.push_str(&format!("\nResolution: {note}"));
+                }
+                out.push_str("\nTimeline:");
+                for ev in &t.events {
+                    out.push_str(&format!(
+                        "\n- {} {} {}: {}",
+                        date_of(ev.at, c),
+                        ev.actor,
+                        ev.kind,
+                        ev.detail
+                    ));
+                }
+                Ok(Reply::private(out))
+            }
+        }
+    }
+}
+
+fn escalation_line(r: &EscalationRow, c: &Config) -> String {
+    format!(
+        "{}. [{} {}] {}: {} ({}, level {}, raised by {} on {})",
+        r.id,
+        r.severity,
+        r.state,
+        r.topic,
+        r.summary,
+        r.routed_to,
+        r.level + 1,
+        r.raised_by,
+        date_of(r.created_at, c)
+    )
 }
 
 fn plural(n: usize) -> &'static str {

@@ -43,6 +43,79 @@ pub struct Config {
     pub digest_day: chrono::Weekday,
     pub digest_at: chrono::NaiveTime,
     pub digest_channel: ChannelRef,
+    pub escalation: EscalationPolicy,
+    /// Working hours by role; roles without them are always reachable.
+    pub working_hours: BTreeMap<String, crate::domain::escalation::WorkingHours>,
+}
+
+/// How escalations are routed and climb.
+#[derive(Debug, Clone)]
+pub struct EscalationPolicy {
+    pub path: Vec<crate::domain::escalation::Level>,
+    pub routes: Vec<(String, String)>,
+    pub windows: Vec<(
+        crate::domain::escalation::Severity,
+        crate::domain::escalation::Window,
+    )>,
+    pub department_channel: Option<String>,
+    /// `None`: the default channel.
+    pub exec_team_channel: Option<String>,
+    /// Pings repeated at the last level before giving up.
+    pub max_repeats: u32,
+    /// An acknowledged, unresolved escalation reminds its acknowledger this often.
+    pub follow_up: Duration,
+    /// Anyone may acknowledge and resolve, not only the path's executives.
+    pub ack_by_anyone: bool,
+}
+
+impl Default for EscalationPolicy {
+    fn default() -> Self {
+        use crate::domain::escalation::{Level, Severity, Window};
+        EscalationPolicy {
+            path: vec![
+                Level::Department,
+                Level::Role("cto".into()),
+                Level::Relevant,
+                Level::ExecTeam,
+                Level::Role("board".into()),
+            ],
+            routes: crate::domain::escalation::DEFAULT_ROUTES
+                .iter()
+                .map(|(t, r)| (t.to_string(), r.to_string()))
+                .collect(),
+            windows: vec![
+                (Severity::Critical, Window::Span(Duration::minutes(15))),
+                (Severity::High, Window::Span(Duration::hours(1))),
+                (Severity::Medium, Window::Span(Duration::hours(4))),
+                (Severity::Low, Window::BusinessDays(1)),
+            ],
+            department_channel: None,
+            exec_team_channel: None,
+            max_repeats: 3,
+            follow_up: Duration::hours(4),
+            ack_by_anyone: false,
+        }
+    }
+}
+
+impl EscalationPolicy {
+    pub fn window(
+        &self,
+        s: crate::domain::escalation::Severity,
+    ) -> crate::domain::escalation::Window {
+        self.windows
+            .iter()
+            .find(|(sev, _)| *sev == s)
+            .map(|(_, w)| *w)
+            .unwrap_or(crate::domain::escalation::Window::Span(Duration::hours(1)))
+    }
+
+    pub fn route(&self, topic: &str) -> Option<&str> {
+        self.routes
+            .iter()
+            .find(|(t, _)| t == topic)
+            .map(|(_, r)| r.as_str())
+    }
 }
 
 /// A meeting series the config asks for; created at start when missing.
@@ -77,6 +150,8 @@ impl Default for Config {
             digest_day: chrono::Weekday::Fri,
             digest_at: chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap_or_default(),
             digest_channel: ChannelRef::general(),
+            escalation: EscalationPolicy::default(),
+            working_hours: BTreeMap::new(),
         }
     }
 }
@@ -121,6 +196,21 @@ struct RawConfig {
     actions: RawActions,
     #[serde(default)]
     digest: RawDigest,
+    #[serde(default)]
+    escalation: RawEscalation,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEscalation {
+    path: Option<Spanned<Vec<String>>>,
+    routes: Option<Spanned<BTreeMap<String, String>>>,
+    deadlines: Option<Spanned<BTreeMap<String, String>>>,
+    department_channel: Option<Spanned<String>>,
+    exec_team_channel: Option<Spanned<String>>,
+    max_repeats: Option<u32>,
+    follow_up: Option<Spanned<String>>,
+    ack_by_anyone: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -172,6 +262,7 @@ struct RawExecutive {
     user: Option<String>,
     channel: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
+    working_hours: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -326,6 +417,18 @@ impl Config {
                     loc.parse(tz, &format!("org.{role}.timezone"))?,
                 );
             }
+            if let Some(wh) = &e.working_hours {
+                let zone = config
+                    .zones
+                    .get(role)
+                    .copied()
+                    .unwrap_or(config.default_zone);
+                let hours = crate::domain::escalation::WorkingHours::parse(wh.get_ref(), zone)
+                    .map_err(|err| {
+                        loc.at(Some(wh.span()), format!("org.{role}.working_hours: {err}"))
+                    })?;
+                config.working_hours.insert(role.clone(), hours);
+            }
             executives.push(Executive {
                 role: role.clone(),
                 name: e.name.clone(),
@@ -377,6 +480,75 @@ impl Config {
         }
         if let Some(c) = &raw.digest.channel {
             config.digest_channel = loc.parse(c, "digest.channel")?;
+        }
+        let e = &raw.escalation;
+        let policy = &mut config.escalation;
+        if let Some(path) = &e.path {
+            let mut levels = Vec::new();
+            for l in path.get_ref() {
+                levels.push(
+                    l.parse().map_err(|err| {
+                        loc.at(Some(path.span()), format!("escalation.path: {err}"))
+                    })?,
+                );
+            }
+            if levels.is_empty() {
+                return Err(loc.at(
+                    Some(path.span()),
+                    "escalation.path is empty; list at least one level",
+                ));
+            }
+            policy.path = levels;
+        }
+        if let Some(routes) = &e.routes {
+            for (topic, role) in routes.get_ref() {
+                if !is_role_key(role) {
+                    return Err(loc.at(Some(routes.span()), format!("escalation.routes: `{role}` (for {topic}) is not a role key such as cfo")));
+                }
+                let topic = crate::domain::decision::normalize_category(topic);
+                policy.routes.retain(|(t, _)| *t != topic);
+                policy.routes.push((topic, role.clone()));
+            }
+        }
+        if let Some(deadlines) = &e.deadlines {
+            for (sev, window) in deadlines.get_ref() {
+                let sev: crate::domain::escalation::Severity = sev.parse().map_err(|err| {
+                    loc.at(
+                        Some(deadlines.span()),
+                        format!("escalation.deadlines: {err}"),
+                    )
+                })?;
+                let window: crate::domain::escalation::Window = window.parse().map_err(|err| {
+                    loc.at(
+                        Some(deadlines.span()),
+                        format!("escalation.deadlines.{sev}: {err}"),
+                    )
+                })?;
+                policy.windows.retain(|(s, _)| *s != sev);
+                policy.windows.push((sev, window));
+            }
+        }
+        if let Some(c) = &e.department_channel {
+            policy.department_channel = Some(
+                loc.parse::<ChannelRef>(c, "escalation.department_channel")?
+                    .to_string(),
+            );
+        }
+        if let Some(c) = &e.exec_team_channel {
+            policy.exec_team_channel = Some(
+                loc.parse::<ChannelRef>(c, "escalation.exec_team_channel")?
+                    .to_string(),
+            );
+        }
+        if let Some(n) = e.max_repeats {
+            policy.max_repeats = n;
+        }
+        if let Some(f) = &e.follow_up {
+            policy.follow_up = parse_duration(f.get_ref())
+                .map_err(|err| loc.at(Some(f.span()), format!("escalation.follow_up: {err}")))?;
+        }
+        if let Some(a) = e.ack_by_anyone {
+            policy.ack_by_anyone = a;
         }
         for (i, s) in raw.series.iter().enumerate() {
             let n = i + 1;
@@ -451,7 +623,10 @@ impl Config {
             .filter(|r| self.org.get(r).and_then(|e| e.user.as_deref()) == Some(user))
             .map(str::to_string)
             .collect();
-        let known = self.org.get(user).is_some() || self.categories.iter().any(|(_, r)| r == user);
+        let known = self.org.get(user).is_some()
+            || self.categories.iter().any(|(_, r)| r == user)
+            || self.escalation.routes.iter().any(|(_, r)| r == user)
+            || user == "board";
         if known && !roles.iter().any(|r| r == user) {
             roles.push(user.to_string());
         }

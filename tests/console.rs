@@ -161,9 +161,12 @@ async fn the_agenda_is_shown_in_the_next_reminder_then_archived() {
     let (_dir, db) = temp_db();
     let mut c = Console::start(&db, &[], &[]);
     c.ask(
-        r#"/meeting add title:"Exec team" when:"cron:*/3 * * * * *" channel:exec remind:0s"#,
+        r#"/meeting add title:"Exec team" when:"cron:*/5 * * * * *" channel:exec remind:0s"#,
         "Created series 1",
     );
+    // Right after an occurrence there are about five seconds to add items.
+    c.wait_for(Duration::from_secs(7), |l| l.contains("] Reminder"), 0)
+        .expect("a first reminder");
     c.ask(
         r#"/meeting agenda id:1 item:"Q3 budget""#,
         "Added. Agenda of Exec team",
@@ -172,20 +175,21 @@ async fn the_agenda_is_shown_in_the_next_reminder_then_archived() {
         r#"/meeting agenda id:1 item:"Hiring plan""#,
         "2) Hiring plan",
     );
-    let first = c
-        .wait_for(Duration::from_secs(6), |l| l.contains("] Reminder"), 0)
-        .expect("a reminder");
+    let n = c.lines().len();
+    let with_items = c
+        .wait_for(Duration::from_secs(7), |l| l.contains("] Reminder"), n)
+        .expect("the next reminder");
     assert!(
-        first.contains("Agenda: 1) Q3 budget; 2) Hiring plan"),
-        "{first}"
+        with_items.contains("Agenda: 1) Q3 budget; 2) Hiring plan"),
+        "{with_items}"
     );
     let n = c.lines().len();
-    let second = c
-        .wait_for(Duration::from_secs(6), |l| l.contains("] Reminder"), n)
-        .expect("a second reminder");
+    let after = c
+        .wait_for(Duration::from_secs(7), |l| l.contains("] Reminder"), n)
+        .expect("the reminder after that");
     assert!(
-        second.contains("Agenda: none yet"),
-        "items are archived with their occurrence: {second}"
+        after.contains("Agenda: none yet"),
+        "items are archived with their occurrence: {after}"
     );
 }
 

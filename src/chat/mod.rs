@@ -18,6 +18,9 @@ pub struct Outgoing {
     /// derive them from it, so a re-send after a crash is a no-op.
     pub key: String,
     pub body: Body,
+    /// Chat users this message pings, and nobody else: adapters set the
+    /// platform's allowed mentions to exactly these.
+    pub mention: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

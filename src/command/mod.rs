@@ -11,12 +11,14 @@
 
 pub mod action;
 pub mod decision;
+pub mod escalation;
 pub mod meeting;
 
 use crate::error::{Error, Result, user_err};
 
 pub use action::ActionCommand;
 pub use decision::DecisionCommand;
+pub use escalation::EscalationCommand;
 pub use meeting::MeetingCommand;
 
 /// A command, whatever platform it came from.
@@ -26,6 +28,7 @@ pub enum Command {
     Meeting(MeetingCommand),
     Decision(DecisionCommand),
     Action(ActionCommand),
+    Escalation(EscalationCommand),
 }
 
 /// One option of a command family: its name, whether it is required, and
@@ -46,12 +49,25 @@ pub struct CommandSpec {
     pub options: &'static [OptionSpec],
 }
 
+impl CommandSpec {
+    /// `/meeting add`, or `/escalate` for a family without subcommands.
+    pub fn title(&self) -> String {
+        if self.name.is_empty() {
+            format!("/{}", self.family)
+        } else {
+            format!("/{} {}", self.family, self.name)
+        }
+    }
+}
+
 /// Every command Quorum understands, for help and registration.
 pub fn specs() -> Vec<&'static CommandSpec> {
     meeting::SPECS
         .iter()
         .chain(decision::SPECS.iter())
         .chain(action::SPECS.iter())
+        .chain(escalation::ESCALATE.iter())
+        .chain(escalation::SPECS.iter())
         .collect()
 }
 
@@ -181,16 +197,19 @@ impl Options {
                     format!("its options are {}", names.join(", "))
                 };
                 return user_err(format!(
-                    "/{} {} has no option `{name}`{hint} ({list})",
-                    spec.family, spec.name
+                    "{} has no option `{name}`{hint} ({list})",
+                    spec.title()
                 ));
             }
         }
         for o in spec.options.iter().filter(|o| o.required) {
             if !values.iter().any(|(n, _)| n == o.name) {
                 return user_err(format!(
-                    "/{} {} needs {}:... ({}); see /help {} {}",
-                    spec.family, spec.name, o.name, o.help, spec.family, spec.name
+                    "{} needs {}:... ({}); see /help {}",
+                    spec.title(),
+                    o.name,
+                    o.help,
+                    spec.title().trim_start_matches('/')
                 ));
             }
         }
@@ -224,12 +243,8 @@ impl Options {
         T: std::str::FromStr,
         T::Err: std::fmt::Display,
     {
-        self.get(name)?.ok_or_else(|| {
-            Error::user(format!(
-                "/{} {} needs {name}:...",
-                self.spec.family, self.spec.name
-            ))
-        })
+        self.get(name)?
+            .ok_or_else(|| Error::user(format!("{} needs {name}:...", self.spec.title())))
     }
 
     /// A record id: a positive whole number, `#` allowed.
@@ -280,7 +295,20 @@ fn from_invocation(inv: Invocation) -> Result<Command> {
                 topic: Some(topic).filter(|t| !t.is_empty()),
             })
         }
-        "meeting" | "decision" | "action" => {
+        "escalate" => {
+            if inv.path.len() > 1 {
+                return user_err(format!(
+                    "`{}` is not an option of /escalate; options look like name:value, e.g. topic:budget",
+                    inv.path[1]
+                ));
+            }
+            let opts = Options::new(&escalation::ESCALATE[0], inv.options)?;
+            Ok(Command::Escalation(escalation::build(
+                &escalation::ESCALATE[0],
+                &opts,
+            )?))
+        }
+        "meeting" | "decision" | "action" | "escalation" => {
             let Some(sub) = inv.path.get(1) else {
                 return user_err(format!(
                     "/{family} needs a subcommand: {}",
@@ -306,11 +334,19 @@ fn from_invocation(inv: Invocation) -> Result<Command> {
             Ok(match family {
                 "meeting" => Command::Meeting(meeting::build(spec, &opts)?),
                 "decision" => Command::Decision(decision::build(spec, &opts)?),
+                "escalation" => Command::Escalation(escalation::build(spec, &opts)?),
                 _ => Command::Action(action::build(spec, &opts)?),
             })
         }
         other => {
-            let families = ["meeting", "decision", "action", "help"];
+            let families = [
+                "meeting",
+                "decision",
+                "action",
+                "escalate",
+                "escalation",
+                "help",
+            ];
             let hint = families
                 .iter()
                 .map(|f| (strsim::jaro_winkler(f, other), f))
@@ -319,7 +355,7 @@ fn from_invocation(inv: Invocation) -> Result<Command> {
                 .map(|(_, f)| format!("did you mean /{f}? "))
                 .unwrap_or_default();
             user_err(format!(
-                "/{other} is not a command; {hint}commands: /meeting, /decision, /action, /help"
+                "/{other} is not a command; {hint}commands: /meeting, /decision, /action, /escalate, /escalation, /help"
             ))
         }
     }
@@ -342,7 +378,7 @@ pub fn help(topic: Option<&str>) -> Result<String> {
         None => all.iter().collect(),
         Some(t) => all
             .iter()
-            .filter(|s| s.family == t || format!("{} {}", s.family, s.name) == t)
+            .filter(|s| s.family == t || s.title().trim_start_matches('/') == t)
             .collect(),
     };
     if chosen.is_empty() {
@@ -369,14 +405,7 @@ pub fn help(topic: Option<&str>) -> Result<String> {
             })
             .collect();
         out.push_str(
-            &format!(
-                "/{} {} {} - {}\n",
-                s.family,
-                s.name,
-                usage.join(" "),
-                s.help
-            )
-            .replace("  -", " -"),
+            &format!("{} {} - {}\n", s.title(), usage.join(" "), s.help).replace("  -", " -"),
         );
         if detailed {
             for o in s.options {

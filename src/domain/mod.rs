@@ -2,6 +2,7 @@
 
 pub mod action;
 pub mod decision;
+pub mod escalation;
 pub mod meeting;
 pub mod org;
 pub mod recurrence;

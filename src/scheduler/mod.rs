@@ -43,6 +43,8 @@ pub struct TickReport {
     pub failed: usize,
     /// Chases and weekly updates queued.
     pub chases: usize,
+    /// Escalations that were posted, climbed, repeated or followed up.
+    pub escalations: usize,
 }
 
 pub struct Scheduler<C: Chat> {
@@ -53,6 +55,7 @@ pub struct Scheduler<C: Chat> {
     org: crate::domain::org::Org,
     config: Arc<Config>,
     actions: crate::service::actions::Actions,
+    escalations: crate::service::escalations::Escalations,
     /// When this process started: reminders due before it fell due during downtime.
     started_at: DateTime<Utc>,
     wake: Arc<Notify>,
@@ -65,6 +68,9 @@ impl<C: Chat> Scheduler<C> {
                 store: store.clone(),
             },
             actions: crate::service::actions::Actions {
+                store: store.clone(),
+            },
+            escalations: crate::service::escalations::Escalations {
                 store: store.clone(),
             },
             store,
@@ -100,6 +106,7 @@ impl<C: Chat> Scheduler<C> {
             tracing::warn!(count = missed.len(), "reminders missed during downtime");
         }
         report.missed = missed.len();
+        report.escalations = self.escalations.run_due(&self.config, now).await?;
         report.chases = self.actions.chase_due(&self.config, now).await?
             + self.actions.chase_unverified(&self.config, now).await?
             + self.actions.weekly_digest(&self.config, now).await?;
@@ -129,13 +136,50 @@ impl<C: Chat> Scheduler<C> {
             self.store.mark_cancelled(d.id).await?;
             return Ok(());
         };
+        let mention = match &body {
+            Body::Reminder(r) => r.mention.clone(),
+            Body::Notice(_) => d
+                .mention
+                .as_deref()
+                .map(|m| {
+                    m.split(',')
+                        .filter(|u| !u.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
         let message = Outgoing {
             workspace: d.workspace.clone(),
             channel: d.channel.clone(),
             key: format!("quorum-{}", d.id),
             body,
+            mention,
         };
-        match self.chat.post(&message).await {
+        // A post about an escalation goes out under the escalation's lock and
+        // only while it is still in the state the post was meant for.
+        let lock = match (d.escalation_id, &d.requires_state) {
+            (Some(id), Some(required)) => {
+                let lock = self.store.lock_escalation(id).await?;
+                if lock.state.as_deref() != Some(required.as_str()) {
+                    tracing::info!(escalation = id, "not sending: the escalation moved on");
+                    lock.cancel(d.id).await?;
+                    return Ok(());
+                }
+                Some(lock)
+            }
+            _ => None,
+        };
+        let result = self.chat.post(&message).await;
+        if let Some(lock) = lock {
+            if result.is_ok() {
+                lock.sent(d.id, now.timestamp()).await?;
+                report.sent += 1;
+                return Ok(());
+            }
+            lock.release().await?;
+        }
+        match result {
             Ok(()) => {
                 self.store.mark_sent(d.id, now.timestamp(), late).await?;
                 report.sent += 1;

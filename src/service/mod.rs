@@ -3,5 +3,6 @@
 
 pub mod actions;
 pub mod decisions;
+pub mod escalations;
 pub mod meetings;
 pub mod todo;

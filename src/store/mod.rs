@@ -14,6 +14,8 @@ use sqlx::{Row, SqlitePool};
 
 mod actions;
 mod decisions;
+mod escalations;
+pub use escalations::EscalationLock;
 pub mod rows;
 pub use rows::*;
 
@@ -406,7 +408,8 @@ impl Store {
                           WHERE (state = 'pending' AND next_try_at <= ?)
                              OR (state = 'sending' AND lease_until <= ?)
                           ORDER BY next_try_at, id LIMIT ?)
-             RETURNING id, workspace, kind, channel, series_id, occurrence_at, lead_secs, body, due_at, attempts",
+             RETURNING id, workspace, kind, channel, series_id, occurrence_at, lead_secs, body, due_at, attempts,
+                       escalation_id, requires_state, mention",
         )
         .bind(now + LEASE_SECS)
         .bind(now)

@@ -68,6 +68,9 @@ pub struct DeliveryRow {
     pub body: Option<String>,
     pub due_at: i64,
     pub attempts: i64,
+    pub escalation_id: Option<i64>,
+    pub requires_state: Option<String>,
+    pub mention: Option<String>,
 }
 
 /// A reminder recorded as missed after downtime.
@@ -163,4 +166,49 @@ pub struct ActionFilter {
     pub status: Option<String>,
     /// Only open items due strictly before this date (YYYY-MM-DD).
     pub due_before: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EscalationRow {
+    pub id: i64,
+    pub workspace: String,
+    pub topic: String,
+    pub severity: String,
+    pub summary: String,
+    pub raised_by: String,
+    pub raised_in: String,
+    pub routed_to: String,
+    pub level: i64,
+    pub state: String,
+    pub post_at: Option<i64>,
+    pub deadline_at: Option<i64>,
+    pub repeats: i64,
+    pub acked_by: Option<String>,
+    pub acked_at: Option<i64>,
+    pub follow_up_at: Option<i64>,
+    pub follow_ups: i64,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<i64>,
+    pub resolution: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A message about an escalation, sent only while it is in `requires_state`.
+#[derive(Debug, Clone)]
+pub struct EscalationPost {
+    pub key: String,
+    pub channel: String,
+    pub body: String,
+    pub mention: Vec<String>,
+    /// `None`: send whatever happens next (e.g. the note of a resolution).
+    pub requires_state: Option<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EscalationEvent {
+    pub at: i64,
+    pub actor: String,
+    pub kind: String,
+    pub detail: String,
 }

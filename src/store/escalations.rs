@@ -1,0 +1,257 @@
+//! Escalations, their timeline, and the lock that keeps a ping from going
+//! out after an acknowledgement has been committed.
+
+use anyhow::Context as _;
+use sqlx::Row;
+
+use super::{EscalationEvent, EscalationPost, EscalationRow, Store};
+
+impl Store {
+    /// Insert an escalation with its first events and posts.
+    pub async fn insert_escalation(
+        &self,
+        e: &EscalationRow,
+        events: &[(String, String, String)],
+        posts: &[EscalationPost],
+        now: i64,
+    ) -> anyhow::Result<i64> {
+        let mut tx = self.begin().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO escalations (workspace, topic, severity, summary, raised_by, raised_in, routed_to, level, state,
+                                      post_at, deadline_at, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&e.workspace)
+        .bind(&e.topic)
+        .bind(&e.severity)
+        .bind(&e.summary)
+        .bind(&e.raised_by)
+        .bind(&e.raised_in)
+        .bind(&e.routed_to)
+        .bind(e.level)
+        .bind(&e.state)
+        .bind(e.post_at)
+        .bind(e.deadline_at)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .context("inserting an escalation")?
+        .get(0);
+        write_events_and_posts(&mut tx, &e.workspace, id, events, posts, now).await?;
+        tx.commit().await.context("committing an escalation")?;
+        Ok(id)
+    }
+
+    pub async fn escalation(
+        &self,
+        workspace: &str,
+        id: i64,
+    ) -> anyhow::Result<Option<EscalationRow>> {
+        sqlx::query_as::<_, EscalationRow>(
+            "SELECT * FROM escalations WHERE workspace = ? AND id = ?",
+        )
+        .bind(workspace)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .context("reading an escalation")
+    }
+
+    pub async fn list_escalations(
+        &self,
+        workspace: &str,
+        open_only: bool,
+    ) -> anyhow::Result<Vec<EscalationRow>> {
+        sqlx::query_as::<_, EscalationRow>(
+            "SELECT * FROM escalations WHERE workspace = ? AND (? = 0 OR state != 'resolved') ORDER BY id DESC LIMIT 200",
+        )
+        .bind(workspace)
+        .bind(open_only)
+        .fetch_all(&self.pool)
+        .await
+        .context("listing escalations")
+    }
+
+    pub async fn escalation_events(&self, id: i64) -> anyhow::Result<Vec<EscalationEvent>> {
+        sqlx::query_as::<_, EscalationEvent>(
+            "SELECT at, actor, kind, detail FROM escalation_events WHERE escalation_id = ? ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading an escalation's timeline")
+    }
+
+    /// Escalations with something due at `now`: a deadline passed, working
+    /// hours begun, or a follow-up due.
+    pub async fn escalations_due(&self, now: i64) -> anyhow::Result<Vec<EscalationRow>> {
+        sqlx::query_as::<_, EscalationRow>(
+            "SELECT * FROM escalations
+             WHERE (state = 'open' AND deadline_at <= ?) OR (state = 'waiting' AND post_at <= ?)
+                OR (state = 'acked' AND follow_up_at <= ?)
+             ORDER BY id LIMIT 500",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .context("finding due escalations")
+    }
+
+    /// Write `row` if nobody changed the escalation since `expected_updated_at`;
+    /// with its events and posts, and (when `cancel_pending`) cancelling the
+    /// posts still waiting for the old state. Returns false when it lost a race.
+    pub async fn save_escalation(
+        &self,
+        row: &EscalationRow,
+        expected_updated_at: i64,
+        events: &[(String, String, String)],
+        posts: &[EscalationPost],
+        cancel_pending: bool,
+        now: i64,
+    ) -> anyhow::Result<bool> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query(
+            "UPDATE escalations SET routed_to = ?, level = ?, state = ?, post_at = ?, deadline_at = ?, repeats = ?,
+                    acked_by = ?, acked_at = ?, follow_up_at = ?, follow_ups = ?, resolved_by = ?, resolved_at = ?,
+                    resolution = ?, updated_at = ?
+             WHERE id = ? AND workspace = ? AND updated_at = ?",
+        )
+        .bind(&row.routed_to)
+        .bind(row.level)
+        .bind(&row.state)
+        .bind(row.post_at)
+        .bind(row.deadline_at)
+        .bind(row.repeats)
+        .bind(&row.acked_by)
+        .bind(row.acked_at)
+        .bind(row.follow_up_at)
+        .bind(row.follow_ups)
+        .bind(&row.resolved_by)
+        .bind(row.resolved_at)
+        .bind(&row.resolution)
+        .bind(now.max(expected_updated_at + 1))
+        .bind(row.id)
+        .bind(&row.workspace)
+        .bind(expected_updated_at)
+        .execute(&mut *tx)
+        .await
+        .context("updating an escalation")?
+        .rows_affected();
+        if n == 1 {
+            if cancel_pending {
+                sqlx::query(
+                    "UPDATE deliveries SET state = 'cancelled' WHERE escalation_id = ? AND state = 'pending' AND requires_state IS NOT NULL",
+                )
+                .bind(row.id)
+                .execute(&mut *tx)
+                .await
+                .context("cancelling an escalation's pending posts")?;
+            }
+            write_events_and_posts(&mut tx, &row.workspace, row.id, events, posts, now).await?;
+        }
+        tx.commit()
+            .await
+            .context("committing an escalation update")?;
+        Ok(n == 1)
+    }
+
+    /// Take the escalation's lock (the database's write lock here; a row lock
+    /// in PostgreSQL) and read its state. A delivery is posted while the lock
+    /// is held, so an acknowledgement either commits before (and the post is
+    /// cancelled) or waits until the post is recorded.
+    pub async fn lock_escalation(&self, id: i64) -> anyhow::Result<EscalationLock> {
+        let mut tx = self.begin().await?;
+        let state: Option<String> = sqlx::query("SELECT state FROM escalations WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .context("locking an escalation")?
+            .map(|r| r.get(0));
+        Ok(EscalationLock { tx, state })
+    }
+}
+
+pub struct EscalationLock {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    pub state: Option<String>,
+}
+
+impl EscalationLock {
+    pub async fn sent(mut self, delivery_id: i64, now: i64) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE deliveries SET state = 'sent', sent_at = ?, lease_until = NULL WHERE id = ?",
+        )
+        .bind(now)
+        .bind(delivery_id)
+        .execute(&mut *self.tx)
+        .await
+        .context("recording a sent escalation post")?;
+        self.tx
+            .commit()
+            .await
+            .context("committing a sent escalation post")
+    }
+
+    pub async fn cancel(mut self, delivery_id: i64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE deliveries SET state = 'cancelled', lease_until = NULL WHERE id = ?")
+            .bind(delivery_id)
+            .execute(&mut *self.tx)
+            .await
+            .context("cancelling a stale escalation post")?;
+        self.tx
+            .commit()
+            .await
+            .context("committing a cancelled escalation post")
+    }
+
+    /// Let go without recording anything (the send failed).
+    pub async fn release(self) -> anyhow::Result<()> {
+        self.tx
+            .rollback()
+            .await
+            .context("releasing an escalation lock")
+    }
+}
+
+async fn write_events_and_posts(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    workspace: &str,
+    id: i64,
+    events: &[(String, String, String)],
+    posts: &[EscalationPost],
+    now: i64,
+) -> anyhow::Result<()> {
+    for (actor, kind, detail) in events {
+        sqlx::query("INSERT INTO escalation_events (escalation_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)")
+            .bind(id)
+            .bind(now)
+            .bind(actor)
+            .bind(kind)
+            .bind(detail)
+            .execute(&mut **tx)
+            .await
+            .context("recording an escalation event")?;
+    }
+    for p in posts {
+        sqlx::query(
+            "INSERT INTO deliveries (workspace, kind, dedupe_key, channel, body, due_at, next_try_at, escalation_id, requires_state, mention)
+             VALUES (?, 'notice', ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+        )
+        .bind(workspace)
+        .bind(format!("esc:{id}:{}", p.key))
+        .bind(&p.channel)
+        .bind(&p.body)
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .bind(&p.requires_state)
+        .bind(p.mention.join(","))
+        .execute(&mut **tx)
+        .await
+        .context("queueing an escalation post")?;
+    }
+    Ok(())
+}
