@@ -46,6 +46,31 @@ pub struct Config {
     pub escalation: EscalationPolicy,
     /// Working hours by role; roles without them are always reachable.
     pub working_hours: BTreeMap<String, crate::domain::escalation::WorkingHours>,
+    /// Where the HTTP server listens (`[http] listen`).
+    pub http_listen: String,
+    pub discord: DiscordSettings,
+}
+
+/// `[discord]`: where Discord's REST API is, the application, and channel ids.
+#[derive(Debug, Clone)]
+pub struct DiscordSettings {
+    pub api_base: String,
+    pub application_id: Option<String>,
+    /// Register commands in this guild only (instant, for development).
+    pub dev_guild: Option<String>,
+    /// Quorum channel names to Discord channel ids.
+    pub channels: std::collections::HashMap<String, String>,
+}
+
+impl Default for DiscordSettings {
+    fn default() -> Self {
+        DiscordSettings {
+            api_base: "https://discord.com/api/v10".to_string(),
+            application_id: None,
+            dev_guild: None,
+            channels: Default::default(),
+        }
+    }
 }
 
 /// How escalations are routed and climb.
@@ -152,6 +177,8 @@ impl Default for Config {
             digest_channel: ChannelRef::general(),
             escalation: EscalationPolicy::default(),
             working_hours: BTreeMap::new(),
+            http_listen: "127.0.0.1:8080".to_string(),
+            discord: DiscordSettings::default(),
         }
     }
 }
@@ -198,6 +225,26 @@ struct RawConfig {
     digest: RawDigest,
     #[serde(default)]
     escalation: RawEscalation,
+    #[serde(default)]
+    http: RawHttp,
+    #[serde(default)]
+    discord: RawDiscord,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    listen: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDiscord {
+    api_base: Option<Spanned<String>>,
+    application_id: Option<String>,
+    dev_guild: Option<String>,
+    #[serde(default)]
+    channels: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -360,6 +407,10 @@ impl Config {
                 }
                 "QUORUM_SCHEDULER_GRACE" => {
                     self.grace = parse_duration(value).map_err(|e| fail(e.to_string()))?;
+                }
+                "QUORUM_HTTP_LISTEN" => self.http_listen = check_listen(value).map_err(fail)?,
+                "QUORUM_DISCORD_API_BASE" => {
+                    self.discord.api_base = check_base(value).map_err(fail)?
                 }
                 "QUORUM_DEFAULTS_TIMEZONE" => {
                     self.default_zone = value
@@ -550,6 +601,28 @@ impl Config {
         if let Some(a) = e.ack_by_anyone {
             policy.ack_by_anyone = a;
         }
+        if let Some(l) = &raw.http.listen {
+            config.http_listen = check_listen(l.get_ref())
+                .map_err(|m| loc.at(Some(l.span()), format!("http.listen: {m}")))?;
+        }
+        if let Some(b) = &raw.discord.api_base {
+            config.discord.api_base = check_base(b.get_ref())
+                .map_err(|m| loc.at(Some(b.span()), format!("discord.api_base: {m}")))?;
+        }
+        config.discord.application_id = raw.discord.application_id.clone();
+        config.discord.dev_guild = raw.discord.dev_guild.clone();
+        for (name, id) in &raw.discord.channels {
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(loc.at(
+                    None,
+                    format!("discord.channels.{name}: `{id}` is not a Discord channel id (digits)"),
+                ));
+            }
+            config
+                .discord
+                .channels
+                .insert(name.to_lowercase(), id.clone());
+        }
         for (i, s) in raw.series.iter().enumerate() {
             let n = i + 1;
             let s = s.get_ref();
@@ -595,6 +668,22 @@ impl Config {
     }
 }
 
+fn check_listen(text: &str) -> Result<String, String> {
+    text.parse::<std::net::SocketAddr>()
+        .map(|_| text.to_string())
+        .map_err(|_| {
+            format!("`{text}` is not an address to listen on; use HOST:PORT such as 127.0.0.1:8080")
+        })
+}
+
+fn check_base(text: &str) -> Result<String, String> {
+    if text.starts_with("http://") || text.starts_with("https://") {
+        Ok(text.trim_end_matches('/').to_string())
+    } else {
+        Err(format!("`{text}` is not an http(s) URL"))
+    }
+}
+
 fn parse_clock(text: &str) -> Result<chrono::NaiveTime, String> {
     chrono::NaiveTime::parse_from_str(text.trim(), "%H:%M")
         .map_err(|_| format!("`{text}` is not a time of day; use HH:MM such as 09:00"))
@@ -631,6 +720,11 @@ impl Config {
             roles.push(user.to_string());
         }
         roles
+    }
+
+    /// The chat user configured for a role, if any.
+    pub fn user_of(&self, role: &str) -> Option<String> {
+        self.org.get(role).and_then(|e| e.user.clone())
     }
 
     /// The channel where an executive (or any owner) is pinged.

@@ -11,6 +11,7 @@ pub mod command;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod http;
 pub mod scheduler;
 pub mod service;
 pub mod store;

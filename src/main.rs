@@ -42,6 +42,14 @@ enum Cmd {
         #[command(subcommand)]
         command: ScheduleCmd,
     },
+    /// Run Quorum as a service: the HTTP server (Discord's interactions
+    /// endpoint, /healthz) and the scheduler, posting to Discord.
+    Run,
+    /// Discord application commands: print them, or register them.
+    Discord {
+        #[command(subcommand)]
+        command: DiscordCmd,
+    },
     /// Validate the configuration and exit.
     CheckConfig,
     /// Export records as a document.
@@ -53,6 +61,18 @@ enum Cmd {
     Todo {
         #[command(subcommand)]
         command: TodoCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum DiscordCmd {
+    /// Print the application commands as JSON (what `register` sends).
+    Commands,
+    /// Register the commands with Discord (needs DISCORD_TOKEN and DISCORD_APPLICATION_ID
+    /// or discord.application_id; per guild with discord.dev_guild or --guild).
+    Register {
+        #[arg(long)]
+        guild: Option<String>,
     },
 }
 
@@ -172,12 +192,15 @@ fn main() -> ExitCode {
             Err(e) => fail(2, e),
         },
         Some(Cmd::Console { user, exit_on_eof }) => run_console(cli.config, user, exit_on_eof),
+        Some(Cmd::Run) => run_service(cli.config),
+        Some(Cmd::Discord { command }) => discord(cli.config, command),
         Some(Cmd::Export { what }) => with_store(cli.config, |config, store| {
             Box::pin(export(config, store, what))
         }),
         Some(Cmd::Todo { command }) => with_store(cli.config, |config, store| {
             Box::pin(todo(config, store, command))
         }),
+        None if std::env::var_os("DISCORD_TOKEN").is_some() => run_service(cli.config),
         None => run_console(cli.config, "console".to_string(), false),
     }
 }
@@ -401,6 +424,140 @@ async fn todo(
                     report.conflicts.len(),
                     file.display()
                 )))
+            }
+        }
+    }
+}
+
+fn secret(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn run_service(config: Option<PathBuf>) -> ExitCode {
+    let config = match Config::load(config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(2, e),
+    };
+    let Some(token) = secret("DISCORD_TOKEN") else {
+        return fail(
+            2,
+            "quorum run needs DISCORD_TOKEN (and DISCORD_PUBLIC_KEY for the interactions endpoint); to try Quorum without a token, use `quorum console`",
+        );
+    };
+    let key = match secret("DISCORD_PUBLIC_KEY").map(|k| quorum::http::parse_public_key(&k)) {
+        None => None,
+        Some(Ok(k)) => Some(k),
+        Some(Err(e)) => return fail(2, e),
+    };
+    let chat = match quorum::chat::discord::DiscordChat::new(
+        &config.discord.api_base,
+        &token,
+        config.discord.channels.clone(),
+    ) {
+        Ok(c) => c,
+        Err(e) => return fail(1, format!("cannot build the Discord client: {e}")),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(1, format!("cannot start the async runtime: {e}")),
+    };
+    let listen = config.http_listen.clone();
+    let result = runtime.block_on(async move {
+        let (app, scheduler) = quorum::start(config, Arc::new(chat)).await?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let sched = scheduler.clone();
+        let mut rx = stop_rx.clone();
+        let loop_handle = tokio::spawn(async move {
+            sched
+                .run(async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                })
+                .await;
+        });
+        let mut rx = stop_rx.clone();
+        let state = quorum::http::HttpState {
+            app,
+            discord_key: key,
+        };
+        let server = quorum::http::serve(state, &listen, async move {
+            let _ = rx.wait_for(|s| *s).await;
+        });
+        tokio::pin!(server);
+        let result = tokio::select! {
+            r = &mut server => r,
+            _ = console::shutdown_signal() => {
+                tracing::info!("shutting down: finishing in-flight work");
+                let _ = stop_tx.send(true);
+                server.await
+            }
+        };
+        let _ = stop_tx.send(true);
+        loop_handle.await.ok();
+        result
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(1, format!("{e:#}")),
+    }
+}
+
+fn discord(config: Option<PathBuf>, command: DiscordCmd) -> ExitCode {
+    let config = match Config::load(config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(2, e),
+    };
+    let commands = quorum::chat::discord::application_commands(&config.categories);
+    match command {
+        DiscordCmd::Commands => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&commands).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        DiscordCmd::Register { guild } => {
+            let Some(token) = secret("DISCORD_TOKEN") else {
+                return fail(2, "discord register needs DISCORD_TOKEN");
+            };
+            let Some(app_id) =
+                secret("DISCORD_APPLICATION_ID").or(config.discord.application_id.clone())
+            else {
+                return fail(
+                    2,
+                    "discord register needs DISCORD_APPLICATION_ID or discord.application_id",
+                );
+            };
+            let guild = guild.or(config.discord.dev_guild.clone());
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => return fail(1, format!("cannot start the async runtime: {e}")),
+            };
+            match runtime.block_on(quorum::chat::discord::register(
+                &config.discord.api_base,
+                &token,
+                &app_id,
+                guild.as_deref(),
+                &commands,
+            )) {
+                Ok(n) => {
+                    println!(
+                        "registered {n} commands {}",
+                        guild
+                            .map(|g| format!("in guild {g}"))
+                            .unwrap_or_else(|| "globally".into())
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(1, format!("{e:#}")),
             }
         }
     }

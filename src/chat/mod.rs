@@ -3,6 +3,7 @@
 //! markup; the core never formats platform markup.
 
 pub mod console;
+pub mod discord;
 
 use std::future::Future;
 
@@ -21,6 +22,17 @@ pub struct Outgoing {
     /// Chat users this message pings, and nobody else: adapters set the
     /// platform's allowed mentions to exactly these.
     pub mention: Vec<String>,
+    /// Buttons, for platforms that have them (Acknowledge, Snooze, ...).
+    pub buttons: Vec<Button>,
+}
+
+/// A button on a message: pressing it runs the command its `id` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Button {
+    pub label: String,
+    /// `esc:ack:7`, `esc:resolve:7`, `snooze:42`, `action:done:3`, ...
+    pub id: String,
+    pub primary: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +67,9 @@ pub enum SendError {
     Retry(String),
     #[error("permanent failure: {0}")]
     Permanent(String),
+    /// Rate limited: try again after this long.
+    #[error("rate limited for {0:?}")]
+    RetryAfter(std::time::Duration),
 }
 
 pub trait Chat: Send + Sync + 'static {

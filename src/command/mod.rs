@@ -404,16 +404,21 @@ pub fn help(topic: Option<&str>) -> Result<String> {
                 }
             })
             .collect();
-        out.push_str(
-            &format!("{} {} - {}\n", s.title(), usage.join(" "), s.help).replace("  -", " -"),
-        );
+        if topic.is_none() {
+            // The overview stays short enough for any chat; `/help meeting` has the usage.
+            out.push_str(&format!("{} - {}\n", s.title(), s.help));
+        } else {
+            out.push_str(
+                &format!("{} {} - {}\n", s.title(), usage.join(" "), s.help).replace("  -", " -"),
+            );
+        }
         if detailed {
             for o in s.options {
                 out.push_str(&format!("  {}: {}\n", o.name, o.help));
             }
         }
     }
-    out.push_str("/help [command] - this help");
+    out.push_str("/help [command] - this help; /help meeting (or decision, action, escalate, escalation) shows the options");
     Ok(out)
 }
 

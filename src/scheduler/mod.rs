@@ -149,12 +149,31 @@ impl<C: Chat> Scheduler<C> {
                 })
                 .unwrap_or_default(),
         };
+        let button = |label: &str, id: String, primary: bool| crate::chat::Button {
+            label: label.to_string(),
+            id,
+            primary,
+        };
+        let buttons = match (&body, d.escalation_id, d.requires_state.as_deref()) {
+            (Body::Reminder(_), _, _) => {
+                vec![button("Snooze 1h", format!("snooze:{}", d.id), false)]
+            }
+            (_, Some(e), Some("open")) => vec![
+                button("Acknowledge", format!("esc:ack:{e}"), true),
+                button("Resolve", format!("esc:resolve:{e}"), false),
+            ],
+            (_, Some(e), Some("acked")) => {
+                vec![button("Resolve", format!("esc:resolve:{e}"), true)]
+            }
+            _ => Vec::new(),
+        };
         let message = Outgoing {
             workspace: d.workspace.clone(),
             channel: d.channel.clone(),
             key: format!("quorum-{}", d.id),
             body,
             mention,
+            buttons,
         };
         // A post about an escalation goes out under the escalation's lock and
         // only while it is still in the state the post was meant for.
@@ -183,6 +202,15 @@ impl<C: Chat> Scheduler<C> {
             Ok(()) => {
                 self.store.mark_sent(d.id, now.timestamp(), late).await?;
                 report.sent += 1;
+            }
+            Err(crate::chat::SendError::RetryAfter(wait)) if d.attempts < MAX_ATTEMPTS * 3 => {
+                // Rate limits are not failures: wait as told, and do not use up the tries quickly.
+                let secs = wait.as_secs_f64().ceil().max(1.0) as i64;
+                tracing::info!(retry_in_secs = secs, "rate limited by the chat API");
+                self.store
+                    .mark_retry(d.id, now.timestamp() + secs, "rate limited")
+                    .await?;
+                report.retried += 1;
             }
             Err(crate::chat::SendError::Retry(e)) if d.attempts < MAX_ATTEMPTS => {
                 let wait = backoff(d.attempts);

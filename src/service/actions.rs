@@ -365,12 +365,13 @@ impl Actions {
             let key = format!("chase:{workspace}:{owner}:{today}");
             if self
                 .store
-                .enqueue_notice(
+                .enqueue_notice_for(
                     &workspace,
                     &config.channel_of(&owner),
                     &key,
                     &body,
                     now.timestamp(),
+                    &config.user_of(&owner).into_iter().collect::<Vec<_>>(),
                 )
                 .await?
             {

@@ -127,13 +127,15 @@ impl Decisions {
                 "{who}: decision {id} \"{title}\" ({category}) was proposed by {} and needs your approval: /decision approve id:{id} or /decision reject id:{id} reason:\"...\"",
                 actor.user
             );
+            let mention: Vec<String> = config.user_of(&authority).into_iter().collect();
             self.store
-                .enqueue_notice(
+                .enqueue_notice_for(
                     &actor.workspace,
                     &channel,
                     &format!("decision-proposed:{id}"),
                     &body,
                     now.timestamp(),
+                    &mention,
                 )
                 .await?;
             routed_to = Some((authority, channel));

@@ -475,9 +475,23 @@ impl Store {
         body: &str,
         now: i64,
     ) -> anyhow::Result<bool> {
+        self.enqueue_notice_for(workspace, channel, key, body, now, &[])
+            .await
+    }
+
+    /// [`Store::enqueue_notice`] that pings `mention` (chat user ids).
+    pub async fn enqueue_notice_for(
+        &self,
+        workspace: &str,
+        channel: &str,
+        key: &str,
+        body: &str,
+        now: i64,
+        mention: &[String],
+    ) -> anyhow::Result<bool> {
         let n = sqlx::query(
-            "INSERT INTO deliveries (workspace, kind, dedupe_key, channel, body, due_at, next_try_at)
-             VALUES (?, 'notice', ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+            "INSERT INTO deliveries (workspace, kind, dedupe_key, channel, body, due_at, next_try_at, mention)
+             VALUES (?, 'notice', ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
         )
         .bind(workspace)
         .bind(key)
@@ -485,9 +499,32 @@ impl Store {
         .bind(body)
         .bind(now)
         .bind(now)
+        .bind(mention.join(","))
         .execute(&self.pool)
         .await
         .context("queueing a notice")?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Post reminder delivery `id` again at `at` (a Snooze button). Returns
+    /// false when there is no such reminder in `workspace` or its series ended.
+    pub async fn snooze(&self, workspace: &str, id: i64, at: i64) -> anyhow::Result<bool> {
+        let n = sqlx::query(
+            "INSERT INTO deliveries (workspace, kind, dedupe_key, channel, series_id, occurrence_at, lead_secs, due_at, next_try_at)
+             SELECT d.workspace, 'reminder', 'snooze:' || d.id || ':' || ?, d.channel, d.series_id, d.occurrence_at, d.lead_secs, ?, ?
+             FROM deliveries d JOIN series s ON s.id = d.series_id
+             WHERE d.id = ? AND d.workspace = ? AND d.kind = 'reminder' AND s.status != 'cancelled'
+             ON CONFLICT (dedupe_key) DO NOTHING",
+        )
+        .bind(at)
+        .bind(at)
+        .bind(at)
+        .bind(id)
+        .bind(workspace)
+        .execute(&self.pool)
+        .await
+        .context("snoozing a reminder")?
         .rows_affected();
         Ok(n == 1)
     }

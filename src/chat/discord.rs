@@ -1,0 +1,423 @@
+//! Discord, outgoing: messages through Discord's REST API (v10) with reqwest.
+//!
+//! - `allowed_mentions` is always exactly the users a message means to ping
+//!   (`parse` is empty), so text a user typed can never ping `@everyone`,
+//!   `@here` or a role.
+//! - Content stays within 2000 characters: longer text is split on line
+//!   breaks into several messages, never rejected.
+//! - Every message carries a `nonce` derived from its delivery, with
+//!   `enforce_nonce`, so a re-send after a crash between send and record
+//!   returns the message Discord already created instead of a second one.
+//! - Rate limits: a 429 is answered by waiting its `retry_after` (returned to
+//!   the scheduler, which retries then); a bucket with `X-RateLimit-Remaining: 0`
+//!   holds further sends on that route until `X-RateLimit-Reset-After`, with a
+//!   little jitter so a reopened window does not get a thundering herd.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::{Body, Button, Chat, Outgoing, SendError};
+
+/// Discord's limit on message content.
+pub const MAX_CONTENT: usize = 2000;
+
+pub struct DiscordChat {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    /// Channel names used in Quorum (`cfo`) to Discord channel ids.
+    channels: HashMap<String, String>,
+    /// Route -> instant before which that route must not be used.
+    holds: Mutex<HashMap<String, Instant>>,
+}
+
+impl DiscordChat {
+    pub fn new(
+        base: &str,
+        token: &str,
+        channels: HashMap<String, String>,
+    ) -> anyhow::Result<DiscordChat> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(8))
+            .user_agent("DiscordBot (https://github.com/quorum, 0.1) Quorum")
+            .build()?;
+        Ok(DiscordChat {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            channels,
+            holds: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn channel_id(&self, channel: &str) -> Result<String, SendError> {
+        if !channel.is_empty() && channel.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(channel.to_string());
+        }
+        self.channels.get(channel).cloned().ok_or_else(|| {
+            SendError::Permanent(format!(
+                "channel #{channel} has no Discord id; add it under [discord.channels] as {channel} = \"<channel id>\""
+            ))
+        })
+    }
+
+    async fn wait_for_bucket(&self, route: &str) {
+        let until = self.holds.lock().ok().and_then(|h| h.get(route).copied());
+        if let Some(until) = until {
+            let now = Instant::now();
+            if until > now {
+                tokio::time::sleep(until - now).await;
+            }
+        }
+    }
+
+    fn note_headers(&self, route: &str, headers: &reqwest::header::HeaderMap) {
+        let get = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let remaining = get("x-ratelimit-remaining").and_then(|v| v.parse::<u64>().ok());
+        let reset_after = get("x-ratelimit-reset-after").and_then(|v| v.parse::<f64>().ok());
+        if let (Some(0), Some(after)) = (remaining, reset_after) {
+            let jitter = Duration::from_millis(rand_jitter_ms());
+            if let Ok(mut h) = self.holds.lock() {
+                h.insert(
+                    route.to_string(),
+                    Instant::now() + Duration::from_secs_f64(after.max(0.0)) + jitter,
+                );
+            }
+        }
+    }
+
+    async fn send_one(&self, channel_id: &str, body: &serde_json::Value) -> Result<(), SendError> {
+        let route = format!("channels/{channel_id}/messages");
+        self.wait_for_bucket(&route).await;
+        let resp = self
+            .http
+            .post(format!("{}/{route}", self.base))
+            .header("Authorization", format!("Bot {}", self.token))
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| SendError::Retry(format!("Discord unreachable: {e}")))?;
+        let status = resp.status();
+        self.note_headers(&route, resp.headers());
+        if status.is_success() {
+            return Ok(());
+        }
+        let text = resp.text().await.unwrap_or_default();
+        if status.as_u16() == 429 {
+            let retry_after = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("retry_after").and_then(|r| r.as_f64()))
+                .unwrap_or(1.0);
+            return Err(SendError::RetryAfter(Duration::from_secs_f64(
+                retry_after.max(0.0),
+            )));
+        }
+        if status.is_server_error() {
+            return Err(SendError::Retry(format!(
+                "Discord answered {status}: {text}"
+            )));
+        }
+        Err(SendError::Permanent(format!(
+            "Discord answered {status}: {text}"
+        )))
+    }
+}
+
+fn rand_jitter_ms() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    u64::from(nanos % 250)
+}
+
+/// A nonce Discord accepts (at most 25 characters), stable per delivery and part.
+pub fn nonce(key: &str, part: usize) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes().chain(part.to_le_bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("q{h:x}")
+}
+
+/// Discord's own markup for a message: times as `<t:UNIX:F>` so each reader
+/// sees their own zone, pinged users as `<@id>`.
+pub fn content(message: &Outgoing) -> String {
+    let mut text = match &message.body {
+        Body::Notice(t) => t.clone(),
+        Body::Reminder(r) => {
+            let at = r.at.timestamp();
+            let mut s = String::from("**Reminder");
+            if r.late_from.is_some() {
+                s.push_str(" (late: Quorum was offline when it fell due)");
+            }
+            s.push_str(&format!(
+                "**: **{}** <t:{at}:F> (<t:{at}:R>)",
+                escape(&r.title)
+            ));
+            if !r.attendees.is_empty() {
+                s.push_str(&format!("\nAttendees: {}", escape(&r.attendees.join(", "))));
+            }
+            if r.agenda.is_empty() {
+                s.push_str("\nAgenda: none yet");
+            } else {
+                s.push_str("\nAgenda:");
+                for (i, item) in r.agenda.iter().enumerate() {
+                    s.push_str(&format!("\n{}. {}", i + 1, escape(item)));
+                }
+            }
+            if !r.actions.is_empty() {
+                s.push_str("\nOpen action items:");
+                for a in &r.actions {
+                    s.push_str(&format!("\n- {}", escape(a)));
+                }
+            }
+            s
+        }
+    };
+    let pings: Vec<String> = message
+        .mention
+        .iter()
+        .filter(|u| is_snowflake(u))
+        .map(|u| format!("<@{u}>"))
+        .collect();
+    if !pings.is_empty() {
+        text = format!("{} {text}", pings.join(" "));
+    }
+    text
+}
+
+/// Keep user text from being read as markup or mentions.
+pub fn escape(s: &str) -> String {
+    s.replace('@', "@\u{200b}").replace('<', "\\<")
+}
+
+pub fn is_snowflake(s: &str) -> bool {
+    (17..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Split `text` into pieces of at most `max` characters, on line breaks where possible.
+pub fn split(text: &str, max: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    for line in text.split_inclusive('\n') {
+        let mut line = line.to_string();
+        while line.chars().count() > max {
+            let head: String = line.chars().take(max).collect();
+            line = line.chars().skip(max).collect();
+            if !current.is_empty() {
+                parts.push(std::mem::take(&mut current));
+            }
+            parts.push(head);
+        }
+        if current.chars().count() + line.chars().count() > max {
+            parts.push(std::mem::take(&mut current));
+        }
+        current.push_str(&line);
+    }
+    if !current.trim().is_empty() || parts.is_empty() {
+        parts.push(current);
+    }
+    parts
+        .into_iter()
+        .map(|p| p.trim_end().to_string())
+        .collect()
+}
+
+/// An action row of buttons (at most 5).
+pub fn components(buttons: &[Button]) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = buttons
+        .iter()
+        .take(5)
+        .map(|b| {
+            serde_json::json!({
+                "type": 2,
+                "style": if b.primary { 1 } else { 2 },
+                "label": b.label,
+                "custom_id": b.id,
+            })
+        })
+        .collect();
+    if list.is_empty() {
+        serde_json::json!([])
+    } else {
+        serde_json::json!([{ "type": 1, "components": list }])
+    }
+}
+
+/// The JSON bodies (one per part) for posting `message`.
+pub fn bodies(message: &Outgoing) -> Vec<serde_json::Value> {
+    let users: Vec<&String> = message.mention.iter().filter(|u| is_snowflake(u)).collect();
+    let parts = split(&content(message), MAX_CONTENT);
+    let last = parts.len() - 1;
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let mut body = serde_json::json!({
+                "content": text,
+                "allowed_mentions": { "parse": [], "users": users },
+                "nonce": nonce(&message.key, i),
+                "enforce_nonce": true,
+            });
+            if i == last && !message.buttons.is_empty() {
+                body["components"] = components(&message.buttons);
+            }
+            body
+        })
+        .collect()
+}
+
+impl Chat for DiscordChat {
+    async fn post(&self, message: &Outgoing) -> Result<(), SendError> {
+        let channel_id = self.channel_id(&message.channel)?;
+        // Every part is sent each time: the nonces make parts Discord already
+        // has a no-op, so a retry after a partial send doubles nothing.
+        for body in bodies(message) {
+            self.send_one(&channel_id, &body).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Quorum's slash commands as Discord application commands, built from the
+/// same specs as the text grammar, so both stay the same.
+pub fn application_commands(categories: &[(String, String)]) -> serde_json::Value {
+    use crate::command::{CommandSpec, OptionSpec, specs};
+    let clip = |s: &str| -> String { s.chars().take(100).collect() };
+    let option = |o: &OptionSpec| -> serde_json::Value {
+        let choices = |list: Vec<&str>| -> serde_json::Value {
+            list.into_iter()
+                .map(|c| serde_json::json!({ "name": c, "value": c }))
+                .collect()
+        };
+        let mut v = serde_json::json!({ "name": o.name, "description": clip(o.help), "required": o.required });
+        match o.name {
+            "id" => {
+                v["type"] = 4.into();
+                v["min_value"] = 1.into();
+                v["autocomplete"] = true.into();
+            }
+            "meeting" | "decision" | "supersedes" => {
+                v["type"] = 4.into();
+                v["min_value"] = 1.into();
+            }
+            "overdue" | "open" | "mine" => v["type"] = 5.into(),
+            "channel" => v["type"] = 7.into(),
+            "severity" => {
+                v["type"] = 3.into();
+                v["choices"] = choices(vec!["critical", "high", "medium", "low"]);
+            }
+            "priority" => {
+                v["type"] = 3.into();
+                v["choices"] = choices(vec!["high", "medium", "low"]);
+            }
+            "category" => {
+                v["type"] = 3.into();
+                v["choices"] = choices(
+                    categories
+                        .iter()
+                        .take(25)
+                        .map(|(c, _)| c.as_str())
+                        .collect(),
+                );
+            }
+            _ => v["type"] = 3.into(),
+        }
+        v
+    };
+    let options_of = |s: &CommandSpec| -> Vec<serde_json::Value> {
+        let mut opts: Vec<&OptionSpec> = s.options.iter().collect();
+        opts.sort_by_key(|o| !o.required);
+        opts.into_iter().map(option).collect()
+    };
+    let all = specs();
+    let mut families: Vec<&str> = all.iter().map(|s| s.family).collect();
+    families.dedup();
+    let mut out = Vec::new();
+    for family in families {
+        let members: Vec<&&CommandSpec> = all.iter().filter(|s| s.family == family).collect();
+        if members.len() == 1 && members[0].name.is_empty() {
+            out.push(serde_json::json!({
+                "name": family, "type": 1, "description": clip(members[0].help), "options": options_of(members[0]),
+            }));
+        } else {
+            let subs: Vec<serde_json::Value> = members
+                .iter()
+                .map(|s| serde_json::json!({ "name": s.name, "type": 1, "description": clip(s.help), "options": options_of(s) }))
+                .collect();
+            out.push(serde_json::json!({
+                "name": family, "type": 1, "description": format!("Quorum: {family}"), "options": subs,
+            }));
+        }
+    }
+    out.push(serde_json::json!({ "name": "help", "type": 1, "description": "How to use Quorum", "options": [] }));
+    serde_json::Value::Array(out)
+}
+
+/// Register the commands (globally, or in `guild` for fast iteration).
+pub async fn register(
+    base: &str,
+    token: &str,
+    application_id: &str,
+    guild: Option<&str>,
+    commands: &serde_json::Value,
+) -> anyhow::Result<usize> {
+    let url = match guild {
+        Some(g) => format!("{base}/applications/{application_id}/guilds/{g}/commands"),
+        None => format!("{base}/applications/{application_id}/commands"),
+    };
+    let resp = reqwest::Client::new()
+        .put(url)
+        .header("Authorization", format!("Bot {token}"))
+        .json(commands)
+        .send()
+        .await?;
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    if !status.is_success() {
+        anyhow::bail!("Discord refused the commands ({status}): {text}");
+    }
+    Ok(commands.as_array().map_or(0, Vec::len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_split_on_line_breaks_within_the_limit() {
+        let text: String = (0..300)
+            .map(|i| format!("line {i:03} of a long list\n"))
+            .collect();
+        let parts = split(&text, MAX_CONTENT);
+        assert!(parts.len() > 1);
+        assert!(parts.iter().all(|p| p.chars().count() <= MAX_CONTENT));
+        assert_eq!(parts.join("\n"), text.trim_end());
+        let one_line = "x".repeat(4500);
+        assert_eq!(split(&one_line, MAX_CONTENT).len(), 3);
+    }
+
+    #[test]
+    fn nonces_are_short_stable_and_distinct() {
+        assert_eq!(nonce("quorum-7", 0), nonce("quorum-7", 0));
+        assert_ne!(nonce("quorum-7", 0), nonce("quorum-7", 1));
+        assert_ne!(nonce("quorum-7", 0), nonce("quorum-8", 0));
+        assert!(nonce("quorum-123456789", 3).len() <= 25);
+    }
+
+    #[test]
+    fn typed_text_cannot_mention_anyone() {
+        assert_eq!(
+            escape("hi @everyone <@&123>"),
+            "hi @\u{200b}everyone \\<@\u{200b}&123>"
+        );
+    }
+}

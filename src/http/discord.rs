@@ -1,0 +1,360 @@
+//! `POST /discord/interactions`: Discord's outgoing-webhook model.
+//!
+//! Every request is checked against the application's Ed25519 public key
+//! (signature over timestamp + body) and rejected with 401 when it does not
+//! verify or its timestamp is more than 5 minutes off. PING is answered with
+//! `{"type":1}`; slash commands and button presses become the same
+//! platform-neutral `Command` the console builds from text, and the core's
+//! reply goes back as a type 4 response (flag 64, ephemeral, for errors and
+//! private lists).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use ed25519_dalek::{Signature, Verifier as _};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::HttpState;
+use crate::app::Reply;
+use crate::chat::discord::{MAX_CONTENT, escape};
+use crate::command::{self, ActionCommand, Command, EscalationCommand};
+use crate::service::meetings::Actor;
+
+/// How far a request's timestamp may be from our clock.
+const MAX_SKEW_SECS: i64 = 300;
+const EPHEMERAL: u64 = 64;
+
+#[derive(Deserialize)]
+struct Interaction {
+    #[serde(rename = "type")]
+    kind: u8,
+    #[serde(default)]
+    data: Option<Value>,
+    guild_id: Option<String>,
+    channel_id: Option<String>,
+    member: Option<Member>,
+    user: Option<User>,
+}
+
+#[derive(Deserialize)]
+struct Member {
+    user: User,
+}
+
+#[derive(Deserialize)]
+struct User {
+    id: String,
+}
+
+fn unauthorized(why: &str) -> Response {
+    tracing::info!(reason = why, "rejected a Discord request");
+    (StatusCode::UNAUTHORIZED, "invalid request signature").into_response()
+}
+
+/// Check Discord's signature headers over `body`.
+pub fn verify(
+    key: &ed25519_dalek::VerifyingKey,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+) -> Result<(), &'static str> {
+    let sig = headers
+        .get("x-signature-ed25519")
+        .and_then(|v| v.to_str().ok())
+        .ok_or("no signature")?;
+    let ts = headers
+        .get("x-signature-timestamp")
+        .and_then(|v| v.to_str().ok())
+        .ok_or("no timestamp")?;
+    let when: i64 = ts.parse().map_err(|_| "bad timestamp")?;
+    if (now - when).abs() > MAX_SKEW_SECS {
+        return Err("timestamp too far from now");
+    }
+    let sig: [u8; 64] = hex::decode(sig)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or("bad signature encoding")?;
+    let mut message = ts.as_bytes().to_vec();
+    message.extend_from_slice(body);
+    key.verify(&message, &Signature::from_bytes(&sig))
+        .map_err(|_| "signature does not verify")
+}
+
+pub async fn interactions(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(key) = state.discord_key else {
+        return (
+            StatusCode::NOT_FOUND,
+            "Discord is not configured (DISCORD_PUBLIC_KEY)",
+        )
+            .into_response();
+    };
+    let now = Utc::now();
+    if let Err(why) = verify(&key, &headers, &body, now.timestamp()) {
+        return unauthorized(why);
+    }
+    let interaction: Interaction = match serde_json::from_slice(&body) {
+        Ok(i) => i,
+        Err(e) => {
+            return (StatusCode::BAD_REQUEST, format!("not an interaction: {e}")).into_response();
+        }
+    };
+    let user = interaction
+        .member
+        .map(|m| m.user.id)
+        .or(interaction.user.map(|u| u.id))
+        .unwrap_or_default();
+    let actor = Actor {
+        workspace: interaction
+            .guild_id
+            .clone()
+            .unwrap_or_else(|| format!("dm-{user}")),
+        user,
+        channel: interaction.channel_id.clone(),
+    };
+    let data = interaction.data.unwrap_or(Value::Null);
+    let span = tracing::info_span!("discord", workspace = %actor.workspace, user = %actor.user, kind = interaction.kind);
+    let _guard = span.enter();
+    let reply = match interaction.kind {
+        1 => return Json(json!({ "type": 1 })).into_response(),
+        2 => match to_command(&data) {
+            Ok(cmd) => state.app.handle(&actor, cmd, now).await,
+            Err(e) => error_reply(e.to_user_text()),
+        },
+        3 => match button(&data) {
+            Ok(Pressed::Command(cmd)) => state.app.handle(&actor, cmd, now).await,
+            Ok(Pressed::Snooze(delivery)) => match state
+                .app
+                .store
+                .snooze(&actor.workspace, delivery, now.timestamp() + 3600)
+                .await
+            {
+                Ok(true) => Reply {
+                    text: "Snoozed: I will post this reminder again in 1 hour.".into(),
+                    ephemeral: true,
+                    is_error: false,
+                },
+                Ok(false) => {
+                    error_reply("That reminder is gone (cancelled or from another server).".into())
+                }
+                Err(e) => error_reply(crate::error::Error::Internal(e).to_user_text()),
+            },
+            Err(e) => error_reply(e),
+        },
+        4 => return Json(
+            json!({ "type": 8, "data": { "choices": autocomplete(&state, &actor, &data).await } }),
+        )
+        .into_response(),
+        other => error_reply(format!(
+            "Quorum does not handle interactions of type {other}."
+        )),
+    };
+    Json(respond(&reply)).into_response()
+}
+
+fn error_reply(text: String) -> Reply {
+    Reply {
+        text,
+        ephemeral: true,
+        is_error: true,
+    }
+}
+
+/// A type 4 response for a reply, within Discord's limits; nobody is pinged.
+pub fn respond(reply: &Reply) -> Value {
+    let mut text = reply.text.clone();
+    if text.chars().count() > MAX_CONTENT {
+        let keep: String = text.chars().take(MAX_CONTENT - 60).collect();
+        let cut = keep.rfind('\n').unwrap_or(keep.len());
+        text = format!(
+            "{}\n… (more not shown; narrow it with options)",
+            &keep[..cut]
+        );
+    }
+    let mut data = json!({ "content": text, "allowed_mentions": { "parse": [] } });
+    if reply.ephemeral {
+        data["flags"] = json!(EPHEMERAL);
+    }
+    json!({ "type": 4, "data": data })
+}
+
+fn option_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Application command data -> the platform-neutral command: `/meeting add`
+/// arrives as name `meeting` with one SUB_COMMAND option `add` holding the
+/// named options; `/escalate` has its options directly.
+pub fn to_command(data: &Value) -> crate::error::Result<Command> {
+    let name = data.get("name").and_then(Value::as_str).unwrap_or_default();
+    let empty = Vec::new();
+    let options = data
+        .get("options")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    let (path, opts): (Vec<&str>, &Vec<Value>) = match options.first() {
+        Some(first) if first.get("type").and_then(Value::as_u64) == Some(1) => (
+            vec![
+                name,
+                first
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            ],
+            first
+                .get("options")
+                .and_then(Value::as_array)
+                .unwrap_or(&empty),
+        ),
+        _ => (vec![name], options),
+    };
+    let named: Vec<(String, String)> = opts
+        .iter()
+        .filter_map(|o| {
+            let n = o.get("name")?.as_str()?.to_string();
+            Some((n, option_value(o.get("value")?)))
+        })
+        .collect();
+    command::from_options(&path, named)
+}
+
+enum Pressed {
+    Command(Command),
+    Snooze(i64),
+}
+
+/// Buttons Quorum puts on its messages, by `custom_id`.
+fn button(data: &Value) -> Result<Pressed, String> {
+    let id = data
+        .get("custom_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let parts: Vec<&str> = id.split(':').collect();
+    let n = |s: &str| {
+        s.parse::<i64>()
+            .map_err(|_| format!("unknown button `{id}`"))
+    };
+    Ok(match parts.as_slice() {
+        ["esc", "ack", x] => {
+            Pressed::Command(Command::Escalation(EscalationCommand::Ack { id: n(x)? }))
+        }
+        ["esc", "resolve", x] => {
+            Pressed::Command(Command::Escalation(EscalationCommand::Resolve {
+                id: n(x)?,
+                note: "resolved from Discord".into(),
+            }))
+        }
+        ["action", "done", x] => {
+            Pressed::Command(Command::Action(ActionCommand::Done { id: n(x)? }))
+        }
+        ["action", "verify", x] => {
+            Pressed::Command(Command::Action(ActionCommand::Verify { id: n(x)? }))
+        }
+        ["snooze", x] => Pressed::Snooze(n(x)?),
+        _ => return Err(format!("unknown button `{id}`")),
+    })
+}
+
+/// Choices for an `id` option being typed: the workspace's records, newest first.
+async fn autocomplete(state: &HttpState, actor: &Actor, data: &Value) -> Vec<Value> {
+    let family = data.get("name").and_then(Value::as_str).unwrap_or_default();
+    let store = &state.app.store;
+    let list: Vec<(i64, String)> = match family {
+        "meeting" => store
+            .list_series(&actor.workspace)
+            .await
+            .map(|v| v.into_iter().map(|s| (s.id, s.title)).collect())
+            .unwrap_or_default(),
+        "decision" => store
+            .list_decisions(&actor.workspace, None, None, None)
+            .await
+            .map(|v| v.into_iter().map(|d| (d.id, d.title)).collect())
+            .unwrap_or_default(),
+        "action" => store
+            .list_actions(&actor.workspace, &Default::default())
+            .await
+            .map(|v| v.into_iter().map(|a| (a.id, a.task)).collect())
+            .unwrap_or_default(),
+        "escalation" => store
+            .list_escalations(&actor.workspace, true)
+            .await
+            .map(|v| v.into_iter().map(|e| (e.id, e.summary)).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    list.into_iter()
+        .take(25)
+        .map(|(id, title)| {
+            let name: String = format!("{id}: {}", escape(&title))
+                .chars()
+                .take(100)
+                .collect();
+            json!({ "name": name, "value": id })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subcommand_options_map_to_the_same_command_as_the_text_grammar() {
+        let data = json!({
+            "name": "meeting",
+            "options": [{ "type": 1, "name": "add", "options": [
+                { "name": "title", "type": 3, "value": "Exec team" },
+                { "name": "when", "type": 3, "value": "weekly on monday at 10:00" },
+                { "name": "tz", "type": 3, "value": "Europe/Madrid" }
+            ]}]
+        });
+        let Command::Meeting(crate::command::MeetingCommand::Add(m)) = to_command(&data).unwrap()
+        else {
+            panic!("not a meeting add")
+        };
+        assert_eq!(m.title.as_str(), "Exec team");
+        assert_eq!(m.zone.unwrap().name(), "Europe/Madrid");
+    }
+
+    #[test]
+    fn escalate_takes_its_options_directly_and_integers_become_ids() {
+        let data = json!({ "name": "escalate", "options": [
+            { "name": "topic", "type": 3, "value": "budget" },
+            { "name": "severity", "type": 3, "value": "high" },
+            { "name": "summary", "type": 3, "value": "Bill doubled" }
+        ]});
+        assert!(matches!(
+            to_command(&data).unwrap(),
+            Command::Escalation(EscalationCommand::Raise { .. })
+        ));
+        let data = json!({ "name": "escalation", "options": [{ "type": 1, "name": "ack", "options": [{ "name": "id", "type": 4, "value": 7 }] }] });
+        assert!(matches!(
+            to_command(&data).unwrap(),
+            Command::Escalation(EscalationCommand::Ack { id: 7 })
+        ));
+    }
+
+    #[test]
+    fn long_replies_are_cut_within_the_limit() {
+        let reply = Reply {
+            text: "row\n".repeat(1000),
+            ephemeral: true,
+            is_error: false,
+        };
+        let v = respond(&reply);
+        assert!(v["data"]["content"].as_str().unwrap().chars().count() <= MAX_CONTENT);
+        assert_eq!(v["data"]["flags"], 64);
+    }
+}
