@@ -60,6 +60,8 @@ pub struct DiscordSettings {
     pub dev_guild: Option<String>,
     /// Quorum channel names to Discord channel ids.
     pub channels: std::collections::HashMap<String, String>,
+    /// Connect to the gateway when DISCORD_TOKEN is set (off: endpoint only).
+    pub gateway: bool,
 }
 
 impl Default for DiscordSettings {
@@ -69,6 +71,7 @@ impl Default for DiscordSettings {
             application_id: None,
             dev_guild: None,
             channels: Default::default(),
+            gateway: true,
         }
     }
 }
@@ -243,6 +246,7 @@ struct RawDiscord {
     api_base: Option<Spanned<String>>,
     application_id: Option<String>,
     dev_guild: Option<String>,
+    gateway: Option<bool>,
     #[serde(default)]
     channels: BTreeMap<String, String>,
 }
@@ -611,6 +615,9 @@ impl Config {
         }
         config.discord.application_id = raw.discord.application_id.clone();
         config.discord.dev_guild = raw.discord.dev_guild.clone();
+        if let Some(g) = raw.discord.gateway {
+            config.discord.gateway = g;
+        }
         for (name, id) in &raw.discord.channels {
             if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(loc.at(

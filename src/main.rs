@@ -468,6 +468,7 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
         Err(e) => return fail(1, format!("cannot start the async runtime: {e}")),
     };
     let listen = config.http_listen.clone();
+    let gateway = config.discord.gateway;
     let result = runtime.block_on(async move {
         let (app, scheduler) = quorum::start(config, Arc::new(chat)).await?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -480,6 +481,15 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
                 })
                 .await;
         });
+        if gateway {
+            let app = app.clone();
+            let token = token.clone();
+            tokio::spawn(async move {
+                if let Err(e) = quorum::chat::gateway::run(&token, app).await {
+                    tracing::error!(error = %e, "the Discord gateway stopped");
+                }
+            });
+        }
         let mut rx = stop_rx.clone();
         let state = quorum::http::HttpState {
             app,

@@ -4,6 +4,7 @@
 
 pub mod console;
 pub mod discord;
+pub mod gateway;
 
 use std::future::Future;
 

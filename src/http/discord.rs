@@ -120,18 +120,35 @@ pub async fn interactions(
         channel: interaction.channel_id.clone(),
     };
     let data = interaction.data.unwrap_or(Value::Null);
+    if interaction.kind == 1 {
+        return Json(json!({ "type": 1 })).into_response();
+    }
     let span = tracing::info_span!("discord", workspace = %actor.workspace, user = %actor.user, kind = interaction.kind);
-    let _guard = span.enter();
-    let reply = match interaction.kind {
-        1 => return Json(json!({ "type": 1 })).into_response(),
-        2 => match to_command(&data) {
-            Ok(cmd) => state.app.handle(&actor, cmd, now).await,
+    let response = tracing::Instrument::instrument(
+        dispatch(&state.app, &actor, interaction.kind, &data, now),
+        span,
+    )
+    .await;
+    Json(response).into_response()
+}
+
+/// Run one interaction (either path: the HTTP endpoint or the gateway) and
+/// return Discord's response body.
+pub async fn dispatch(
+    app: &crate::app::App,
+    actor: &Actor,
+    kind: u8,
+    data: &Value,
+    now: chrono::DateTime<Utc>,
+) -> Value {
+    let reply = match kind {
+        2 => match to_command(data) {
+            Ok(cmd) => app.handle(actor, cmd, now).await,
             Err(e) => error_reply(e.to_user_text()),
         },
-        3 => match button(&data) {
-            Ok(Pressed::Command(cmd)) => state.app.handle(&actor, cmd, now).await,
-            Ok(Pressed::Snooze(delivery)) => match state
-                .app
+        3 => match button(data) {
+            Ok(Pressed::Command(cmd)) => app.handle(actor, cmd, now).await,
+            Ok(Pressed::Snooze(delivery)) => match app
                 .store
                 .snooze(&actor.workspace, delivery, now.timestamp() + 3600)
                 .await
@@ -148,15 +165,14 @@ pub async fn interactions(
             },
             Err(e) => error_reply(e),
         },
-        4 => return Json(
-            json!({ "type": 8, "data": { "choices": autocomplete(&state, &actor, &data).await } }),
-        )
-        .into_response(),
+        4 => {
+            return json!({ "type": 8, "data": { "choices": autocomplete(app, actor, data).await } });
+        }
         other => error_reply(format!(
             "Quorum does not handle interactions of type {other}."
         )),
     };
-    Json(respond(&reply)).into_response()
+    respond(&reply)
 }
 
 fn error_reply(text: String) -> Reply {
@@ -268,9 +284,9 @@ fn button(data: &Value) -> Result<Pressed, String> {
 }
 
 /// Choices for an `id` option being typed: the workspace's records, newest first.
-async fn autocomplete(state: &HttpState, actor: &Actor, data: &Value) -> Vec<Value> {
+async fn autocomplete(app: &crate::app::App, actor: &Actor, data: &Value) -> Vec<Value> {
     let family = data.get("name").and_then(Value::as_str).unwrap_or_default();
-    let store = &state.app.store;
+    let store = &app.store;
     let list: Vec<(i64, String)> = match family {
         "meeting" => store
             .list_series(&actor.workspace)

@@ -1,0 +1,186 @@
+//! Discord, incoming over the gateway (serenity): for deployments without a
+//! public HTTPS endpoint. Interactions arrive as gateway events; their data
+//! has the same shape as on the HTTP endpoint, so both paths go through
+//! [`crate::http::discord::dispatch`]: one implementation of each command.
+//! The response goes back through serenity's HTTP client.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde_json::Value;
+use serenity::all::{Context, EventHandler, GatewayIntents, Interaction, Ready};
+
+use crate::app::App;
+use crate::service::meetings::Actor;
+
+pub struct Gateway {
+    app: App,
+    token: String,
+    api_base: String,
+    dev_guild: Option<String>,
+}
+
+/// The interaction's kind, data and actor, as the HTTP endpoint sees them.
+pub fn event_to_parts(
+    interaction: &Interaction,
+) -> Option<(u8, Value, Actor, serenity::all::InteractionId, String)> {
+    let actor = |guild: Option<serenity::all::GuildId>,
+                 user: &serenity::all::User,
+                 channel: serenity::all::ChannelId| Actor {
+        workspace: guild
+            .map(|g| g.to_string())
+            .unwrap_or_else(|| format!("dm-{}", user.id)),
+        user: user.id.to_string(),
+        channel: Some(channel.to_string()),
+    };
+    match interaction {
+        Interaction::Command(c) => Some((
+            2,
+            serde_json::to_value(&c.data).ok()?,
+            actor(c.guild_id, &c.user, c.channel_id),
+            c.id,
+            c.token.clone(),
+        )),
+        Interaction::Autocomplete(c) => Some((
+            4,
+            serde_json::to_value(&c.data).ok()?,
+            actor(c.guild_id, &c.user, c.channel_id),
+            c.id,
+            c.token.clone(),
+        )),
+        Interaction::Component(c) => Some((
+            3,
+            serde_json::to_value(&c.data).ok()?,
+            actor(c.guild_id, &c.user, c.channel_id),
+            c.id,
+            c.token.clone(),
+        )),
+        _ => None,
+    }
+}
+
+#[serenity::async_trait]
+impl EventHandler for Gateway {
+    async fn ready(&self, _ctx: Context, ready: Ready) {
+        tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to the Discord gateway");
+        let commands = crate::chat::discord::application_commands(&self.app.config.categories);
+        let app_id = ready.application.id.to_string();
+        match crate::chat::discord::register(
+            &self.api_base,
+            &self.token,
+            &app_id,
+            self.dev_guild.as_deref(),
+            &commands,
+        )
+        .await
+        {
+            Ok(n) => {
+                tracing::info!(count = n, guild = ?self.dev_guild, "registered slash commands")
+            }
+            Err(e) => tracing::error!(error = %e, "registering slash commands"),
+        }
+    }
+
+    async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        let Some((kind, data, actor, id, token)) = event_to_parts(&interaction) else {
+            return;
+        };
+        let response =
+            crate::http::discord::dispatch(&self.app, &actor, kind, &data, Utc::now()).await;
+        if let Err(e) = ctx
+            .http
+            .create_interaction_response(id, &token, &response, Vec::new())
+            .await
+        {
+            tracing::error!(error = %e, "answering a Discord interaction");
+        }
+    }
+}
+
+/// Connect to the gateway and serve interactions until the connection ends.
+/// Slash commands need no privileged intent: GUILDS is enough.
+pub async fn run(token: &str, app: App) -> anyhow::Result<()> {
+    let gateway = Gateway {
+        token: token.to_string(),
+        api_base: app.config.discord.api_base.clone(),
+        dev_guild: app.config.discord.dev_guild.clone(),
+        app,
+    };
+    let mut client = serenity::Client::builder(token, GatewayIntents::GUILDS)
+        .event_handler(gateway)
+        .await?;
+    let shards = Arc::clone(&client.shard_manager);
+    tokio::spawn(async move {
+        crate::chat::console::shutdown_signal().await;
+        shards.shutdown_all().await;
+    });
+    client.start().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::{Command, EscalationCommand, MeetingCommand};
+    use serde_json::json;
+
+    /// An interaction as the gateway delivers it (the same JSON as the endpoint's).
+    fn interaction(kind: u8, data: Value) -> Interaction {
+        serde_json::from_value(json!({
+            "id": "1100000000000000001", "application_id": "1100000000000000002", "type": kind,
+            "data": data, "guild_id": "1100000000000000003", "channel_id": "1100000000000000004",
+            "member": {
+                "user": { "id": "1100000000000000005", "username": "ana", "discriminator": "0", "global_name": null, "avatar": null },
+                "roles": [], "joined_at": "2026-01-01T00:00:00Z", "deaf": false, "mute": false, "flags": 0
+            },
+            "token": "tok", "version": 1, "locale": "en-GB", "app_permissions": "0", "entitlements": [],
+            "authorizing_integration_owners": {}, "context": 0, "attachment_size_limit": 8388608
+        }))
+        .expect("a gateway interaction")
+    }
+
+    #[test]
+    fn a_gateway_slash_command_maps_to_the_same_command_as_the_endpoint() {
+        let i = interaction(
+            2,
+            json!({
+                "id": "1100000000000000009", "name": "meeting", "type": 1,
+                "options": [{ "type": 1, "name": "skip", "options": [{ "name": "id", "type": 4, "value": 3 }] }]
+            }),
+        );
+        let (kind, data, actor, _, token) = event_to_parts(&i).expect("handled");
+        assert_eq!((kind, token.as_str()), (2, "tok"));
+        assert_eq!(actor.workspace, "1100000000000000003");
+        assert_eq!(actor.user, "1100000000000000005");
+        assert_eq!(actor.channel.as_deref(), Some("1100000000000000004"));
+        let cmd = crate::http::discord::to_command(&data).unwrap();
+        assert!(
+            matches!(cmd, Command::Meeting(MeetingCommand::Skip { id: 3 })),
+            "{cmd:?}"
+        );
+    }
+
+    #[test]
+    fn a_gateway_escalate_with_string_options_maps_too() {
+        let i = interaction(
+            2,
+            json!({
+                "id": "1100000000000000009", "name": "escalate", "type": 1,
+                "options": [
+                    { "name": "topic", "type": 3, "value": "security" },
+                    { "name": "severity", "type": 3, "value": "critical" },
+                    { "name": "summary", "type": 3, "value": "Key leaked" }
+                ]
+            }),
+        );
+        let (_, data, ..) = event_to_parts(&i).unwrap();
+        let cmd = crate::http::discord::to_command(&data).unwrap();
+        let Command::Escalation(EscalationCommand::Raise { topic, summary, .. }) = cmd else {
+            panic!("{cmd:?}")
+        };
+        assert_eq!(
+            (topic.as_str(), summary.as_str()),
+            ("security", "Key leaked")
+        );
+    }
+}
