@@ -87,6 +87,47 @@ impl App {
         }
     }
 
+    /// A button on one of Quorum's messages was pressed: `esc:ack:7`,
+    /// `esc:resolve:7`, `action:done:3`, `action:verify:3`, `snooze:42`.
+    pub async fn press(&self, actor: &Actor, id: &str, now: DateTime<Utc>) -> Reply {
+        let parts: Vec<&str> = id.split(':').collect();
+        let n = |s: &str| s.parse::<i64>().ok();
+        let cmd = match parts.as_slice() {
+            ["esc", "ack", x] => n(x).map(|id| Command::Escalation(EscalationCommand::Ack { id })),
+            ["esc", "resolve", x] => n(x).map(|id| {
+                Command::Escalation(EscalationCommand::Resolve {
+                    id,
+                    note: "resolved with the button".into(),
+                })
+            }),
+            ["action", "done", x] => n(x).map(|id| Command::Action(ActionCommand::Done { id })),
+            ["action", "verify", x] => n(x).map(|id| Command::Action(ActionCommand::Verify { id })),
+            ["snooze", x] => {
+                let Some(delivery) = n(x) else {
+                    return error_reply(&Error::user(format!("unknown button `{id}`")));
+                };
+                return match self
+                    .store
+                    .snooze(&actor.workspace, delivery, now.timestamp() + 3600)
+                    .await
+                {
+                    Ok(true) => {
+                        Reply::private("Snoozed: I will post this reminder again in 1 hour.")
+                    }
+                    Ok(false) => error_reply(&Error::user(
+                        "That reminder is gone (cancelled, or from another workspace).",
+                    )),
+                    Err(e) => error_reply(&Error::Internal(e)),
+                };
+            }
+            _ => None,
+        };
+        match cmd {
+            Some(cmd) => self.handle(actor, cmd, now).await,
+            None => error_reply(&Error::user(format!("unknown button `{id}`"))),
+        }
+    }
+
     /// Run one command.
     pub async fn handle(&self, actor: &Actor, cmd: Command, now: DateTime<Utc>) -> Reply {
         let span = tracing::info_span!("command", workspace = %actor.workspace, user = %actor.user);

@@ -49,6 +49,24 @@ pub struct Config {
     /// Where the HTTP server listens (`[http] listen`).
     pub http_listen: String,
     pub discord: DiscordSettings,
+    pub slack: SlackSettings,
+}
+
+/// `[slack]`: where Slack's Web API is, and channel ids.
+#[derive(Debug, Clone)]
+pub struct SlackSettings {
+    pub api_base: String,
+    /// Quorum channel names to Slack channel ids (C...).
+    pub channels: std::collections::HashMap<String, String>,
+}
+
+impl Default for SlackSettings {
+    fn default() -> Self {
+        SlackSettings {
+            api_base: "https://slack.com/api".to_string(),
+            channels: Default::default(),
+        }
+    }
 }
 
 /// `[discord]`: where Discord's REST API is, the application, and channel ids.
@@ -182,6 +200,7 @@ impl Default for Config {
             working_hours: BTreeMap::new(),
             http_listen: "127.0.0.1:8080".to_string(),
             discord: DiscordSettings::default(),
+            slack: SlackSettings::default(),
         }
     }
 }
@@ -232,6 +251,16 @@ struct RawConfig {
     http: RawHttp,
     #[serde(default)]
     discord: RawDiscord,
+    #[serde(default)]
+    slack: RawSlack,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSlack {
+    api_base: Option<Spanned<String>>,
+    #[serde(default)]
+    channels: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -314,6 +343,8 @@ struct RawExecutive {
     channel: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
     working_hours: Option<Spanned<String>>,
+    /// The executive's Slack user id (U...), beside `user` for Discord.
+    slack_user: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -488,6 +519,7 @@ impl Config {
                 role: role.clone(),
                 name: e.name.clone(),
                 user: e.user.clone(),
+                slack_user: e.slack_user.clone(),
                 channel,
             });
         }
@@ -618,6 +650,16 @@ impl Config {
         if let Some(g) = raw.discord.gateway {
             config.discord.gateway = g;
         }
+        if let Some(b) = &raw.slack.api_base {
+            config.slack.api_base = check_base(b.get_ref())
+                .map_err(|m| loc.at(Some(b.span()), format!("slack.api_base: {m}")))?;
+        }
+        for (name, id) in &raw.slack.channels {
+            config
+                .slack
+                .channels
+                .insert(name.to_lowercase(), id.clone());
+        }
         for (name, id) in &raw.discord.channels {
             if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(loc.at(
@@ -716,7 +758,11 @@ impl Config {
         let mut roles: Vec<String> = self
             .org
             .roles()
-            .filter(|r| self.org.get(r).and_then(|e| e.user.as_deref()) == Some(user))
+            .filter(|r| {
+                self.org.get(r).is_some_and(|e| {
+                    e.user.as_deref() == Some(user) || e.slack_user.as_deref() == Some(user)
+                })
+            })
             .map(str::to_string)
             .collect();
         let known = self.org.get(user).is_some()
@@ -729,9 +775,13 @@ impl Config {
         roles
     }
 
-    /// The chat user configured for a role, if any.
-    pub fn user_of(&self, role: &str) -> Option<String> {
-        self.org.get(role).and_then(|e| e.user.clone())
+    /// The chat users configured for a role (its Discord and Slack ids);
+    /// each platform's adapter pings the ids that are its own.
+    pub fn user_of(&self, role: &str) -> Vec<String> {
+        self.org
+            .get(role)
+            .map(|e| e.user.iter().chain(e.slack_user.iter()).cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The channel where an executive (or any owner) is pinged.

@@ -200,7 +200,9 @@ fn main() -> ExitCode {
         Some(Cmd::Todo { command }) => with_store(cli.config, |config, store| {
             Box::pin(todo(config, store, command))
         }),
-        None if std::env::var_os("DISCORD_TOKEN").is_some() => run_service(cli.config),
+        None if secret("DISCORD_TOKEN").is_some() || secret("SLACK_BOT_TOKEN").is_some() => {
+            run_service(cli.config)
+        }
         None => run_console(cli.config, "console".to_string(), false),
     }
 }
@@ -441,25 +443,50 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(2, e),
     };
-    let Some(token) = secret("DISCORD_TOKEN") else {
+    let discord_token = secret("DISCORD_TOKEN");
+    let slack_token = secret("SLACK_BOT_TOKEN");
+    if discord_token.is_none() && slack_token.is_none() {
         return fail(
             2,
-            "quorum run needs DISCORD_TOKEN (and DISCORD_PUBLIC_KEY for the interactions endpoint); to try Quorum without a token, use `quorum console`",
+            "quorum run needs DISCORD_TOKEN (with DISCORD_PUBLIC_KEY for the interactions endpoint) or SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; to try Quorum without a token, use `quorum console`",
         );
-    };
+    }
     let key = match secret("DISCORD_PUBLIC_KEY").map(|k| quorum::http::parse_public_key(&k)) {
         None => None,
         Some(Ok(k)) => Some(k),
         Some(Err(e)) => return fail(2, e),
     };
-    let chat = match quorum::chat::discord::DiscordChat::new(
-        &config.discord.api_base,
-        &token,
-        config.discord.channels.clone(),
-    ) {
-        Ok(c) => c,
-        Err(e) => return fail(1, format!("cannot build the Discord client: {e}")),
+    let slack_secret = secret("SLACK_SIGNING_SECRET");
+    if slack_token.is_some() && slack_secret.is_none() {
+        return fail(
+            2,
+            "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: Quorum cannot check Slack's requests without it",
+        );
+    }
+    let discord = match &discord_token {
+        None => None,
+        Some(t) => match quorum::chat::discord::DiscordChat::new(
+            &config.discord.api_base,
+            t,
+            config.discord.channels.clone(),
+        ) {
+            Ok(c) => Some(c),
+            Err(e) => return fail(1, format!("cannot build the Discord client: {e}")),
+        },
     };
+    let slack = match &slack_token {
+        None => None,
+        Some(t) => match quorum::chat::slack::SlackChat::new(
+            &config.slack.api_base,
+            t,
+            config.slack.channels.clone(),
+        ) {
+            Ok(c) => Some(c),
+            Err(e) => return fail(1, format!("cannot build the Slack client: {e}")),
+        },
+    };
+    let chat = quorum::chat::Platforms { discord, slack };
+    let token = discord_token.unwrap_or_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -468,7 +495,7 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
         Err(e) => return fail(1, format!("cannot start the async runtime: {e}")),
     };
     let listen = config.http_listen.clone();
-    let gateway = config.discord.gateway;
+    let gateway = config.discord.gateway && !token.is_empty();
     let result = runtime.block_on(async move {
         let (app, scheduler) = quorum::start(config, Arc::new(chat)).await?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -494,6 +521,7 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
         let state = quorum::http::HttpState {
             app,
             discord_key: key,
+            slack_secret,
         };
         let server = quorum::http::serve(state, &listen, async move {
             let _ = rx.wait_for(|s| *s).await;

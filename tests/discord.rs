@@ -116,6 +116,7 @@ async fn bot() -> Bot {
     let state = quorum::http::HttpState {
         app: app.clone(),
         discord_key: Some(key.verifying_key()),
+        slack_secret: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

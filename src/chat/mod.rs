@@ -5,6 +5,7 @@
 pub mod console;
 pub mod discord;
 pub mod gateway;
+pub mod slack;
 
 use std::future::Future;
 
@@ -75,4 +76,24 @@ pub enum SendError {
 
 pub trait Chat: Send + Sync + 'static {
     fn post(&self, message: &Outgoing) -> impl Future<Output = Result<(), SendError>> + Send;
+}
+
+/// Sends through the platform a workspace belongs to: Slack team ids start
+/// with `T` (or `E` for Enterprise Grid); Discord guild ids are digits.
+pub struct Platforms {
+    pub discord: Option<discord::DiscordChat>,
+    pub slack: Option<slack::SlackChat>,
+}
+
+impl Chat for Platforms {
+    async fn post(&self, message: &Outgoing) -> Result<(), SendError> {
+        let slack_team = message.workspace.starts_with('T') || message.workspace.starts_with('E');
+        match (&self.discord, &self.slack, slack_team) {
+            (_, Some(s), true) | (None, Some(s), false) => s.post(message).await,
+            (Some(d), _, _) => d.post(message).await,
+            (None, None, _) => Err(SendError::Permanent(
+                "no chat platform is configured".into(),
+            )),
+        }
+    }
 }

@@ -9,6 +9,8 @@ pub struct Executive {
     pub name: String,
     /// The executive's chat user (a platform user id or name), when known.
     pub user: Option<String>,
+    /// The executive's Slack user id, when Quorum also runs in Slack.
+    pub slack_user: Option<String>,
     /// The executive's own channel, when configured.
     pub channel: Option<String>,
 }

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use super::HttpState;
 use crate::app::Reply;
 use crate::chat::discord::{MAX_CONTENT, escape};
-use crate::command::{self, ActionCommand, Command, EscalationCommand};
+use crate::command::{self, Command};
 use crate::service::meetings::Actor;
 
 /// How far a request's timestamp may be from our clock.
@@ -146,25 +146,13 @@ pub async fn dispatch(
             Ok(cmd) => app.handle(actor, cmd, now).await,
             Err(e) => error_reply(e.to_user_text()),
         },
-        3 => match button(data) {
-            Ok(Pressed::Command(cmd)) => app.handle(actor, cmd, now).await,
-            Ok(Pressed::Snooze(delivery)) => match app
-                .store
-                .snooze(&actor.workspace, delivery, now.timestamp() + 3600)
-                .await
-            {
-                Ok(true) => Reply {
-                    text: "Snoozed: I will post this reminder again in 1 hour.".into(),
-                    ephemeral: true,
-                    is_error: false,
-                },
-                Ok(false) => {
-                    error_reply("That reminder is gone (cancelled or from another server).".into())
-                }
-                Err(e) => error_reply(crate::error::Error::Internal(e).to_user_text()),
-            },
-            Err(e) => error_reply(e),
-        },
+        3 => {
+            let id = data
+                .get("custom_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            app.press(actor, id, now).await
+        }
         4 => {
             return json!({ "type": 8, "data": { "choices": autocomplete(app, actor, data).await } });
         }
@@ -246,43 +234,6 @@ pub fn to_command(data: &Value) -> crate::error::Result<Command> {
     command::from_options(&path, named)
 }
 
-enum Pressed {
-    Command(Command),
-    Snooze(i64),
-}
-
-/// Buttons Quorum puts on its messages, by `custom_id`.
-fn button(data: &Value) -> Result<Pressed, String> {
-    let id = data
-        .get("custom_id")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let parts: Vec<&str> = id.split(':').collect();
-    let n = |s: &str| {
-        s.parse::<i64>()
-            .map_err(|_| format!("unknown button `{id}`"))
-    };
-    Ok(match parts.as_slice() {
-        ["esc", "ack", x] => {
-            Pressed::Command(Command::Escalation(EscalationCommand::Ack { id: n(x)? }))
-        }
-        ["esc", "resolve", x] => {
-            Pressed::Command(Command::Escalation(EscalationCommand::Resolve {
-                id: n(x)?,
-                note: "resolved from Discord".into(),
-            }))
-        }
-        ["action", "done", x] => {
-            Pressed::Command(Command::Action(ActionCommand::Done { id: n(x)? }))
-        }
-        ["action", "verify", x] => {
-            Pressed::Command(Command::Action(ActionCommand::Verify { id: n(x)? }))
-        }
-        ["snooze", x] => Pressed::Snooze(n(x)?),
-        _ => return Err(format!("unknown button `{id}`")),
-    })
-}
-
 /// Choices for an `id` option being typed: the workspace's records, newest first.
 async fn autocomplete(app: &crate::app::App, actor: &Actor, data: &Value) -> Vec<Value> {
     let family = data.get("name").and_then(Value::as_str).unwrap_or_default();
@@ -325,6 +276,7 @@ async fn autocomplete(app: &crate::app::App, actor: &Actor, data: &Value) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command::EscalationCommand;
 
     #[test]
     fn subcommand_options_map_to_the_same_command_as_the_text_grammar() {

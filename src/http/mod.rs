@@ -3,6 +3,7 @@
 //! command and the core's reply into the platform's response.
 
 pub mod discord;
+pub mod slack;
 
 use axum::Router;
 use axum::extract::State;
@@ -16,11 +17,15 @@ pub struct HttpState {
     pub app: App,
     /// Discord application's public key; without it the Discord endpoint answers 404.
     pub discord_key: Option<ed25519_dalek::VerifyingKey>,
+    /// Slack signing secret; without it the Slack endpoints answer 404.
+    pub slack_secret: Option<String>,
 }
 
 pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/discord/interactions", post(discord::interactions))
+        .route("/slack/commands", post(slack::commands))
+        .route("/slack/interactions", post(slack::interactions))
         .route("/healthz", get(healthz))
         .with_state(state)
 }

@@ -266,7 +266,7 @@ impl<C: Chat> Scheduler<C> {
         let mention: Vec<String> = series
             .attendees
             .iter()
-            .filter_map(|a| self.org.get(a).and_then(|e| e.user.clone()))
+            .flat_map(|a| self.config.user_of(a))
             .collect();
         Ok(Some(Body::Reminder(Box::new(ReminderView {
             series_id,

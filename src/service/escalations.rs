@@ -79,14 +79,13 @@ fn channel(config: &Config, row: &EscalationRow, step: &Step) -> String {
 /// The chat users a post at `step` pings: the step's executive, or for the
 /// executive team every executive but the board. Nobody else.
 fn mention(config: &Config, step: &Step) -> Vec<String> {
-    let user = |role: &str| config.org.get(role).and_then(|e| e.user.clone());
     match (&step.role, step.team) {
-        (Some(role), _) => user(role).into_iter().collect(),
+        (Some(role), _) => config.user_of(role),
         (None, true) => config
             .org
             .roles()
             .filter(|r| *r != "board")
-            .filter_map(user)
+            .flat_map(|r| config.user_of(r))
             .collect(),
         _ => Vec::new(),
     }
@@ -796,7 +795,7 @@ impl Escalations {
                         let mention: Vec<String> = config
                             .roles_of(&acker)
                             .iter()
-                            .filter_map(|r| config.org.get(r).and_then(|e| e.user.clone()))
+                            .flat_map(|r| config.user_of(r))
                             .collect();
                         posts.push(EscalationPost {
                             key: format!("follow-up:{}", b.follow_ups),

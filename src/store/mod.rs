@@ -529,6 +529,20 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Record an incoming request by its key; false when it was seen before.
+    pub async fn first_time(&self, key: &str, now: i64) -> anyhow::Result<bool> {
+        let n = sqlx::query(
+            "INSERT INTO inbound_requests (key, at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .context("recording an incoming request")?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
     /// Whether a delivery with this key exists (any state).
     pub async fn has_delivery(&self, key: &str) -> anyhow::Result<bool> {
         let row = sqlx::query("SELECT 1 FROM deliveries WHERE dedupe_key = ?")

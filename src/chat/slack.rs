@@ -1,0 +1,290 @@
+//! Slack, outgoing: `chat.postMessage` through the Web API with reqwest.
+//!
+//! - Slack answers errors as HTTP 200 with `"ok": false`: those are errors,
+//!   with Slack's error code in the log (temporary ones are retried).
+//! - A 429 is waited out as its `Retry-After` header says; and Quorum keeps
+//!   to about one message per second per channel on its own.
+//! - Messages are Block Kit (header, sections, context, buttons) within its
+//!   limits (3000 characters a section, 50 blocks), with a plain `text`
+//!   fallback. User text is escaped (`&`, `<`, `>`), so it can never ping
+//!   `@channel` or `@here`; people are mentioned as `<@U123>` only when meant.
+//!   Times use `<!date^UNIX^{date_short_pretty} {time}|fallback>`.
+//!
+//! Slack has no idempotency key: a crash between send and record can repeat
+//! the one message in flight (at most one per crash).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::{Body, Button, Chat, Outgoing, SendError};
+
+const SECTION_LIMIT: usize = 3000;
+const MAX_BLOCKS: usize = 50;
+
+pub struct SlackChat {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    channels: HashMap<String, String>,
+    /// Channel -> when its last message went out.
+    last: Mutex<HashMap<String, Instant>>,
+}
+
+/// Escape user text for Slack's mrkdwn.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Slack user ids look like `U0123ABC` or `W0123ABC`.
+pub fn is_user_id(s: &str) -> bool {
+    s.len() >= 9
+        && (s.starts_with('U') || s.starts_with('W'))
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+fn date(at: i64, fallback: &str) -> String {
+    format!(
+        "<!date^{at}^{{date_short_pretty}} {{time}}|{}>",
+        escape(fallback)
+    )
+}
+
+fn sections(text: &str) -> Vec<Value> {
+    crate::chat::discord::split(text, SECTION_LIMIT)
+        .into_iter()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| json!({ "type": "section", "text": { "type": "mrkdwn", "text": t } }))
+        .collect()
+}
+
+fn buttons(list: &[Button]) -> Option<Value> {
+    if list.is_empty() {
+        return None;
+    }
+    let elements: Vec<Value> = list
+        .iter()
+        .take(25)
+        .map(|b| {
+            let mut v = json!({
+                "type": "button",
+                "text": { "type": "plain_text", "text": b.label },
+                "action_id": b.id,
+                "value": b.id,
+            });
+            if b.primary {
+                v["style"] = json!("primary");
+            }
+            v
+        })
+        .collect();
+    Some(json!({ "type": "actions", "elements": elements }))
+}
+
+/// The Block Kit message and its plain-text fallback.
+pub fn blocks(message: &Outgoing) -> (Vec<Value>, String) {
+    let pings: Vec<String> = message
+        .mention
+        .iter()
+        .filter(|u| is_user_id(u))
+        .map(|u| format!("<@{u}>"))
+        .collect();
+    let pings = if pings.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", pings.join(" "))
+    };
+    let mut out = Vec::new();
+    let fallback;
+    match &message.body {
+        Body::Notice(text) => {
+            fallback = format!("{pings}{}", escape(text));
+            out.extend(sections(&fallback));
+        }
+        Body::Reminder(r) => {
+            let at = r.at.timestamp();
+            let when = crate::domain::zone::human(&r.at);
+            let title: String = format!("Reminder: {}", r.title).chars().take(150).collect();
+            out.push(json!({ "type": "header", "text": { "type": "plain_text", "text": title } }));
+            let mut text = format!("{pings}*{}* {}", escape(&r.title), date(at, &when));
+            if !r.attendees.is_empty() {
+                text.push_str(&format!(
+                    "\n*Attendees:* {}",
+                    escape(&r.attendees.join(", "))
+                ));
+            }
+            if r.agenda.is_empty() {
+                text.push_str("\n*Agenda:* none yet");
+            } else {
+                text.push_str("\n*Agenda:*");
+                for (i, item) in r.agenda.iter().enumerate() {
+                    text.push_str(&format!("\n{}. {}", i + 1, escape(item)));
+                }
+            }
+            if !r.actions.is_empty() {
+                text.push_str("\n*Open action items:*");
+                for a in &r.actions {
+                    text.push_str(&format!("\n• {}", escape(a)));
+                }
+            }
+            out.extend(sections(&text));
+            let late = if r.late_from.is_some() {
+                " (late: Quorum was offline when it fell due)"
+            } else {
+                ""
+            };
+            out.push(json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("{} ({}){late}", date(at, &when), r.at.timezone().name()) }] }));
+            fallback = format!("{pings}Reminder: {} at {when}", escape(&r.title));
+        }
+    }
+    if let Some(actions) = buttons(&message.buttons) {
+        out.truncate(MAX_BLOCKS - 1);
+        out.push(actions);
+    }
+    out.truncate(MAX_BLOCKS);
+    let fallback: String = fallback.chars().take(3000).collect();
+    (out, fallback)
+}
+
+impl SlackChat {
+    pub fn new(
+        base: &str,
+        token: &str,
+        channels: HashMap<String, String>,
+    ) -> anyhow::Result<SlackChat> {
+        Ok(SlackChat {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(8))
+                .build()?,
+            base: base.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            channels,
+            last: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn channel_id(&self, channel: &str) -> String {
+        self.channels
+            .get(channel)
+            .cloned()
+            .unwrap_or_else(|| channel.to_string())
+    }
+
+    async fn pace(&self, channel: &str) {
+        let wait = {
+            let Ok(mut last) = self.last.lock() else {
+                return;
+            };
+            let now = Instant::now();
+            let next = last
+                .get(channel)
+                .map_or(now, |t| (*t + Duration::from_secs(1)).max(now));
+            last.insert(channel.to_string(), next);
+            next - now
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One Web API call; Slack's `ok: false` becomes an error.
+    pub async fn call(&self, method: &str, body: &Value) -> Result<Value, SendError> {
+        let resp = self
+            .http
+            .post(format!("{}/{method}", self.base))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| SendError::Retry(format!("Slack unreachable: {e}")))?;
+        let status = resp.status();
+        if status.as_u16() == 429 {
+            let secs = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(1);
+            return Err(SendError::RetryAfter(Duration::from_secs(secs)));
+        }
+        if status.is_server_error() {
+            return Err(SendError::Retry(format!("Slack answered {status}")));
+        }
+        let v: Value = resp
+            .json()
+            .await
+            .map_err(|e| SendError::Retry(format!("Slack's answer is not JSON: {e}")))?;
+        if v["ok"].as_bool() == Some(true) {
+            return Ok(v);
+        }
+        let code = v["error"].as_str().unwrap_or("unknown_error").to_string();
+        tracing::error!(method, error = %code, "Slack answered ok:false");
+        match code.as_str() {
+            "ratelimited" => Err(SendError::RetryAfter(Duration::from_secs(1))),
+            "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout" => {
+                Err(SendError::Retry(format!("Slack error {code}")))
+            }
+            _ => Err(SendError::Permanent(format!("Slack error {code}"))),
+        }
+    }
+}
+
+impl Chat for SlackChat {
+    async fn post(&self, message: &Outgoing) -> Result<(), SendError> {
+        let channel = self.channel_id(&message.channel);
+        let (blocks, text) = blocks(message);
+        self.pace(&channel).await;
+        self.call(
+            "chat.postMessage",
+            &json!({ "channel": channel, "text": text, "blocks": blocks }),
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_text_cannot_ping_the_channel() {
+        assert_eq!(
+            escape("<!channel> & <!here>"),
+            "&lt;!channel&gt; &amp; &lt;!here&gt;"
+        );
+    }
+
+    #[test]
+    fn long_notices_become_several_sections_within_limits() {
+        let m = Outgoing {
+            workspace: "T1".into(),
+            channel: "C1".into(),
+            key: "k".into(),
+            body: Body::Notice("word ".repeat(2000)),
+            mention: vec!["U012ABCDEF".into(), "123456789012345678".into()],
+            buttons: vec![Button {
+                label: "Acknowledge".into(),
+                id: "esc:ack:1".into(),
+                primary: true,
+            }],
+        };
+        let (blocks, text) = blocks(&m);
+        assert!(blocks.len() >= 4);
+        assert!(blocks.iter().all(|b| {
+            b["text"]["text"]
+                .as_str()
+                .is_none_or(|t| t.chars().count() <= SECTION_LIMIT)
+        }));
+        assert!(
+            text.starts_with("<@U012ABCDEF> word"),
+            "only Slack ids are pinged: {text}"
+        );
+        assert_eq!(blocks.last().unwrap()["type"], "actions");
+    }
+}

@@ -1,0 +1,275 @@
+//! `POST /slack/commands` and `POST /slack/interactions`: Slack slash
+//! commands (the text after the command is the console grammar) and button
+//! presses (block actions).
+//!
+//! Every request is checked with Slack's v0 signing (HMAC-SHA256 of
+//! `v0:{timestamp}:{raw body}` with the signing secret, compared in constant
+//! time) and rejected with 401 when it does not verify or its timestamp is
+//! more than 5 minutes off. A request Slack retries (`X-Slack-Retry-Num`)
+//! carries the same `trigger_id`; Quorum records each one it acts on, so a
+//! retry never acts twice. Commands answer within 3 seconds: when the work
+//! takes longer, Quorum acknowledges at once and finishes through `response_url`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use super::HttpState;
+use crate::app::Reply;
+use crate::chat::slack::escape;
+use crate::service::meetings::Actor;
+
+const MAX_SKEW_SECS: i64 = 300;
+/// Slack wants an answer within 3 seconds; leave room for the network.
+const ANSWER_WITHIN: Duration = Duration::from_millis(2500);
+
+/// Slack's v0 signature of `body` at `timestamp`.
+pub fn signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(format!("v0:{timestamp}:").as_bytes());
+    mac.update(body);
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Check Slack's signature headers over `body`, in constant time.
+pub fn verify(
+    secret: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+) -> Result<(), &'static str> {
+    let ts = headers
+        .get("x-slack-request-timestamp")
+        .and_then(|v| v.to_str().ok())
+        .ok_or("no timestamp")?;
+    let sig = headers
+        .get("x-slack-signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or("no signature")?;
+    let when: i64 = ts.parse().map_err(|_| "bad timestamp")?;
+    if (now - when).abs() > MAX_SKEW_SECS {
+        return Err("timestamp too far from now");
+    }
+    let hex_sig = sig.strip_prefix("v0=").ok_or("unknown signature version")?;
+    let expected = hex::decode(hex_sig).map_err(|_| "bad signature encoding")?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| "bad secret")?;
+    mac.update(format!("v0:{ts}:").as_bytes());
+    mac.update(body);
+    mac.verify_slice(&expected)
+        .map_err(|_| "signature does not verify")
+}
+
+fn unauthorized(why: &str) -> Response {
+    tracing::info!(reason = why, "rejected a Slack request");
+    (StatusCode::UNAUTHORIZED, "invalid request signature").into_response()
+}
+
+/// A reply as Slack's response JSON: escaped text in sections, with a fallback.
+pub fn response(reply: &Reply) -> Value {
+    let text = escape(&reply.text);
+    let blocks: Vec<Value> = crate::chat::discord::split(&text, 3000)
+        .into_iter()
+        .filter(|t| !t.trim().is_empty())
+        .take(49)
+        .map(|t| json!({ "type": "section", "text": { "type": "mrkdwn", "text": t } }))
+        .collect();
+    json!({
+        "response_type": if reply.ephemeral { "ephemeral" } else { "in_channel" },
+        "text": text.chars().take(3000).collect::<String>(),
+        "blocks": blocks,
+    })
+}
+
+struct Checked {
+    form: HashMap<String, String>,
+}
+
+/// Signature, then the retry guard. `None` with a response to send instead.
+async fn check(state: &HttpState, headers: &HeaderMap, body: &[u8]) -> Result<Checked, Response> {
+    let Some(secret) = &state.slack_secret else {
+        return Err((
+            StatusCode::NOT_FOUND,
+            "Slack is not configured (SLACK_SIGNING_SECRET)",
+        )
+            .into_response());
+    };
+    let now = Utc::now().timestamp();
+    if let Err(why) = verify(secret, headers, body, now) {
+        return Err(unauthorized(why));
+    }
+    let form: HashMap<String, String> = serde_urlencoded::from_bytes(body)
+        .map_err(|e| (StatusCode::BAD_REQUEST, format!("not a form: {e}")).into_response())?;
+    Ok(Checked { form })
+}
+
+async fn first_time(state: &HttpState, key: &str) -> bool {
+    match state
+        .app
+        .store
+        .first_time(key, Utc::now().timestamp())
+        .await
+    {
+        Ok(first) => first,
+        Err(e) => {
+            tracing::error!(error = ?e, "recording a Slack request; acting on it anyway");
+            true
+        }
+    }
+}
+
+/// Post `reply` to Slack's `response_url` (a finished slow command, or the answer to a button).
+async fn follow_up(url: &str, reply: &Reply) {
+    if url.is_empty() {
+        return;
+    }
+    let mut body = response(reply);
+    body["replace_original"] = json!(false);
+    match reqwest::Client::new().post(url).json(&body).send().await {
+        Ok(r) if r.status().is_success() => {}
+        Ok(r) => tracing::error!(status = %r.status(), "Slack refused a response_url post"),
+        Err(e) => tracing::error!(error = %e, "posting to Slack's response_url"),
+    }
+}
+
+pub async fn commands(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Checked { form } = match check(&state, &headers, &body).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+    let key = format!("slack:{}:{}", get("team_id"), get("trigger_id"));
+    if !get("trigger_id").is_empty() && !first_time(&state, &key).await {
+        tracing::info!(retry = ?headers.get("x-slack-retry-num"), "ignoring a repeated Slack command");
+        return StatusCode::OK.into_response();
+    }
+    let actor = Actor {
+        workspace: get("team_id"),
+        user: get("user_id"),
+        channel: Some(get("channel_id")).filter(|c| !c.is_empty()),
+    };
+    let line = format!("{} {}", get("command"), get("text"));
+    let response_url = get("response_url");
+    let app = state.app.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<Reply>();
+    tokio::spawn(async move {
+        let reply = app.handle_line(&actor, &line, Utc::now()).await;
+        if let Err(reply) = tx.send(reply) {
+            // The request was already answered: finish through response_url.
+            follow_up(&response_url, &reply).await;
+        }
+    });
+    match tokio::time::timeout(ANSWER_WITHIN, rx).await {
+        Ok(Ok(reply)) => Json(response(&reply)).into_response(),
+        _ => {
+            Json(json!({ "response_type": "ephemeral", "text": "Working on it…" })).into_response()
+        }
+    }
+}
+
+pub async fn interactions(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Checked { form } = match check(&state, &headers, &body).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let payload: Value = match form.get("payload").map(|p| serde_json::from_str(p)) {
+        Some(Ok(v)) => v,
+        _ => return (StatusCode::BAD_REQUEST, "no payload").into_response(),
+    };
+    if payload["type"] != "block_actions" {
+        return StatusCode::OK.into_response();
+    }
+    let team = payload["team"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let trigger = payload["trigger_id"].as_str().unwrap_or_default();
+    let key = format!("slack:{team}:{trigger}");
+    if !trigger.is_empty() && !first_time(&state, &key).await {
+        return StatusCode::OK.into_response();
+    }
+    let actor = Actor {
+        workspace: team,
+        user: payload["user"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        channel: payload["channel"]["id"].as_str().map(str::to_string),
+    };
+    let action = payload["actions"][0]["action_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let url = payload["response_url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let app = state.app.clone();
+    // Slack wants the 200 at once; the answer follows through response_url.
+    tokio::spawn(async move {
+        let reply = app.press(&actor, &action, Utc::now()).await;
+        let reply = Reply {
+            ephemeral: true,
+            ..reply
+        };
+        follow_up(&url, &reply).await;
+    });
+    StatusCode::OK.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slacks_documented_signing_example() {
+        let body = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
+        let sig = signature(
+            "8f742231b10e8888abcd99yyyzzz85a5",
+            "1531420618",
+            body.as_bytes(),
+        );
+        assert_eq!(
+            sig,
+            "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert("x-slack-request-timestamp", "1531420618".parse().unwrap());
+        headers.insert("x-slack-signature", sig.parse().unwrap());
+        assert_eq!(
+            verify(
+                "8f742231b10e8888abcd99yyyzzz85a5",
+                &headers,
+                body.as_bytes(),
+                1531420618
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            verify(
+                "8f742231b10e8888abcd99yyyzzz85a5",
+                &headers,
+                body.as_bytes(),
+                1531420618 + 301
+            ),
+            Err("timestamp too far from now")
+        );
+        assert_eq!(
+            verify("another secret", &headers, body.as_bytes(), 1531420618),
+            Err("signature does not verify")
+        );
+    }
+}
