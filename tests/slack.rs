@@ -1,0 +1,633 @@
+//! Slack end to end on loopback: slash commands and button presses signed
+//! like Slack signs them (by a helper, and once by slack_sdk itself) posted
+//! to Quorum's real endpoints; what Quorum sends goes to a fake Slack Web API
+//! that records it; Block Kit bodies are checked with slack_sdk's validation.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{Duration, Utc};
+use quorum::chat::slack::SlackChat;
+use quorum::config::Config;
+use quorum::scheduler::Scheduler;
+use serde_json::{Value, json};
+
+const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+const TEAM: &str = "T0001TEAM";
+const OTHER_TEAM: &str = "T0002TEAM";
+const ANA: &str = "U0001ANA00";
+const CFO: &str = "U0002CFO00";
+
+#[derive(Default)]
+struct FakeSlack {
+    posts: Mutex<Vec<Value>>,
+    responses: Mutex<Vec<Value>>,
+    /// Answer this many next posts with ok:false and this error.
+    fail: Mutex<Option<(usize, String)>>,
+    /// Answer this many next posts with 429.
+    limited: AtomicUsize,
+}
+
+async fn post_message(
+    State(fake): State<Arc<FakeSlack>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    assert_eq!(headers.get("authorization").unwrap(), "Bearer xoxb-test");
+    if fake
+        .limited
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "").into_response();
+    }
+    {
+        let mut fail = fake.fail.lock().unwrap();
+        if let Some((n, code)) = fail.as_mut() {
+            if *n > 0 {
+                *n -= 1;
+                return Json(json!({ "ok": false, "error": code })).into_response();
+            }
+        }
+    }
+    fake.posts.lock().unwrap().push(body.clone());
+    Json(json!({ "ok": true, "channel": body["channel"], "ts": "1700000000.000100" }))
+        .into_response()
+}
+
+async fn response_url(State(fake): State<Arc<FakeSlack>>, Json(body): Json<Value>) -> StatusCode {
+    fake.responses.lock().unwrap().push(body);
+    StatusCode::OK
+}
+
+struct Bot {
+    _dir: tempfile::TempDir,
+    base: String,
+    fake: Arc<FakeSlack>,
+    fake_base: String,
+    app: quorum::app::App,
+    scheduler: Scheduler<SlackChat>,
+    http: reqwest::Client,
+    replies: Mutex<Vec<Value>>,
+}
+
+async fn bot() -> Bot {
+    let fake = Arc::new(FakeSlack::default());
+    let router = axum::Router::new()
+        .route("/api/chat.postMessage", axum::routing::post(post_message))
+        .route("/respond", axum::routing::post(response_url))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let fake_base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[database]\nurl = \"sqlite://{}\"\n[defaults]\nchannel = \"C0000EXEC\"\n[org.cfo]\nname = \"CFO\"\nslack_user = \"{CFO}\"\nchannel = \"finance\"\n[slack]\napi_base = \"{fake_base}/api\"\n[slack.channels]\nfinance = \"C0000FIN\"\n",
+        dir.path().join("q.db").display()
+    );
+    let config = Config::from_toml(&text, "t.toml").unwrap();
+    let chat = Arc::new(
+        SlackChat::new(
+            &config.slack.api_base,
+            "xoxb-test",
+            config.slack.channels.clone(),
+        )
+        .unwrap(),
+    );
+    let (app, _) = quorum::start(config.clone(), chat.clone()).await.unwrap();
+    let scheduler = Scheduler::new(app.store.clone(), &config, chat, Utc::now());
+    let state = quorum::http::HttpState {
+        app: app.clone(),
+        discord_key: None,
+        slack_secret: Some(SECRET.into()),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, quorum::http::router(state))
+            .await
+            .unwrap()
+    });
+    Bot {
+        _dir: dir,
+        base,
+        fake,
+        fake_base,
+        app,
+        scheduler,
+        http: reqwest::Client::new(),
+        replies: Mutex::new(Vec::new()),
+    }
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap()
+}
+
+static TRIGGER: AtomicUsize = AtomicUsize::new(1);
+
+impl Bot {
+    async fn raw(
+        &self,
+        path: &str,
+        body: &str,
+        ts: i64,
+        signature: Option<String>,
+        retry: Option<&str>,
+    ) -> reqwest::Response {
+        let ts = ts.to_string();
+        let sig = signature
+            .unwrap_or_else(|| quorum::http::slack::signature(SECRET, &ts, body.as_bytes()));
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-slack-request-timestamp", ts)
+            .header("x-slack-signature", sig);
+        if let Some(n) = retry {
+            req = req.header("x-slack-retry-num", n);
+        }
+        req.body(body.to_string()).send().await.unwrap()
+    }
+
+    fn command_body(&self, team: &str, user: &str, command: &str, text: &str) -> String {
+        let trigger = format!("trig.{}", TRIGGER.fetch_add(1, Ordering::SeqCst));
+        let url = format!("{}/respond", self.fake_base);
+        form(&[
+            ("team_id", team),
+            ("channel_id", "C0000OPS"),
+            ("user_id", user),
+            ("command", command),
+            ("text", text),
+            ("response_url", &url),
+            ("trigger_id", &trigger),
+        ])
+    }
+
+    async fn command(&self, team: &str, user: &str, command: &str, text: &str) -> Value {
+        let body = self.command_body(team, user, command, text);
+        let resp = self
+            .raw("/slack/commands", &body, Utc::now().timestamp(), None, None)
+            .await;
+        assert_eq!(resp.status(), 200);
+        let v: Value = resp.json().await.unwrap();
+        self.replies.lock().unwrap().push(v.clone());
+        v
+    }
+
+    async fn press(&self, user: &str, action_id: &str) {
+        let payload = json!({
+            "type": "block_actions", "team": { "id": TEAM }, "user": { "id": user }, "channel": { "id": "C0000FIN" },
+            "trigger_id": format!("press.{}", TRIGGER.fetch_add(1, Ordering::SeqCst)),
+            "response_url": format!("{}/respond", self.fake_base),
+            "actions": [{ "type": "button", "action_id": action_id, "value": action_id }]
+        });
+        let body = form(&[("payload", &payload.to_string())]);
+        let resp = self
+            .raw(
+                "/slack/interactions",
+                &body,
+                Utc::now().timestamp(),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(resp.status(), 200);
+    }
+
+    async fn wait_responses(&self, n: usize) -> Vec<Value> {
+        for _ in 0..100 {
+            if self.fake.responses.lock().unwrap().len() >= n {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.fake.responses.lock().unwrap().clone()
+    }
+
+    /// Every Block Kit body passes slack_sdk's validation.
+    fn validate(&self) {
+        let probe = std::process::Command::new("python3")
+            .args(["-c", "import slack_sdk"])
+            .status();
+        if !matches!(probe, Ok(s) if s.success()) {
+            if std::env::var("CI").is_ok() {
+                panic!("CI needs python3 with slack_sdk (pip install slack_sdk)");
+            }
+            eprintln!(
+                "SKIPPED the Block Kit check: needs python3 with slack_sdk (pip install slack_sdk)"
+            );
+            return;
+        }
+        let mut all: Vec<Value> = self.fake.posts.lock().unwrap().clone();
+        all.extend(self.replies.lock().unwrap().iter().cloned());
+        all.extend(self.fake.responses.lock().unwrap().iter().cloned());
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            file.path(),
+            all.iter().map(|v| format!("{v}\n")).collect::<String>(),
+        )
+        .unwrap();
+        let script = r#"
+import json, sys
+from slack_sdk.models.blocks import Block
+n = 0
+for line in open(sys.argv[1]):
+    msg = json.loads(line)
+    blocks = msg.get("blocks") or []
+    assert len(blocks) <= 50, "more than 50 blocks"
+    assert msg.get("text"), "no fallback text"
+    for b in blocks:
+        Block.parse(b).validate_json()
+        n += 1
+print("validated", n, "blocks")
+"#;
+        let out = std::process::Command::new("python3")
+            .args(["-c", script])
+            .arg(file.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "Block Kit validation failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_command_family_works_through_signed_slash_commands() {
+    let b = bot().await;
+    let v = b
+        .command(
+            TEAM,
+            ANA,
+            "/meeting",
+            r#"add title:"Exec <team> & co" when:"weekly on monday at 10:00" tz:Europe/Madrid"#,
+        )
+        .await;
+    assert_eq!(v["response_type"], "in_channel");
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Created series 1: Exec &lt;team&gt; &amp; co"),
+        "user text is escaped: {v}"
+    );
+    let v = b
+        .command(
+            TEAM,
+            ANA,
+            "/decision",
+            r#"record title:"Cut spend" category:budget rationale:"<!channel> look""#,
+        )
+        .await;
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .contains("as proposed: cfo holds the authority"),
+        "{v}"
+    );
+    let v = b
+        .command(
+            TEAM,
+            ANA,
+            "/action",
+            r#"add task:"Evaluate pgvector" owner:cto due:friday"#,
+        )
+        .await;
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Added action item 1"),
+        "{v}"
+    );
+    let v = b
+        .command(
+            TEAM,
+            ANA,
+            "/escalate",
+            r#"topic:budget severity:high summary:"Cloud bill doubled""#,
+        )
+        .await;
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .contains("went to cfo in #finance"),
+        "{v}"
+    );
+    assert_eq!(v["response_type"], "ephemeral");
+    let v = b.command(TEAM, ANA, "/escalation", "list").await;
+    assert!(
+        v["text"].as_str().unwrap().starts_with("1 escalation:"),
+        "{v}"
+    );
+    let v = b
+        .command(TEAM, ANA, "/meeting", "add title:X when:fortnightly")
+        .await;
+    assert_eq!(v["response_type"], "ephemeral");
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("when: `fortnightly` is not a cadence"),
+        "{v}"
+    );
+
+    b.scheduler.tick(Utc::now()).await.unwrap();
+    let posts = b.fake.posts.lock().unwrap().clone();
+    let fin: Vec<&Value> = posts
+        .iter()
+        .filter(|p| p["channel"] == "C0000FIN")
+        .collect();
+    assert_eq!(
+        fin.len(),
+        2,
+        "proposal and escalation go to the CFO's channel: {posts:#?}"
+    );
+    let esc = fin
+        .iter()
+        .find(|p| p["text"].as_str().unwrap().contains("ESCALATION"))
+        .unwrap();
+    assert!(
+        esc["text"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("<@{CFO}> ")),
+        "pings exactly the CFO: {esc}"
+    );
+    assert_eq!(
+        esc["blocks"].as_array().unwrap().last().unwrap()["elements"][0]["action_id"],
+        "esc:ack:1"
+    );
+    let proposal = fin
+        .iter()
+        .find(|p| p["text"].as_str().unwrap().contains("needs your approval"))
+        .unwrap();
+    assert!(
+        !proposal.to_string().contains("<!channel>"),
+        "typed text never pings the channel: {proposal}"
+    );
+    b.validate();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_signatures_and_old_timestamps_get_401() {
+    let b = bot().await;
+    let body = b.command_body(TEAM, ANA, "/meeting", "list");
+    let now = Utc::now().timestamp();
+    let wrong = quorum::http::slack::signature("not the secret", &now.to_string(), body.as_bytes());
+    assert_eq!(
+        b.raw("/slack/commands", &body, now, Some(wrong), None)
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        b.raw("/slack/commands", &body, now - 301, None, None)
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        b.raw("/slack/interactions", &body, now - 400, None, None)
+            .await
+            .status(),
+        401
+    );
+    let unsigned = b
+        .http
+        .post(format!("{}/slack/commands", b.base))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 401);
+    assert_eq!(
+        b.raw("/slack/commands", &body, now, None, None)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_signed_by_slack_sdk_is_accepted() {
+    let b = bot().await;
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import slack_sdk"])
+        .status();
+    if !matches!(probe, Ok(s) if s.success()) {
+        assert!(std::env::var("CI").is_err(), "CI needs slack_sdk");
+        eprintln!("SKIPPED: needs python3 with slack_sdk");
+        return;
+    }
+    let body = b.command_body(TEAM, ANA, "/meeting", "list");
+    let ts = Utc::now().timestamp().to_string();
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sys; from slack_sdk.signature import SignatureVerifier as V; print(V(sys.argv[1]).generate_signature(timestamp=sys.argv[2], body=sys.argv[3]))"])
+        .args([SECRET, &ts, &body])
+        .output()
+        .unwrap();
+    let sig = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert_eq!(
+        sig,
+        quorum::http::slack::signature(SECRET, &ts, body.as_bytes()),
+        "the same signature as Slack's reference code"
+    );
+    let resp = b
+        .raw(
+            "/slack/commands",
+            &body,
+            ts.parse().unwrap(),
+            Some(sig),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.unwrap();
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .contains("No meeting series yet"),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_request_never_acts_twice() {
+    let b = bot().await;
+    let body = b.command_body(TEAM, ANA, "/action", r#"add task:"Only once" owner:cto"#);
+    let now = Utc::now().timestamp();
+    assert_eq!(
+        b.raw("/slack/commands", &body, now, None, None)
+            .await
+            .status(),
+        200
+    );
+    let retry = b.raw("/slack/commands", &body, now, None, Some("1")).await;
+    assert_eq!(retry.status(), 200);
+    assert_eq!(
+        retry.text().await.unwrap(),
+        "",
+        "a retry is acknowledged and ignored"
+    );
+    let actions = b
+        .app
+        .store
+        .list_actions(TEAM, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(actions.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_button_press_acknowledges_an_escalation() {
+    let b = bot().await;
+    b.command(
+        TEAM,
+        ANA,
+        "/escalate",
+        r#"topic:budget severity:critical summary:"Payroll failed""#,
+    )
+    .await;
+    b.scheduler.tick(Utc::now()).await.unwrap();
+    b.press(ANA, "esc:ack:1").await;
+    let r = b.wait_responses(1).await;
+    assert!(
+        r[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("only cfo, exec-team, board may acknowledge escalation 1"),
+        "{r:#?}"
+    );
+    assert_eq!(r[0]["response_type"], "ephemeral");
+    b.press(CFO, "esc:ack:1").await;
+    let r = b.wait_responses(2).await;
+    assert!(
+        r[1]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Acknowledged escalation 1"),
+        "{r:#?}"
+    );
+    assert_eq!(
+        b.app
+            .store
+            .escalation(TEAM, 1)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        "acked"
+    );
+    b.validate();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ok_false_is_an_error_retried_when_temporary_and_failed_when_not() {
+    let b = bot().await;
+    let now = Utc::now();
+    b.app
+        .store
+        .enqueue_notice(TEAM, "C0000A", "n1", "first", now.timestamp())
+        .await
+        .unwrap();
+    *b.fake.fail.lock().unwrap() = Some((1, "internal_error".into()));
+    let r = b.scheduler.tick(now).await.unwrap();
+    assert_eq!((r.sent, r.retried), (0, 1));
+    let r = b.scheduler.tick(now + Duration::seconds(10)).await.unwrap();
+    assert_eq!(r.sent, 1, "sent on the retry");
+    b.app
+        .store
+        .enqueue_notice(TEAM, "C0000B", "n2", "second", now.timestamp())
+        .await
+        .unwrap();
+    *b.fake.fail.lock().unwrap() = Some((1, "channel_not_found".into()));
+    let r = b.scheduler.tick(now + Duration::seconds(20)).await.unwrap();
+    assert_eq!(
+        r.failed, 1,
+        "a permanent Slack error is recorded as failed, not retried forever"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_burst_loses_and_doubles_nothing() {
+    let b = bot().await;
+    let now = Utc::now();
+    for i in 0..6 {
+        b.app
+            .store
+            .enqueue_notice(
+                TEAM,
+                &format!("C000{i}X"),
+                &format!("burst-{i}"),
+                &format!("notice {i}"),
+                now.timestamp(),
+            )
+            .await
+            .unwrap();
+    }
+    b.fake.limited.store(4, Ordering::SeqCst);
+    let mut t = now;
+    for _ in 0..10 {
+        b.scheduler.tick(t).await.unwrap();
+        t += Duration::seconds(2);
+    }
+    let posts = b.fake.posts.lock().unwrap().clone();
+    let texts: std::collections::HashSet<String> = posts
+        .iter()
+        .map(|p| p["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(posts.len(), 6, "each notice exactly once: {posts:#?}");
+    assert_eq!(texts.len(), 6);
+    b.validate();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_teams_never_see_each_others_data() {
+    let b = bot().await;
+    b.command(
+        TEAM,
+        ANA,
+        "/meeting",
+        r#"add title:"Secret board prep" when:"daily at 10:00""#,
+    )
+    .await;
+    b.command(TEAM, ANA, "/action", r#"add task:"Secret task" owner:cto"#)
+        .await;
+    for (cmd, text) in [
+        ("/meeting", "list"),
+        ("/action", "list"),
+        ("/decision", "list"),
+        ("/escalation", "list"),
+    ] {
+        let v = b.command(OTHER_TEAM, "U0009OTHER", cmd, text).await;
+        assert!(
+            !v["text"].as_str().unwrap().contains("Secret"),
+            "{cmd} {text}: {v}"
+        );
+    }
+    let v = b
+        .command(OTHER_TEAM, "U0009OTHER", "/meeting", "cancel id:1")
+        .await;
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .contains("there is no series 1 here"),
+        "{v}"
+    );
+}
