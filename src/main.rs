@@ -42,8 +42,9 @@ enum Cmd {
         #[command(subcommand)]
         command: ScheduleCmd,
     },
-    /// Run Quorum as a service: the HTTP server (Discord's interactions
-    /// endpoint, /healthz) and the scheduler, posting to Discord.
+    /// Run Quorum as a service: the Discord gateway, the HTTP server (Discord's
+    /// interactions endpoint, Slack's endpoints, /healthz) and the scheduler,
+    /// posting to Discord and/or Slack.
     Run,
     /// Discord application commands: print them, or register them.
     Discord {

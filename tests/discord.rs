@@ -251,6 +251,15 @@ fn content(v: &Value) -> &str {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn healthz_says_whether_the_database_is_reachable() {
+    let b = bot().await;
+    let url = b.url.replace("/discord/interactions", "/healthz");
+    let resp = b.http.get(url).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), "ok\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn ping_is_answered_with_pong() {
     let b = bot().await;
     let v = b
