@@ -78,6 +78,7 @@ async fn scheduler(n: usize) {
             workspace: format!("ws{}", i % 100),
             user: "bench".into(),
             channel: None,
+            platform_roles: Vec::new(),
         };
         let r = app
             .handle_line(

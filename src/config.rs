@@ -345,6 +345,8 @@ struct RawExecutive {
     working_hours: Option<Spanned<String>>,
     /// The executive's Slack user id (U...), beside `user` for Discord.
     slack_user: Option<String>,
+    /// A Discord role id standing for the executive.
+    discord_role: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -520,6 +522,7 @@ impl Config {
                 name: e.name.clone(),
                 user: e.user.clone(),
                 slack_user: e.slack_user.clone(),
+                discord_role: e.discord_role.clone(),
                 channel,
             });
         }
@@ -775,13 +778,37 @@ impl Config {
         roles
     }
 
-    /// The chat users configured for a role (its Discord and Slack ids);
-    /// each platform's adapter pings the ids that are its own.
+    /// Who to ping for a role: its Discord and Slack user ids, and its
+    /// Discord role as `&id`; each platform's adapter pings the ids that are its own.
     pub fn user_of(&self, role: &str) -> Vec<String> {
         self.org
             .get(role)
-            .map(|e| e.user.iter().chain(e.slack_user.iter()).cloned().collect())
+            .map(|e| {
+                e.user
+                    .iter()
+                    .chain(e.slack_user.iter())
+                    .cloned()
+                    .chain(e.discord_role.iter().map(|r| format!("&{r}")))
+                    .collect()
+            })
             .unwrap_or_default()
+    }
+
+    /// Roles an actor holds: by user (see [`Config::roles_of`]) and by the
+    /// platform roles they have (`[org.cfo] discord_role = "..."`).
+    pub fn roles_for(&self, actor: &crate::service::meetings::Actor) -> Vec<String> {
+        let mut roles = self.roles_of(&actor.user);
+        for role in self.org.roles() {
+            let by_platform = self
+                .org
+                .get(role)
+                .and_then(|e| e.discord_role.as_ref())
+                .is_some_and(|r| actor.platform_roles.contains(r));
+            if by_platform && !roles.iter().any(|x| x == role) {
+                roles.push(role.to_string());
+            }
+        }
+        roles
     }
 
     /// The channel where an executive (or any owner) is pinged.

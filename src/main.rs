@@ -354,6 +354,7 @@ async fn todo(
         workspace: workspace.to_string(),
         user: user.to_string(),
         channel: None,
+        platform_roles: Vec::new(),
     };
     let owner_of = |o: Option<String>| -> Result<Option<String>, quorum::error::Error> {
         o.map(|o| {

@@ -93,13 +93,14 @@ const GUILD: &str = "900000000000000001";
 const CHANNEL: &str = "900000000000000002";
 const ANA: &str = "900000000000000010";
 const CFO_USER: &str = "900000000000000011";
+const CTO_ROLE: &str = "900000000000000050";
 
 async fn bot() -> Bot {
     let (fake, base) = start_fake().await;
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("q.db").display());
     let text = format!(
-        "[database]\nurl = \"{db}\"\n[defaults]\nchannel = \"{CHANNEL}\"\n[org.cfo]\nname = \"CFO\"\nuser = \"{CFO_USER}\"\nchannel = \"finance\"\n[discord]\napi_base = \"{base}\"\n[discord.channels]\nfinance = \"900000000000000003\"\n"
+        "[database]\nurl = \"{db}\"\n[defaults]\nchannel = \"{CHANNEL}\"\n[org.cfo]\nname = \"CFO\"\nuser = \"{CFO_USER}\"\nchannel = \"finance\"\n[org.cto]\nname = \"CTO\"\ndiscord_role = \"{CTO_ROLE}\"\nchannel = \"{CHANNEL}\"\n[discord]\napi_base = \"{base}\"\n[discord.channels]\nfinance = \"900000000000000003\"\n"
     );
     let config = Config::from_toml(&text, "t.toml").unwrap();
     let chat = Arc::new(
@@ -173,6 +174,23 @@ impl Bot {
             "guild_id": GUILD, "channel_id": CHANNEL,
             "member": { "user": { "id": ANA, "username": "ana" } },
             "data": { "id": "3", "name": name, "type": 1, "options": opts }
+        }))
+        .await
+    }
+
+    /// A slash command from a member holding `roles`.
+    async fn command_with_roles(
+        &self,
+        name: &str,
+        sub: &str,
+        roles: &[&str],
+        options: Value,
+    ) -> Value {
+        self.interact(json!({
+            "type": 2, "id": "1", "application_id": "2", "token": "t", "version": 1,
+            "guild_id": GUILD, "channel_id": CHANNEL,
+            "member": { "user": { "id": "900000000000000099", "username": "bo" }, "roles": roles },
+            "data": { "id": "3", "name": name, "type": 1, "options": [{ "type": 1, "name": sub, "options": options }] }
         }))
         .await
     }
@@ -406,7 +424,7 @@ async fn each_command_family_works_through_signed_interactions() {
         .unwrap();
     assert_eq!(
         esc["allowed_mentions"],
-        json!({ "parse": [], "users": [CFO_USER] })
+        json!({ "parse": [], "users": [CFO_USER], "roles": [] })
     );
     assert!(
         esc["content"]
@@ -431,7 +449,7 @@ async fn each_command_family_works_through_signed_interactions() {
         .unwrap();
     assert_eq!(
         proposal.1["allowed_mentions"],
-        json!({ "parse": [], "users": [CFO_USER] }),
+        json!({ "parse": [], "users": [CFO_USER], "roles": [] }),
         "typed text can never ping @everyone"
     );
     b.validate();
@@ -666,4 +684,59 @@ async fn application_commands_mirror_the_console_grammar() {
     for c in cmds.as_array().unwrap() {
         assert!(c["description"].as_str().unwrap().chars().count() <= 100);
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_executive_can_be_a_discord_role() {
+    let b = bot().await;
+    let opts = json!([
+        { "name": "title", "type": 3, "value": "Adopt PostgreSQL" },
+        { "name": "category", "type": 3, "value": "tech-stack" },
+        { "name": "rationale", "type": 3, "value": "Mature" }
+    ]);
+    let v = b
+        .command_with_roles("decision", "record", &[CTO_ROLE], opts.clone())
+        .await;
+    assert!(
+        content(&v).ends_with("as approved."),
+        "a member with the CTO role holds the CTO's authority: {v}"
+    );
+    let v = b
+        .command_with_roles("decision", "record", &["900000000000000051"], opts)
+        .await;
+    assert!(content(&v).contains("as proposed"), "{v}");
+    b.command(
+        "escalate",
+        None,
+        json!([
+            { "name": "topic", "type": 3, "value": "security" },
+            { "name": "severity", "type": 3, "value": "critical" },
+            { "name": "summary", "type": 3, "value": "Key leaked" }
+        ]),
+    )
+    .await;
+    b.scheduler.tick(Utc::now()).await.unwrap();
+    let posted = b.posted();
+    let ping = posted
+        .iter()
+        .find(|(_, m)| {
+            m["content"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("ESCALATION")
+        })
+        .unwrap();
+    assert!(
+        ping.1["content"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("<@&{CTO_ROLE}> ")),
+        "{}",
+        ping.1
+    );
+    assert_eq!(
+        ping.1["allowed_mentions"],
+        json!({ "parse": [], "users": [], "roles": [CTO_ROLE] })
+    );
+    b.validate();
 }

@@ -93,6 +93,7 @@ pub async fn run(
         workspace: crate::CONSOLE_WORKSPACE.to_string(),
         user,
         channel: None,
+        platform_roles: Vec::new(),
     };
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut input_open = true;

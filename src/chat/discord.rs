@@ -185,8 +185,11 @@ pub fn content(message: &Outgoing) -> String {
     let pings: Vec<String> = message
         .mention
         .iter()
-        .filter(|u| is_snowflake(u))
-        .map(|u| format!("<@{u}>"))
+        .filter_map(|m| match m.strip_prefix('&') {
+            Some(role) if is_snowflake(role) => Some(format!("<@&{role}>")),
+            None if is_snowflake(m) => Some(format!("<@{m}>")),
+            _ => None,
+        })
         .collect();
     if !pings.is_empty() {
         text = format!("{} {text}", pings.join(" "));
@@ -255,6 +258,12 @@ pub fn components(buttons: &[Button]) -> serde_json::Value {
 /// The JSON bodies (one per part) for posting `message`.
 pub fn bodies(message: &Outgoing) -> Vec<serde_json::Value> {
     let users: Vec<&String> = message.mention.iter().filter(|u| is_snowflake(u)).collect();
+    let roles: Vec<&str> = message
+        .mention
+        .iter()
+        .filter_map(|m| m.strip_prefix('&'))
+        .filter(|r| is_snowflake(r))
+        .collect();
     let parts = split(&content(message), MAX_CONTENT);
     let last = parts.len() - 1;
     parts
@@ -263,7 +272,7 @@ pub fn bodies(message: &Outgoing) -> Vec<serde_json::Value> {
         .map(|(i, text)| {
             let mut body = serde_json::json!({
                 "content": text,
-                "allowed_mentions": { "parse": [], "users": users },
+                "allowed_mentions": { "parse": [], "users": users, "roles": roles },
                 "nonce": nonce(&message.key, i),
                 "enforce_nonce": true,
             });

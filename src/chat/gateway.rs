@@ -24,34 +24,51 @@ pub struct Gateway {
 pub fn event_to_parts(
     interaction: &Interaction,
 ) -> Option<(u8, Value, Actor, serenity::all::InteractionId, String)> {
+    let roles = |member: Option<&serenity::all::Member>| -> Vec<String> {
+        member
+            .map(|m| m.roles.iter().map(|r| r.to_string()).collect())
+            .unwrap_or_default()
+    };
     let actor = |guild: Option<serenity::all::GuildId>,
                  user: &serenity::all::User,
-                 channel: serenity::all::ChannelId| Actor {
+                 channel: serenity::all::ChannelId,
+                 platform_roles: Vec<String>| Actor {
         workspace: guild
             .map(|g| g.to_string())
             .unwrap_or_else(|| format!("dm-{}", user.id)),
         user: user.id.to_string(),
         channel: Some(channel.to_string()),
+        platform_roles,
     };
     match interaction {
         Interaction::Command(c) => Some((
             2,
             serde_json::to_value(&c.data).ok()?,
-            actor(c.guild_id, &c.user, c.channel_id),
+            actor(
+                c.guild_id,
+                &c.user,
+                c.channel_id,
+                roles(c.member.as_deref()),
+            ),
             c.id,
             c.token.clone(),
         )),
         Interaction::Autocomplete(c) => Some((
             4,
             serde_json::to_value(&c.data).ok()?,
-            actor(c.guild_id, &c.user, c.channel_id),
+            actor(
+                c.guild_id,
+                &c.user,
+                c.channel_id,
+                roles(c.member.as_deref()),
+            ),
             c.id,
             c.token.clone(),
         )),
         Interaction::Component(c) => Some((
             3,
             serde_json::to_value(&c.data).ok()?,
-            actor(c.guild_id, &c.user, c.channel_id),
+            actor(c.guild_id, &c.user, c.channel_id, roles(c.member.as_ref())),
             c.id,
             c.token.clone(),
         )),

@@ -11,6 +11,9 @@ pub struct Executive {
     pub user: Option<String>,
     /// The executive's Slack user id, when Quorum also runs in Slack.
     pub slack_user: Option<String>,
+    /// A Discord role id standing for this executive: members holding it act
+    /// with the executive's authority, and it is pinged as `<@&id>`.
+    pub discord_role: Option<String>,
     /// The executive's own channel, when configured.
     pub channel: Option<String>,
 }

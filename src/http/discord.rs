@@ -43,6 +43,8 @@ struct Interaction {
 #[derive(Deserialize)]
 struct Member {
     user: User,
+    #[serde(default)]
+    roles: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -106,6 +108,11 @@ pub async fn interactions(
             return (StatusCode::BAD_REQUEST, format!("not an interaction: {e}")).into_response();
         }
     };
+    let platform_roles = interaction
+        .member
+        .as_ref()
+        .map(|m| m.roles.clone())
+        .unwrap_or_default();
     let user = interaction
         .member
         .map(|m| m.user.id)
@@ -118,6 +125,7 @@ pub async fn interactions(
             .unwrap_or_else(|| format!("dm-{user}")),
         user,
         channel: interaction.channel_id.clone(),
+        platform_roles,
     };
     let data = interaction.data.unwrap_or(Value::Null);
     if interaction.kind == 1 {

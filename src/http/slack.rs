@@ -156,6 +156,7 @@ pub async fn commands(State(state): State<HttpState>, headers: HeaderMap, body: 
         workspace: get("team_id"),
         user: get("user_id"),
         channel: Some(get("channel_id")).filter(|c| !c.is_empty()),
+        platform_roles: Vec::new(),
     };
     let line = format!("{} {}", get("command"), get("text"));
     let response_url = get("response_url");
@@ -208,6 +209,7 @@ pub async fn interactions(
             .unwrap_or_default()
             .to_string(),
         channel: payload["channel"]["id"].as_str().map(str::to_string),
+        platform_roles: Vec::new(),
     };
     let action = payload["actions"][0]["action_id"]
         .as_str()

@@ -284,7 +284,7 @@ impl Actions {
     }
 
     pub async fn mine(&self, config: &Config, actor: &Actor) -> Result<Vec<ActionRow>> {
-        let mut who = config.roles_of(&actor.user);
+        let mut who = config.roles_for(actor);
         who.push(actor.user.clone());
         let mut out = Vec::new();
         for w in who {

@@ -99,7 +99,7 @@ impl Decisions {
                 ));
             }
         }
-        let holds = config.roles_of(&actor.user).contains(&authority);
+        let holds = config.roles_for(actor).contains(&authority);
         let status = if holds { "approved" } else { "proposed" };
         let new = NewDecision {
             workspace: actor.workspace.clone(),
@@ -163,7 +163,7 @@ impl Decisions {
                 d.status
             ));
         }
-        if !config.roles_of(&actor.user).contains(&d.authority) {
+        if !config.roles_for(actor).contains(&d.authority) {
             return user_err(format!(
                 "only the {} may {} decision {id} (category {}); you are {}",
                 d.authority,

@@ -206,11 +206,11 @@ impl Escalations {
     /// executive or anyone above it on the path (any executive at the
     /// executive-team step; anyone at a department step), or anyone when
     /// the config says so.
-    pub fn may_act(config: &Config, row: &EscalationRow, user: &str) -> bool {
+    pub fn may_act(config: &Config, row: &EscalationRow, actor: &Actor) -> bool {
         if config.escalation.ack_by_anyone {
             return true;
         }
-        let roles = config.roles_of(user);
+        let roles = config.roles_for(actor);
         let steps = path(config, row);
         let level = (row.level.max(0) as usize).min(steps.len().saturating_sub(1));
         if steps
@@ -426,7 +426,7 @@ impl Escalations {
                 }
                 _ => return user_err(format!("escalation {id} is resolved")),
             }
-            if !Self::may_act(config, &row, &actor.user) {
+            if !Self::may_act(config, &row, actor) {
                 return Err(Self::refuse(config, &row, &actor.user, "acknowledge"));
             }
             let mut b = row.clone();
@@ -478,7 +478,7 @@ impl Escalations {
             if row.state == "resolved" {
                 return user_err(format!("escalation {id} is already resolved"));
             }
-            if !Self::may_act(config, &row, &actor.user)
+            if !Self::may_act(config, &row, actor)
                 && row.acked_by.as_deref() != Some(actor.user.as_str())
             {
                 return Err(Self::refuse(config, &row, &actor.user, "resolve"));
@@ -536,7 +536,7 @@ impl Escalations {
                 row.state
             ));
         }
-        if !Self::may_act(config, &row, &actor.user) && row.raised_by != actor.user {
+        if !Self::may_act(config, &row, actor) && row.raised_by != actor.user {
             return Err(Self::refuse(config, &row, &actor.user, "raise"));
         }
         let steps = path(config, &row);
@@ -568,7 +568,7 @@ impl Escalations {
         if row.state == "resolved" {
             return user_err(format!("escalation {id} is resolved"));
         }
-        if !Self::may_act(config, &row, &actor.user) {
+        if !Self::may_act(config, &row, actor) {
             return Err(Self::refuse(config, &row, &actor.user, "reassign"));
         }
         if !crate::domain::org::is_role_key(&to) {
@@ -627,7 +627,7 @@ impl Escalations {
         if !mine {
             return Ok(rows);
         }
-        let roles = config.roles_of(&actor.user);
+        let roles = config.roles_for(actor);
         Ok(rows
             .into_iter()
             .filter(|r| {

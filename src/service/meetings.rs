@@ -21,6 +21,9 @@ pub struct Actor {
     pub user: String,
     /// The channel the command was typed in, when there is one.
     pub channel: Option<String>,
+    /// Platform roles the user holds (Discord role ids), for executives
+    /// configured by role rather than by user.
+    pub platform_roles: Vec<String>,
 }
 
 /// A stored series with its values parsed back into domain types.
@@ -210,6 +213,7 @@ impl Meetings {
                 workspace: s.workspace.clone(),
                 user: "config".to_string(),
                 channel: None,
+                platform_roles: Vec::new(),
             };
             let new = NewMeeting {
                 title: s.title.clone(),

@@ -65,6 +65,7 @@ pub fn actor(ws: &str, user: &str) -> Actor {
         workspace: ws.to_string(),
         user: user.to_string(),
         channel: None,
+        platform_roles: Vec::new(),
     }
 }
 
