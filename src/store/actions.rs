@@ -11,7 +11,7 @@ impl Store {
         let id: i64 = sqlx::query(
             "INSERT INTO actions (workspace, task, owner, due_date, priority, status, meeting_id, decision_id,
                                   created_by, created_at, updated_at, done_by, done_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         )
         .bind(&a.workspace)
         .bind(&a.task)
@@ -53,7 +53,7 @@ impl Store {
     }
 
     pub async fn action(&self, workspace: &str, id: i64) -> anyhow::Result<Option<ActionRow>> {
-        sqlx::query_as::<_, ActionRow>("SELECT * FROM actions WHERE workspace = ? AND id = ?")
+        sqlx::query_as::<_, ActionRow>("SELECT * FROM actions WHERE workspace = $1 AND id = $2")
             .bind(workspace)
             .bind(id)
             .fetch_optional(&self.pool)
@@ -73,9 +73,9 @@ impl Store {
     ) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
         let n = sqlx::query(
-            "UPDATE actions SET task = ?, owner = ?, due_date = ?, priority = ?, status = ?, meeting_id = ?,
-                    decision_id = ?, done_by = ?, done_at = ?, verified_by = ?, verified_at = ?, updated_at = ?
-             WHERE workspace = ? AND id = ? AND updated_at = ?",
+            "UPDATE actions SET task = $1, owner = $2, due_date = $3, priority = $4, status = $5, meeting_id = $6,
+                    decision_id = $7, done_by = $8, done_at = $9, verified_by = $10, verified_at = $11, updated_at = $12
+             WHERE workspace = $13 AND id = $14 AND updated_at = $15",
         )
         .bind(&row.task)
         .bind(&row.owner)
@@ -120,9 +120,9 @@ impl Store {
         f: &ActionFilter,
     ) -> anyhow::Result<Vec<ActionRow>> {
         sqlx::query_as::<_, ActionRow>(
-            "SELECT * FROM actions WHERE workspace = ?
-               AND (? IS NULL OR owner = ?) AND (? IS NULL OR status = ?)
-               AND (? IS NULL OR (status IN ('open', 'reopened') AND due_date IS NOT NULL AND due_date < ?))
+            "SELECT * FROM actions WHERE workspace = $1
+               AND ($2 IS NULL OR owner = $3) AND ($4 IS NULL OR status = $5)
+               AND ($6 IS NULL OR (status IN ('open', 'reopened') AND due_date IS NOT NULL AND due_date < $7))
              ORDER BY CASE priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END,
                       due_date IS NULL, due_date, id
              LIMIT 1000",
@@ -147,7 +147,7 @@ impl Store {
         series_id: i64,
     ) -> anyhow::Result<Vec<ActionRow>> {
         let all = sqlx::query_as::<_, ActionRow>(
-            "SELECT * FROM actions WHERE workspace = ? AND status IN ('open', 'reopened')
+            "SELECT * FROM actions WHERE workspace = $1 AND status IN ('open', 'reopened')
              ORDER BY CASE priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, due_date IS NULL, due_date, id",
         )
         .bind(workspace)
@@ -163,7 +163,7 @@ impl Store {
     /// Open items due on or before `date` (YYYY-MM-DD), across workspaces.
     pub async fn open_actions_due_by(&self, date: &str) -> anyhow::Result<Vec<ActionRow>> {
         sqlx::query_as::<_, ActionRow>(
-            "SELECT * FROM actions WHERE status IN ('open', 'reopened') AND due_date IS NOT NULL AND due_date <= ?
+            "SELECT * FROM actions WHERE status IN ('open', 'reopened') AND due_date IS NOT NULL AND due_date <= $1
              ORDER BY workspace, owner, due_date, id",
         )
         .bind(date)
@@ -175,7 +175,7 @@ impl Store {
     /// Items marked done at or before `cutoff` and not verified since.
     pub async fn unverified_since(&self, cutoff: i64) -> anyhow::Result<Vec<ActionRow>> {
         sqlx::query_as::<_, ActionRow>(
-            "SELECT * FROM actions WHERE status = 'done' AND done_at <= ? ORDER BY id",
+            "SELECT * FROM actions WHERE status = 'done' AND done_at <= $1 ORDER BY id",
         )
         .bind(cutoff)
         .fetch_all(&self.pool)
@@ -201,7 +201,7 @@ impl Store {
         file: &str,
     ) -> anyhow::Result<Vec<(i64, String)>> {
         let rows =
-            sqlx::query("SELECT action_id, line FROM todo_sync WHERE workspace = ? AND file = ?")
+            sqlx::query("SELECT action_id, line FROM todo_sync WHERE workspace = $1 AND file = $2")
                 .bind(workspace)
                 .bind(file)
                 .fetch_all(&self.pool)
@@ -219,7 +219,7 @@ impl Store {
         let mut tx = self.begin().await?;
         for (id, line) in lines {
             sqlx::query(
-                "INSERT INTO todo_sync (workspace, file, action_id, line) VALUES (?, ?, ?, ?)
+                "INSERT INTO todo_sync (workspace, file, action_id, line) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (workspace, file, action_id) DO UPDATE SET line = excluded.line",
             )
             .bind(workspace)

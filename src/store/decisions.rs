@@ -14,7 +14,7 @@ impl Store {
         let id: i64 = sqlx::query(
             "INSERT INTO decisions (workspace, title, category, rationale, decided_by, authority, recorded_by,
                                     status, meeting_id, supersedes, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         )
         .bind(&d.workspace)
         .bind(&d.title)
@@ -52,7 +52,7 @@ impl Store {
     }
 
     pub async fn decision(&self, workspace: &str, id: i64) -> anyhow::Result<Option<DecisionRow>> {
-        sqlx::query_as::<_, DecisionRow>("SELECT * FROM decisions WHERE workspace = ? AND id = ?")
+        sqlx::query_as::<_, DecisionRow>("SELECT * FROM decisions WHERE workspace = $1 AND id = $2")
             .bind(workspace)
             .bind(id)
             .fetch_optional(&self.pool)
@@ -72,8 +72,8 @@ impl Store {
     ) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
         let row = sqlx::query(
-            "UPDATE decisions SET status = ?, settled_by = ?, settle_note = ?, updated_at = ?
-             WHERE workspace = ? AND id = ? AND status = 'proposed' RETURNING supersedes",
+            "UPDATE decisions SET status = $1, settled_by = $2, settle_note = $3, updated_at = $4
+             WHERE workspace = $5 AND id = $6 AND status = 'proposed' RETURNING supersedes",
         )
         .bind(status)
         .bind(by)
@@ -108,8 +108,8 @@ impl Store {
         status: Option<&str>,
     ) -> anyhow::Result<Vec<DecisionRow>> {
         sqlx::query_as::<_, DecisionRow>(
-            "SELECT * FROM decisions WHERE workspace = ?
-               AND (? IS NULL OR category = ?) AND (? IS NULL OR created_at >= ?) AND (? IS NULL OR status = ?)
+            "SELECT * FROM decisions WHERE workspace = $1
+               AND ($2 IS NULL OR category = $3) AND ($4 IS NULL OR created_at >= $5) AND ($6 IS NULL OR status = $7)
              ORDER BY created_at DESC, id DESC LIMIT 500",
         )
         .bind(workspace)
@@ -132,7 +132,7 @@ impl Store {
     ) -> anyhow::Result<Vec<DecisionRow>> {
         sqlx::query_as::<_, DecisionRow>(
             "SELECT d.* FROM decisions_fts f JOIN decisions d ON d.id = f.rowid
-             WHERE decisions_fts MATCH ? AND d.workspace = ?
+             WHERE decisions_fts MATCH $1 AND d.workspace = $2
              ORDER BY bm25(decisions_fts, 10.0, 1.0, 2.0), d.id DESC LIMIT 20",
         )
         .bind(query)
@@ -149,7 +149,7 @@ impl Store {
         id: i64,
     ) -> anyhow::Result<Vec<AuditRow>> {
         sqlx::query_as::<_, AuditRow>(
-            "SELECT actor, at, change FROM audit WHERE workspace = ? AND entity = ? AND entity_id = ? ORDER BY id",
+            "SELECT actor, at, change FROM audit WHERE workspace = $1 AND entity = $2 AND entity_id = $3 ORDER BY id",
         )
         .bind(workspace)
         .bind(entity)
@@ -169,7 +169,7 @@ async fn supersede(
     now: i64,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE decisions SET status = 'superseded', superseded_by = ?, updated_at = ? WHERE workspace = ? AND id = ?",
+        "UPDATE decisions SET status = 'superseded', superseded_by = $1, updated_at = $2 WHERE workspace = $3 AND id = $4",
     )
     .bind(new)
     .bind(now)

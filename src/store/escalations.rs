@@ -19,7 +19,7 @@ impl Store {
         let id: i64 = sqlx::query(
             "INSERT INTO escalations (workspace, topic, severity, summary, raised_by, raised_in, routed_to, level, state,
                                       post_at, deadline_at, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         )
         .bind(&e.workspace)
         .bind(&e.topic)
@@ -49,7 +49,7 @@ impl Store {
         id: i64,
     ) -> anyhow::Result<Option<EscalationRow>> {
         sqlx::query_as::<_, EscalationRow>(
-            "SELECT * FROM escalations WHERE workspace = ? AND id = ?",
+            "SELECT * FROM escalations WHERE workspace = $1 AND id = $2",
         )
         .bind(workspace)
         .bind(id)
@@ -64,7 +64,7 @@ impl Store {
         open_only: bool,
     ) -> anyhow::Result<Vec<EscalationRow>> {
         sqlx::query_as::<_, EscalationRow>(
-            "SELECT * FROM escalations WHERE workspace = ? AND (? = 0 OR state != 'resolved') ORDER BY id DESC LIMIT 200",
+            "SELECT * FROM escalations WHERE workspace = $1 AND ($2 = 0 OR state != 'resolved') ORDER BY id DESC LIMIT 200",
         )
         .bind(workspace)
         .bind(open_only)
@@ -75,7 +75,7 @@ impl Store {
 
     pub async fn escalation_events(&self, id: i64) -> anyhow::Result<Vec<EscalationEvent>> {
         sqlx::query_as::<_, EscalationEvent>(
-            "SELECT at, actor, kind, detail FROM escalation_events WHERE escalation_id = ? ORDER BY id",
+            "SELECT at, actor, kind, detail FROM escalation_events WHERE escalation_id = $1 ORDER BY id",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -88,8 +88,8 @@ impl Store {
     pub async fn escalations_due(&self, now: i64) -> anyhow::Result<Vec<EscalationRow>> {
         sqlx::query_as::<_, EscalationRow>(
             "SELECT * FROM escalations
-             WHERE (state = 'open' AND deadline_at <= ?) OR (state = 'waiting' AND post_at <= ?)
-                OR (state = 'acked' AND follow_up_at <= ?)
+             WHERE (state = 'open' AND deadline_at <= $1) OR (state = 'waiting' AND post_at <= $2)
+                OR (state = 'acked' AND follow_up_at <= $3)
              ORDER BY id LIMIT 500",
         )
         .bind(now)
@@ -114,10 +114,10 @@ impl Store {
     ) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
         let n = sqlx::query(
-            "UPDATE escalations SET routed_to = ?, level = ?, state = ?, post_at = ?, deadline_at = ?, repeats = ?,
-                    acked_by = ?, acked_at = ?, follow_up_at = ?, follow_ups = ?, resolved_by = ?, resolved_at = ?,
-                    resolution = ?, updated_at = ?
-             WHERE id = ? AND workspace = ? AND updated_at = ?",
+            "UPDATE escalations SET routed_to = $1, level = $2, state = $3, post_at = $4, deadline_at = $5, repeats = $6,
+                    acked_by = $7, acked_at = $8, follow_up_at = $9, follow_ups = $10, resolved_by = $11, resolved_at = $12,
+                    resolution = $13, updated_at = $14
+             WHERE id = $15 AND workspace = $16 AND updated_at = $17",
         )
         .bind(&row.routed_to)
         .bind(row.level)
@@ -143,7 +143,7 @@ impl Store {
         if n == 1 {
             if cancel_pending {
                 sqlx::query(
-                    "UPDATE deliveries SET state = 'cancelled' WHERE escalation_id = ? AND state = 'pending' AND requires_state IS NOT NULL",
+                    "UPDATE deliveries SET state = 'cancelled' WHERE escalation_id = $1 AND state = 'pending' AND requires_state IS NOT NULL",
                 )
                 .bind(row.id)
                 .execute(&mut *tx)
@@ -164,7 +164,7 @@ impl Store {
     /// cancelled) or waits until the post is recorded.
     pub async fn lock_escalation(&self, id: i64) -> anyhow::Result<EscalationLock> {
         let mut tx = self.begin().await?;
-        let state: Option<String> = sqlx::query("SELECT state FROM escalations WHERE id = ?")
+        let state: Option<String> = sqlx::query("SELECT state FROM escalations WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await
@@ -182,7 +182,7 @@ pub struct EscalationLock {
 impl EscalationLock {
     pub async fn sent(mut self, delivery_id: i64, now: i64) -> anyhow::Result<()> {
         sqlx::query(
-            "UPDATE deliveries SET state = 'sent', sent_at = ?, lease_until = NULL WHERE id = ?",
+            "UPDATE deliveries SET state = 'sent', sent_at = $1, lease_until = NULL WHERE id = $2",
         )
         .bind(now)
         .bind(delivery_id)
@@ -196,7 +196,7 @@ impl EscalationLock {
     }
 
     pub async fn cancel(mut self, delivery_id: i64) -> anyhow::Result<()> {
-        sqlx::query("UPDATE deliveries SET state = 'cancelled', lease_until = NULL WHERE id = ?")
+        sqlx::query("UPDATE deliveries SET state = 'cancelled', lease_until = NULL WHERE id = $1")
             .bind(delivery_id)
             .execute(&mut *self.tx)
             .await
@@ -225,7 +225,7 @@ async fn write_events_and_posts(
     now: i64,
 ) -> anyhow::Result<()> {
     for (actor, kind, detail) in events {
-        sqlx::query("INSERT INTO escalation_events (escalation_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO escalation_events (escalation_id, at, actor, kind, detail) VALUES ($1, $2, $3, $4, $5)")
             .bind(id)
             .bind(now)
             .bind(actor)
@@ -238,7 +238,7 @@ async fn write_events_and_posts(
     for p in posts {
         sqlx::query(
             "INSERT INTO deliveries (workspace, kind, dedupe_key, channel, body, due_at, next_try_at, escalation_id, requires_state, mention)
-             VALUES (?, 'notice', ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+             VALUES ($1, 'notice', $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING",
         )
         .bind(workspace)
         .bind(format!("esc:{id}:{}", p.key))

@@ -80,7 +80,7 @@ impl Store {
         let id: i64 = sqlx::query(
             "INSERT INTO series (workspace, title, cadence, rrule, tz, anchor_date, channel, attendees,
                                  remind, status, next_at, created_by, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
         )
         .bind(&s.workspace)
         .bind(&s.title)
@@ -106,7 +106,7 @@ impl Store {
     }
 
     pub async fn series(&self, workspace: &str, id: i64) -> anyhow::Result<Option<SeriesRow>> {
-        sqlx::query_as::<_, SeriesRow>("SELECT * FROM series WHERE workspace = ? AND id = ?")
+        sqlx::query_as::<_, SeriesRow>("SELECT * FROM series WHERE workspace = $1 AND id = $2")
             .bind(workspace)
             .bind(id)
             .fetch_optional(&self.pool)
@@ -120,7 +120,7 @@ impl Store {
         title: &str,
     ) -> anyhow::Result<Option<SeriesRow>> {
         sqlx::query_as::<_, SeriesRow>(
-            "SELECT * FROM series WHERE workspace = ? AND lower(title) = lower(?) AND status = 'active'
+            "SELECT * FROM series WHERE workspace = $1 AND lower(title) = lower($2) AND status = 'active'
              ORDER BY id LIMIT 1",
         )
         .bind(workspace)
@@ -133,7 +133,7 @@ impl Store {
     /// Active series of a workspace, soonest first.
     pub async fn list_series(&self, workspace: &str) -> anyhow::Result<Vec<SeriesRow>> {
         sqlx::query_as::<_, SeriesRow>(
-            "SELECT * FROM series WHERE workspace = ? AND status = 'active'
+            "SELECT * FROM series WHERE workspace = $1 AND status = 'active'
              ORDER BY next_at IS NULL, next_at, id LIMIT 200",
         )
         .bind(workspace)
@@ -151,16 +151,16 @@ impl Store {
         now: i64,
     ) -> anyhow::Result<()> {
         let mut tx = self.begin().await?;
-        let old_next: Option<i64> = sqlx::query("SELECT next_at FROM series WHERE id = ?")
+        let old_next: Option<i64> = sqlx::query("SELECT next_at FROM series WHERE id = $1")
             .bind(row.id)
             .fetch_one(&mut *tx)
             .await
             .context("reading a series before update")?
             .get(0);
         sqlx::query(
-            "UPDATE series SET title = ?, cadence = ?, rrule = ?, tz = ?, anchor_date = ?, channel = ?,
-                    attendees = ?, remind = ?, status = ?, next_at = ?, updated_at = ?
-             WHERE id = ? AND workspace = ?",
+            "UPDATE series SET title = $1, cadence = $2, rrule = $3, tz = $4, anchor_date = $5, channel = $6,
+                    attendees = $7, remind = $8, status = $9, next_at = $10, updated_at = $11
+             WHERE id = $12 AND workspace = $13",
         )
         .bind(&row.title)
         .bind(&row.cadence)
@@ -180,7 +180,7 @@ impl Store {
         .context("updating a series")?;
         cancel_pending(&mut tx, row.id).await?;
         if let (Some(old), Some(new)) = (old_next, plan.next_at) {
-            sqlx::query("UPDATE agenda_items SET occurrence_at = ? WHERE series_id = ? AND occurrence_at = ?")
+            sqlx::query("UPDATE agenda_items SET occurrence_at = $1 WHERE series_id = $2 AND occurrence_at = $3")
                 .bind(new)
                 .bind(row.id)
                 .bind(old)
@@ -203,7 +203,7 @@ impl Store {
         now: i64,
     ) -> anyhow::Result<()> {
         sqlx::query(
-            "INSERT OR IGNORE INTO skips (series_id, occurrence_at, skipped_by, skipped_at) VALUES (?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO skips (series_id, occurrence_at, skipped_by, skipped_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(row.id)
         .bind(occurrence_at)
@@ -217,7 +217,7 @@ impl Store {
 
     pub async fn skips(&self, series_id: i64, from: i64) -> anyhow::Result<Vec<i64>> {
         let rows = sqlx::query(
-            "SELECT occurrence_at FROM skips WHERE series_id = ? AND occurrence_at > ? ORDER BY 1",
+            "SELECT occurrence_at FROM skips WHERE series_id = $1 AND occurrence_at > $2 ORDER BY 1",
         )
         .bind(series_id)
         .bind(from)
@@ -230,8 +230,8 @@ impl Store {
     pub async fn cancel_series(&self, workspace: &str, id: i64, now: i64) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
         let done = sqlx::query(
-            "UPDATE series SET status = 'cancelled', next_at = NULL, updated_at = ?
-             WHERE workspace = ? AND id = ? AND status = 'active'",
+            "UPDATE series SET status = 'cancelled', next_at = NULL, updated_at = $1
+             WHERE workspace = $2 AND id = $3 AND status = 'active'",
         )
         .bind(now)
         .bind(workspace)
@@ -257,7 +257,7 @@ impl Store {
     ) -> anyhow::Result<i64> {
         let id = sqlx::query(
             "INSERT INTO agenda_items (workspace, series_id, occurrence_at, text, added_by, added_at)
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(&row.workspace)
         .bind(row.id)
@@ -278,7 +278,7 @@ impl Store {
         occurrence_at: i64,
     ) -> anyhow::Result<Vec<AgendaItem>> {
         sqlx::query_as::<_, AgendaItem>(
-            "SELECT id, text, added_by FROM agenda_items WHERE series_id = ? AND occurrence_at = ? ORDER BY id",
+            "SELECT id, text, added_by FROM agenda_items WHERE series_id = $1 AND occurrence_at = $2 ORDER BY id",
         )
         .bind(series_id)
         .bind(occurrence_at)
@@ -292,7 +292,7 @@ impl Store {
     /// Active series whose next occurrence is at or before `now`.
     pub async fn series_due(&self, now: i64, limit: i64) -> anyhow::Result<Vec<SeriesRow>> {
         sqlx::query_as::<_, SeriesRow>(
-            "SELECT * FROM series WHERE status = 'active' AND next_at <= ? ORDER BY next_at LIMIT ?",
+            "SELECT * FROM series WHERE status = 'active' AND next_at <= $1 ORDER BY next_at LIMIT $2",
         )
         .bind(now)
         .bind(limit)
@@ -312,7 +312,7 @@ impl Store {
     ) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
         let moved = sqlx::query(
-            "UPDATE series SET next_at = ?, status = ?, updated_at = ? WHERE id = ? AND next_at = ? AND status = 'active'",
+            "UPDATE series SET next_at = $1, status = $2, updated_at = $3 WHERE id = $4 AND next_at = $5 AND status = 'active'",
         )
         .bind(plan.next_at)
         .bind(if plan.next_at.is_some() { "active" } else { "ended" })
@@ -356,7 +356,7 @@ impl Store {
             "SELECT d.id, d.workspace, d.channel, d.series_id, d.occurrence_at, d.lead_secs, d.due_at,
                     s.title, s.tz
              FROM deliveries d JOIN series s ON s.id = d.series_id
-             WHERE d.state = 'pending' AND d.kind = 'reminder' AND d.attempts = 0 AND d.due_at < ?
+             WHERE d.state = 'pending' AND d.kind = 'reminder' AND d.attempts = 0 AND d.due_at < $1
              ORDER BY d.due_at, d.id",
         )
         .bind(cutoff)
@@ -365,7 +365,7 @@ impl Store {
         .context("finding missed reminders")?;
         sqlx::query(
             "UPDATE deliveries SET state = 'missed'
-             WHERE state = 'pending' AND kind = 'reminder' AND attempts = 0 AND due_at < ?",
+             WHERE state = 'pending' AND kind = 'reminder' AND attempts = 0 AND due_at < $1",
         )
         .bind(cutoff)
         .execute(&mut *tx)
@@ -384,7 +384,7 @@ impl Store {
             let first = list.first().map_or(0, |m| m.id);
             sqlx::query(
                 "INSERT INTO deliveries (workspace, kind, dedupe_key, channel, body, due_at, next_try_at)
-                 VALUES (?, 'notice', ?, ?, ?, ?, ?)",
+                 VALUES ($1, 'notice', $2, $3, $4, $5, $6)",
             )
             .bind(&workspace)
             .bind(format!("missed:{first}:{}", list.len()))
@@ -403,11 +403,11 @@ impl Store {
     /// Claim up to `limit` deliveries whose time has come.
     pub async fn claim_due(&self, now: i64, limit: i64) -> anyhow::Result<Vec<DeliveryRow>> {
         sqlx::query_as::<_, DeliveryRow>(
-            "UPDATE deliveries SET state = 'sending', lease_until = ?, attempts = attempts + 1
+            "UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
              WHERE id IN (SELECT id FROM deliveries
-                          WHERE (state = 'pending' AND next_try_at <= ?)
-                             OR (state = 'sending' AND lease_until <= ?)
-                          ORDER BY next_try_at, id LIMIT ?)
+                          WHERE (state = 'pending' AND next_try_at <= $2)
+                             OR (state = 'sending' AND lease_until <= $3)
+                          ORDER BY next_try_at, id LIMIT $4)
              RETURNING id, workspace, kind, channel, series_id, occurrence_at, lead_secs, body, due_at, attempts,
                        escalation_id, requires_state, mention",
         )
@@ -421,7 +421,7 @@ impl Store {
     }
 
     pub async fn mark_sent(&self, id: i64, now: i64, late: bool) -> anyhow::Result<()> {
-        sqlx::query("UPDATE deliveries SET state = 'sent', sent_at = ?, late = ?, lease_until = NULL WHERE id = ?")
+        sqlx::query("UPDATE deliveries SET state = 'sent', sent_at = $1, late = $2, lease_until = NULL WHERE id = $3")
             .bind(now)
             .bind(late)
             .bind(id)
@@ -433,7 +433,7 @@ impl Store {
 
     pub async fn mark_retry(&self, id: i64, next_try_at: i64, error: &str) -> anyhow::Result<()> {
         sqlx::query(
-            "UPDATE deliveries SET state = 'pending', next_try_at = ?, last_error = ?, lease_until = NULL WHERE id = ?",
+            "UPDATE deliveries SET state = 'pending', next_try_at = $1, last_error = $2, lease_until = NULL WHERE id = $3",
         )
         .bind(next_try_at)
         .bind(error)
@@ -445,7 +445,7 @@ impl Store {
     }
 
     pub async fn mark_failed(&self, id: i64, error: &str) -> anyhow::Result<()> {
-        sqlx::query("UPDATE deliveries SET state = 'failed', last_error = ?, lease_until = NULL WHERE id = ?")
+        sqlx::query("UPDATE deliveries SET state = 'failed', last_error = $1, lease_until = NULL WHERE id = $2")
             .bind(error)
             .bind(id)
             .execute(&self.pool)
@@ -457,7 +457,7 @@ impl Store {
     /// A delivery that turned out to have nothing to send (its series was
     /// cancelled between claim and send).
     pub async fn mark_cancelled(&self, id: i64) -> anyhow::Result<()> {
-        sqlx::query("UPDATE deliveries SET state = 'cancelled', lease_until = NULL WHERE id = ?")
+        sqlx::query("UPDATE deliveries SET state = 'cancelled', lease_until = NULL WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
             .await
@@ -491,7 +491,7 @@ impl Store {
     ) -> anyhow::Result<bool> {
         let n = sqlx::query(
             "INSERT INTO deliveries (workspace, kind, dedupe_key, channel, body, due_at, next_try_at, mention)
-             VALUES (?, 'notice', ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+             VALUES ($1, 'notice', $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING",
         )
         .bind(workspace)
         .bind(key)
@@ -512,9 +512,9 @@ impl Store {
     pub async fn snooze(&self, workspace: &str, id: i64, at: i64) -> anyhow::Result<bool> {
         let n = sqlx::query(
             "INSERT INTO deliveries (workspace, kind, dedupe_key, channel, series_id, occurrence_at, lead_secs, due_at, next_try_at)
-             SELECT d.workspace, 'reminder', 'snooze:' || d.id || ':' || ?, d.channel, d.series_id, d.occurrence_at, d.lead_secs, ?, ?
+             SELECT d.workspace, 'reminder', 'snooze:' || d.id || ':' || $1, d.channel, d.series_id, d.occurrence_at, d.lead_secs, $2, $3
              FROM deliveries d JOIN series s ON s.id = d.series_id
-             WHERE d.id = ? AND d.workspace = ? AND d.kind = 'reminder' AND s.status != 'cancelled'
+             WHERE d.id = $4 AND d.workspace = $5 AND d.kind = 'reminder' AND s.status != 'cancelled'
              ON CONFLICT (dedupe_key) DO NOTHING",
         )
         .bind(at)
@@ -532,7 +532,7 @@ impl Store {
     /// Record an incoming request by its key; false when it was seen before.
     pub async fn first_time(&self, key: &str, now: i64) -> anyhow::Result<bool> {
         let n = sqlx::query(
-            "INSERT INTO inbound_requests (key, at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+            "INSERT INTO inbound_requests (key, at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
         )
         .bind(key)
         .bind(now)
@@ -545,7 +545,7 @@ impl Store {
 
     /// Whether a delivery with this key exists (any state).
     pub async fn has_delivery(&self, key: &str) -> anyhow::Result<bool> {
-        let row = sqlx::query("SELECT 1 FROM deliveries WHERE dedupe_key = ?")
+        let row = sqlx::query("SELECT 1 FROM deliveries WHERE dedupe_key = $1")
             .bind(key)
             .fetch_optional(&self.pool)
             .await
@@ -576,7 +576,7 @@ impl Store {
     ) -> anyhow::Result<Vec<DeliveryStatus>> {
         sqlx::query_as::<_, DeliveryStatus>(
             "SELECT id, occurrence_at, lead_secs, due_at, state, late, attempts FROM deliveries
-             WHERE workspace = ? AND series_id = ? ORDER BY due_at, id",
+             WHERE workspace = $1 AND series_id = $2 ORDER BY due_at, id",
         )
         .bind(workspace)
         .bind(series_id)
@@ -596,7 +596,7 @@ async fn audit(
     at: i64,
     change: &str,
 ) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO audit (workspace, entity, entity_id, actor, at, change) VALUES (?, ?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO audit (workspace, entity, entity_id, actor, at, change) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(workspace)
         .bind(entity)
         .bind(id)
@@ -614,7 +614,7 @@ async fn cancel_pending(
     series_id: i64,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE deliveries SET state = 'cancelled' WHERE series_id = ? AND state = 'pending'",
+        "UPDATE deliveries SET state = 'cancelled' WHERE series_id = $1 AND state = 'pending'",
     )
     .bind(series_id)
     .execute(&mut **tx)
@@ -636,7 +636,7 @@ async fn insert_reminders(
     for r in &plan.reminders {
         sqlx::query(
             "INSERT INTO deliveries (workspace, kind, dedupe_key, channel, series_id, occurrence_at, lead_secs, due_at, next_try_at)
-             VALUES (?, 'reminder', ?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, 'reminder', $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (dedupe_key) DO UPDATE SET
                  state = 'pending', attempts = 0, channel = excluded.channel, next_try_at = excluded.next_try_at
              WHERE deliveries.state = 'cancelled'",
