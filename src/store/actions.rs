@@ -121,8 +121,8 @@ impl Store {
     ) -> anyhow::Result<Vec<ActionRow>> {
         sqlx::query_as::<_, ActionRow>(
             "SELECT * FROM actions WHERE workspace = $1
-               AND ($2 IS NULL OR owner = $3) AND ($4 IS NULL OR status = $5)
-               AND ($6 IS NULL OR (status IN ('open', 'reopened') AND due_date IS NOT NULL AND due_date < $7))
+               AND (CAST($2 AS TEXT) IS NULL OR owner = $3) AND (CAST($4 AS TEXT) IS NULL OR status = $5)
+               AND (CAST($6 AS TEXT) IS NULL OR (status IN ('open', 'reopened') AND due_date IS NOT NULL AND due_date < $7))
              ORDER BY CASE priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END,
                       due_date IS NULL, due_date, id
              LIMIT 1000",

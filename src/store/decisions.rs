@@ -109,7 +109,8 @@ impl Store {
     ) -> anyhow::Result<Vec<DecisionRow>> {
         sqlx::query_as::<_, DecisionRow>(
             "SELECT * FROM decisions WHERE workspace = $1
-               AND ($2 IS NULL OR category = $3) AND ($4 IS NULL OR created_at >= $5) AND ($6 IS NULL OR status = $7)
+               AND (CAST($2 AS TEXT) IS NULL OR category = $3) AND (CAST($4 AS BIGINT) IS NULL OR created_at >= $5)
+               AND (CAST($6 AS TEXT) IS NULL OR status = $7)
              ORDER BY created_at DESC, id DESC LIMIT 500",
         )
         .bind(workspace)

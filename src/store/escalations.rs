@@ -67,7 +67,7 @@ impl Store {
             "SELECT * FROM escalations WHERE workspace = $1 AND ($2 = 0 OR state != 'resolved') ORDER BY id DESC LIMIT 200",
         )
         .bind(workspace)
-        .bind(open_only)
+        .bind(i64::from(open_only))
         .fetch_all(&self.pool)
         .await
         .context("listing escalations")

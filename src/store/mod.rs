@@ -203,7 +203,8 @@ impl Store {
         now: i64,
     ) -> anyhow::Result<()> {
         sqlx::query(
-            "INSERT OR IGNORE INTO skips (series_id, occurrence_at, skipped_by, skipped_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO skips (series_id, occurrence_at, skipped_by, skipped_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (series_id, occurrence_at) DO NOTHING",
         )
         .bind(row.id)
         .bind(occurrence_at)
@@ -423,7 +424,7 @@ impl Store {
     pub async fn mark_sent(&self, id: i64, now: i64, late: bool) -> anyhow::Result<()> {
         sqlx::query("UPDATE deliveries SET state = 'sent', sent_at = $1, late = $2, lease_until = NULL WHERE id = $3")
             .bind(now)
-            .bind(late)
+            .bind(i64::from(late))
             .bind(id)
             .execute(&self.pool)
             .await
@@ -512,12 +513,12 @@ impl Store {
     pub async fn snooze(&self, workspace: &str, id: i64, at: i64) -> anyhow::Result<bool> {
         let n = sqlx::query(
             "INSERT INTO deliveries (workspace, kind, dedupe_key, channel, series_id, occurrence_at, lead_secs, due_at, next_try_at)
-             SELECT d.workspace, 'reminder', 'snooze:' || d.id || ':' || $1, d.channel, d.series_id, d.occurrence_at, d.lead_secs, $2, $3
+             SELECT d.workspace, 'reminder', 'snooze:' || CAST(d.id AS TEXT) || ':' || $1, d.channel, d.series_id, d.occurrence_at, d.lead_secs, $2, $3
              FROM deliveries d JOIN series s ON s.id = d.series_id
              WHERE d.id = $4 AND d.workspace = $5 AND d.kind = 'reminder' AND s.status != 'cancelled'
              ON CONFLICT (dedupe_key) DO NOTHING",
         )
-        .bind(at)
+        .bind(at.to_string())
         .bind(at)
         .bind(at)
         .bind(id)

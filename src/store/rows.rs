@@ -94,7 +94,7 @@ pub struct DeliveryStatus {
     pub lead_secs: Option<i64>,
     pub due_at: i64,
     pub state: String,
-    pub late: bool,
+    pub late: i64,
     pub attempts: i64,
 }
 
