@@ -217,17 +217,17 @@ impl Decisions {
 
     /// Words are matched as prefixes, all of them required; punctuation is ignored.
     pub async fn search(&self, actor: &Actor, query: &str) -> Result<Vec<DecisionRow>> {
-        let terms: Vec<String> = query
+        let words: Vec<String> = query
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
-            .map(|w| format!("\"{}\"*", w.to_lowercase()))
+            .map(str::to_lowercase)
             .collect();
-        if terms.is_empty() {
+        if words.is_empty() {
             return user_err("query: give some words to search for");
         }
         Ok(self
             .store
-            .search_decisions(&actor.workspace, &terms.join(" "))
+            .search_decisions(&actor.workspace, &words)
             .await?)
     }
 }

@@ -125,22 +125,38 @@ impl Store {
         .context("listing decisions")
     }
 
-    /// Full-text search, best match first (BM25, title weighted above rationale).
+    /// Full-text search, best match first (SQLite: BM25 with the title
+    /// weighted above category and rationale; PostgreSQL: ts_rank over the
+    /// same weights). `query` is a list of words, each matched as a prefix.
     pub async fn search_decisions(
         &self,
         workspace: &str,
-        query: &str,
+        words: &[String],
     ) -> anyhow::Result<Vec<DecisionRow>> {
-        sqlx::query_as::<_, DecisionRow>(
-            "SELECT d.* FROM decisions_fts f JOIN decisions d ON d.id = f.rowid
-             WHERE decisions_fts MATCH $1 AND d.workspace = $2
-             ORDER BY bm25(decisions_fts, 10.0, 1.0, 2.0), d.id DESC LIMIT 20",
-        )
-        .bind(query)
-        .bind(workspace)
-        .fetch_all(&self.pool)
-        .await
-        .context("searching decisions")
+        let (sql, query) = match self.backend {
+            super::Backend::Sqlite => (
+                "SELECT d.* FROM decisions_fts f JOIN decisions d ON d.id = f.rowid
+                 WHERE decisions_fts MATCH $1 AND d.workspace = $2
+                 ORDER BY bm25(decisions_fts, 10.0, 1.0, 2.0), d.id DESC LIMIT 20",
+                words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" "),
+            ),
+            super::Backend::Postgres => (
+                "SELECT d.* FROM decisions d,
+                        (SELECT (setweight(to_tsvector('english', title), 'A') ||
+                                 setweight(to_tsvector('english', category), 'B') ||
+                                 setweight(to_tsvector('english', rationale), 'C')) AS doc, id FROM decisions) s,
+                        to_tsquery('english', $1) q
+                 WHERE s.id = d.id AND s.doc @@ q AND d.workspace = $2
+                 ORDER BY ts_rank(s.doc, q) DESC, d.id DESC LIMIT 20",
+                words.iter().map(|w| format!("{w}:*")).collect::<Vec<_>>().join(" & "),
+            ),
+        };
+        sqlx::query_as::<_, DecisionRow>(sql)
+            .bind(query)
+            .bind(workspace)
+            .fetch_all(&self.pool)
+            .await
+            .context("searching decisions")
     }
 
     pub async fn audit_trail(
@@ -162,7 +178,7 @@ impl Store {
 }
 
 async fn supersede(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     workspace: &str,
     old: i64,
     new: i64,

@@ -164,7 +164,11 @@ impl Store {
     /// cancelled) or waits until the post is recorded.
     pub async fn lock_escalation(&self, id: i64) -> anyhow::Result<EscalationLock> {
         let mut tx = self.begin().await?;
-        let state: Option<String> = sqlx::query("SELECT state FROM escalations WHERE id = $1")
+        let sql = match self.backend {
+            super::Backend::Sqlite => "SELECT state FROM escalations WHERE id = $1",
+            super::Backend::Postgres => "SELECT state FROM escalations WHERE id = $1 FOR UPDATE",
+        };
+        let state: Option<String> = sqlx::query(sql)
             .bind(id)
             .fetch_optional(&mut *tx)
             .await
@@ -175,7 +179,7 @@ impl Store {
 }
 
 pub struct EscalationLock {
-    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: sqlx::Transaction<'static, sqlx::Any>,
     pub state: Option<String>,
 }
 
@@ -217,7 +221,7 @@ impl EscalationLock {
 }
 
 async fn write_events_and_posts(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     workspace: &str,
     id: i64,
     events: &[(String, String, String)],

@@ -5,12 +5,11 @@
 //! Instants are UTC unix seconds (`i64`); each series row carries its zone name.
 //! Every query that reads user data is scoped by workspace.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor as _, Row};
 
 mod actions;
 mod decisions;
@@ -21,7 +20,16 @@ pub use rows::*;
 
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Which database is behind the store; the SQL is shared but for a few
+/// statements (transaction start, row locks, full-text search).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
 /// How long a claimed delivery stays reserved for the instance that claimed it.
@@ -29,36 +37,64 @@ pub const LEASE_SECS: i64 = 60;
 
 impl Store {
     /// Open (creating if missing) the database at `url` and apply migrations.
+    /// `sqlite://PATH` is the embedded default; `postgres://...` lets several
+    /// instances share one database (migrations run under PostgreSQL's
+    /// advisory lock, so instances starting together do not race).
     pub async fn connect(url: &str) -> anyhow::Result<Store> {
-        if !url.starts_with("sqlite:") {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if url.starts_with("sqlite:") {
+            let url = if url.contains('?') {
+                url.to_string()
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_string())
+        } else {
             anyhow::bail!(
-                "database url `{url}` is not supported yet; use sqlite://PATH (PostgreSQL arrives with its own backend)"
+                "database url `{url}` is not supported; use sqlite://PATH or postgres://..."
             );
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .acquire_timeout(Duration::from_secs(15))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .with_context(|| format!("opening database `{}`", redact(&url)))?;
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await,
         }
-        let options = SqliteConnectOptions::from_str(url)
-            .with_context(|| format!("reading database url `{url}`"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .with_context(|| format!("opening database `{url}`"))?;
-        sqlx::migrate!("migrations/sqlite")
-            .run(&pool)
-            .await
-            .context("applying database migrations")?;
-        Ok(Store { pool })
+        .context("applying database migrations")?;
+        Ok(Store { pool, backend })
     }
 
-    async fn begin(&self) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        // IMMEDIATE takes the write lock up front, so a read-then-write
-        // transaction never fails half-way on a busy database.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn begin(&self) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        // SQLite: IMMEDIATE takes the write lock up front, so a read-then-write
+        // transaction never fails half-way on a busy database. PostgreSQL
+        // locks rows as statements touch them.
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
         self.pool
-            .begin_with("BEGIN IMMEDIATE")
+            .begin_with(begin)
             .await
             .context("starting a database transaction")
     }
@@ -401,24 +437,28 @@ impl Store {
         Ok(missed)
     }
 
-    /// Claim up to `limit` deliveries whose time has come.
+    /// Claim up to `limit` deliveries whose time has come, with a lease: a
+    /// claim whose instance died is taken over when the lease lapses. On
+    /// PostgreSQL, rows another instance is claiming are skipped, not waited for.
     pub async fn claim_due(&self, now: i64, limit: i64) -> anyhow::Result<Vec<DeliveryRow>> {
-        sqlx::query_as::<_, DeliveryRow>(
+        let sql = format!(
             "UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
              WHERE id IN (SELECT id FROM deliveries
                           WHERE (state = 'pending' AND next_try_at <= $2)
                              OR (state = 'sending' AND lease_until <= $3)
-                          ORDER BY next_try_at, id LIMIT $4)
+                          ORDER BY next_try_at, id LIMIT $4 {})
              RETURNING id, workspace, kind, channel, series_id, occurrence_at, lead_secs, body, due_at, attempts,
                        escalation_id, requires_state, mention",
-        )
-        .bind(now + LEASE_SECS)
-        .bind(now)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .context("claiming due deliveries")
+            if self.backend == Backend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" }
+        );
+        sqlx::query_as::<_, DeliveryRow>(&sql)
+            .bind(now + LEASE_SECS)
+            .bind(now)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .context("claiming due deliveries")
     }
 
     pub async fn mark_sent(&self, id: i64, now: i64, late: bool) -> anyhow::Result<()> {
@@ -587,9 +627,28 @@ impl Store {
     }
 }
 
+/// A database url fit for logs: the password is replaced.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Record one change to a decision or an action item.
 async fn audit(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     workspace: &str,
     entity: &str,
     id: i64,
@@ -611,7 +670,7 @@ async fn audit(
 }
 
 async fn cancel_pending(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     series_id: i64,
 ) -> anyhow::Result<()> {
     sqlx::query(
@@ -625,7 +684,7 @@ async fn cancel_pending(
 }
 
 async fn insert_reminders(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     workspace: &str,
     series_id: i64,
     channel: &str,
