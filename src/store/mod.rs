@@ -451,14 +451,17 @@ impl Store {
                        escalation_id, requires_state, mention",
             if self.backend == Backend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" }
         );
-        sqlx::query_as::<_, DeliveryRow>(&sql)
+        let mut claimed = sqlx::query_as::<_, DeliveryRow>(&sql)
             .bind(now + LEASE_SECS)
             .bind(now)
             .bind(now)
             .bind(limit)
             .fetch_all(&self.pool)
             .await
-            .context("claiming due deliveries")
+            .context("claiming due deliveries")?;
+        // RETURNING keeps no order on PostgreSQL: deliver in due order.
+        claimed.sort_by_key(|d| (d.due_at, d.id));
+        Ok(claimed)
     }
 
     pub async fn mark_sent(&self, id: i64, now: i64, late: bool) -> anyhow::Result<()> {

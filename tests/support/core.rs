@@ -82,8 +82,35 @@ pub async fn harness(started: &str, grace: Duration) -> Harness {
 
 pub async fn harness_with(started: &str, config: Config) -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("q.db").display());
+    let url = match std::env::var("QUORUM_TEST_BACKEND").as_deref() {
+        Ok("postgres") => fresh_postgres_database().await,
+        _ => format!("sqlite://{}", dir.path().join("q.db").display()),
+    };
     reopen(dir, url, started, config).await
+}
+
+/// A new, empty PostgreSQL database for one test, on the server named by
+/// QUORUM_TEST_POSTGRES_URL (a url whose user may create databases).
+pub async fn fresh_postgres_database() -> String {
+    use sqlx::Connection as _;
+    use std::sync::atomic::AtomicU64;
+    static N: AtomicU64 = AtomicU64::new(0);
+    let admin = std::env::var("QUORUM_TEST_POSTGRES_URL")
+        .expect("QUORUM_TEST_BACKEND=postgres needs QUORUM_TEST_POSTGRES_URL, e.g. postgres://quorum:quorum@127.0.0.1/postgres");
+    let name = format!(
+        "quorum_test_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst),
+        Utc::now().timestamp_subsec_nanos()
+    );
+    let mut conn = sqlx::postgres::PgConnection::connect(&admin)
+        .await
+        .expect("connect to the test PostgreSQL");
+    sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create a test database");
+    let base = &admin[..admin.rfind('/').expect("a database in the url")];
+    format!("{base}/{name}")
 }
 
 /// Start again on the same database, as after a restart.
