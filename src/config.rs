@@ -26,6 +26,9 @@ pub struct Config {
     pub database_url: String,
     /// How late a reminder may still be sent after downtime.
     pub grace: Duration,
+    /// How long a claimed delivery is reserved for the instance that claimed
+    /// it; after that another instance takes it over.
+    pub lease: Duration,
     pub default_zone: Zone,
     pub default_channel: ChannelRef,
     pub default_remind: LeadTimes,
@@ -181,6 +184,7 @@ impl Default for Config {
         Config {
             database_url: DEFAULT_DATABASE_URL.to_string(),
             grace: Duration::hours(1),
+            lease: Duration::seconds(60),
             default_zone: Zone::utc(),
             default_channel: ChannelRef::general(),
             default_remind: LeadTimes::default(),
@@ -325,6 +329,7 @@ struct RawDatabase {
 #[serde(deny_unknown_fields)]
 struct RawScheduler {
     grace: Option<Spanned<String>>,
+    lease: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -449,6 +454,9 @@ impl Config {
                 "QUORUM_DISCORD_API_BASE" => {
                     self.discord.api_base = check_base(value).map_err(fail)?
                 }
+                "QUORUM_SCHEDULER_LEASE" => {
+                    self.lease = parse_duration(value).map_err(|e| fail(e.to_string()))?;
+                }
                 "QUORUM_DEFAULTS_TIMEZONE" => {
                     self.default_zone = value
                         .parse()
@@ -473,6 +481,10 @@ impl Config {
         if let Some(grace) = &raw.scheduler.grace {
             config.grace = parse_duration(grace.get_ref())
                 .map_err(|e| loc.at(Some(grace.span()), format!("scheduler.grace: {e}")))?;
+        }
+        if let Some(lease) = &raw.scheduler.lease {
+            config.lease = parse_duration(lease.get_ref())
+                .map_err(|e| loc.at(Some(lease.span()), format!("scheduler.lease: {e}")))?;
         }
         if let Some(tz) = &raw.defaults.timezone {
             config.default_zone = loc.parse(tz, "defaults.timezone")?;
@@ -821,13 +833,14 @@ impl Config {
 }
 
 fn check_database_url(url: &str) -> Result<String, String> {
-    if url.starts_with("sqlite:") {
+    if url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://")
+    {
         Ok(url.to_string())
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Err("PostgreSQL is not available in this build yet; use sqlite://PATH".to_string())
     } else {
         Err(format!(
-            "`{url}` is not a database url; use sqlite://quorum.db"
+            "`{url}` is not a database url; use sqlite://quorum.db or postgres://user:password@host/database"
         ))
     }
 }

@@ -32,7 +32,8 @@ pub async fn start<C: chat::Chat>(
     let now = chrono::Utc::now();
     let store = store::Store::connect(&config.database_url)
         .await
-        .with_context(|| format!("starting with database {}", config.database_url))?;
+        .with_context(|| "starting with the configured database")?
+        .with_lease(config.lease.num_seconds());
     let recovered = store.recover_inflight().await?;
     if recovered > 0 {
         tracing::warn!(

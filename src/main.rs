@@ -257,6 +257,9 @@ fn run_console(config: Option<PathBuf>, user: String, exit_on_eof: bool) -> Exit
         let (app, scheduler) = quorum::start(config, Arc::new(ConsoleChat)).await?;
         console::run(app, scheduler, user, exit_on_eof).await
     });
+    // A read of standard input may still be blocked in its thread: do not
+    // wait for it (the scheduler has already finished its work).
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(1, format!("{e:#}")),

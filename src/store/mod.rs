@@ -22,6 +22,8 @@ pub use rows::*;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// How long a claimed delivery stays reserved for the instance that claimed it.
+    lease_secs: i64,
 }
 
 /// Which database is behind the store; the SQL is shared but for a few
@@ -32,7 +34,7 @@ pub enum Backend {
     Postgres,
 }
 
-/// How long a claimed delivery stays reserved for the instance that claimed it.
+/// The default lease of a claimed delivery.
 pub const LEASE_SECS: i64 = 60;
 
 impl Store {
@@ -78,7 +80,17 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await,
         }
         .context("applying database migrations")?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            lease_secs: LEASE_SECS,
+        })
+    }
+
+    /// Use another lease length (config `scheduler.lease`).
+    pub fn with_lease(mut self, secs: i64) -> Store {
+        self.lease_secs = secs.max(1);
+        self
     }
 
     pub fn backend(&self) -> Backend {
@@ -452,7 +464,7 @@ impl Store {
             if self.backend == Backend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" }
         );
         let mut claimed = sqlx::query_as::<_, DeliveryRow>(&sql)
-            .bind(now + LEASE_SECS)
+            .bind(now + self.lease_secs)
             .bind(now)
             .bind(now)
             .bind(limit)
@@ -604,7 +616,7 @@ impl Store {
             "SELECT min(t) FROM (
                  SELECT min(next_try_at) AS t FROM deliveries WHERE state = 'pending'
                  UNION ALL SELECT min(lease_until) FROM deliveries WHERE state = 'sending'
-                 UNION ALL SELECT min(next_at) FROM series WHERE status = 'active')",
+                 UNION ALL SELECT min(next_at) FROM series WHERE status = 'active') AS w",
         )
         .fetch_one(&self.pool)
         .await

@@ -23,10 +23,15 @@ pub struct Console {
 
 impl Console {
     pub fn start(db: &Path, extra_env: &[(&str, &str)], args: &[&str]) -> Console {
+        Console::start_url(&format!("sqlite://{}", db.display()), extra_env, args)
+    }
+
+    /// A console on any database url (several may share a PostgreSQL one).
+    pub fn start_url(url: &str, extra_env: &[(&str, &str)], args: &[&str]) -> Console {
         let mut cmd = Command::new(bin());
         cmd.arg("console")
             .args(args)
-            .env("QUORUM_DATABASE_URL", format!("sqlite://{}", db.display()))
+            .env("QUORUM_DATABASE_URL", url)
             .env("QUORUM_LOG", "warn")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -84,6 +89,21 @@ impl Console {
             std::thread::sleep(Duration::from_millis(50));
         }
         None
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGTERM, then wait for the process to exit.
+    pub fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        let status = self.child.wait().expect("wait");
+        std::thread::sleep(Duration::from_millis(100));
+        (status, self.lines())
     }
 
     /// SIGKILL: no chance to clean up.
