@@ -51,8 +51,6 @@ pub struct Scheduler<C: Chat> {
     store: Store,
     meetings: Meetings,
     chat: Arc<C>,
-    grace: Duration,
-    org: crate::domain::org::Org,
     config: Arc<Config>,
     actions: crate::service::actions::Actions,
     escalations: crate::service::escalations::Escalations,
@@ -75,8 +73,6 @@ impl<C: Chat> Scheduler<C> {
             },
             store,
             chat,
-            grace: config.grace,
-            org: config.org.clone(),
             config: Arc::new(config.clone()),
             started_at,
             wake: Arc::new(Notify::new()),
@@ -94,8 +90,8 @@ impl<C: Chat> Scheduler<C> {
             advanced: self.meetings.advance_due(now).await?,
             ..TickReport::default()
         };
-        let cutoff = (now - self.grace).timestamp();
-        let grace = self.grace;
+        let cutoff = (now - self.config.grace).timestamp();
+        let grace = self.config.grace;
         let missed = self
             .store
             .sweep_missed(cutoff, now.timestamp(), |list| {
@@ -249,7 +245,7 @@ impl<C: Chat> Scheduler<C> {
         let attendees: Vec<String> = series
             .attendees
             .iter()
-            .map(|a| self.org.describe(a))
+            .map(|a| self.config.org.describe(a))
             .collect();
         let owners: Vec<String> = series.attendees.iter().map(str::to_string).collect();
         let actions = self
