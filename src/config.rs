@@ -83,6 +83,8 @@ pub struct DiscordSettings {
     pub channels: std::collections::HashMap<String, String>,
     /// Connect to the gateway when DISCORD_TOKEN is set (off: endpoint only).
     pub gateway: bool,
+    /// Gateway shards in all; each is held by one instance at a time.
+    pub shards: u32,
 }
 
 impl Default for DiscordSettings {
@@ -93,6 +95,7 @@ impl Default for DiscordSettings {
             dev_guild: None,
             channels: Default::default(),
             gateway: true,
+            shards: 1,
         }
     }
 }
@@ -280,6 +283,7 @@ struct RawDiscord {
     application_id: Option<String>,
     dev_guild: Option<String>,
     gateway: Option<bool>,
+    shards: Option<Spanned<u32>>,
     #[serde(default)]
     channels: BTreeMap<String, String>,
 }
@@ -664,6 +668,18 @@ impl Config {
         config.discord.dev_guild = raw.discord.dev_guild.clone();
         if let Some(g) = raw.discord.gateway {
             config.discord.gateway = g;
+        }
+        if let Some(n) = &raw.discord.shards {
+            if !(1..=1024).contains(n.get_ref()) {
+                return Err(loc.at(
+                    Some(n.span()),
+                    format!(
+                        "discord.shards: {} is out of range; use 1 (the default) up to 1024",
+                        n.get_ref()
+                    ),
+                ));
+            }
+            config.discord.shards = *n.get_ref();
         }
         if let Some(b) = &raw.slack.api_base {
             config.slack.api_base = check_base(b.get_ref())

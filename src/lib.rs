@@ -12,6 +12,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod leader;
 pub mod scheduler;
 pub mod service;
 pub mod store;
@@ -34,7 +35,14 @@ pub async fn start<C: chat::Chat>(
         .await
         .with_context(|| "starting with the configured database")?
         .with_lease(config.lease.num_seconds());
-    let recovered = store.recover_inflight().await?;
+    // On SQLite this process is the only one, so whatever is `sending` was
+    // left by a dead predecessor. On PostgreSQL other live instances own
+    // their in-flight rows: resetting them would send twice; their leases
+    // lapse if they die, and claim_due takes them over then.
+    let recovered = match store.backend() {
+        store::Backend::Sqlite => store.recover_inflight().await?,
+        store::Backend::Postgres => 0,
+    };
     if recovered > 0 {
         tracing::warn!(
             count = recovered,

@@ -501,6 +501,11 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
     };
     let listen = config.http_listen.clone();
     let gateway = config.discord.gateway && !token.is_empty();
+    let shards = config.discord.shards;
+    let lease = config
+        .lease
+        .to_std()
+        .unwrap_or(std::time::Duration::from_secs(60));
     let result = runtime.block_on(async move {
         let (app, scheduler) = quorum::start(config, Arc::new(chat)).await?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -513,14 +518,27 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
                 })
                 .await;
         });
+        let mut gateways = Vec::new();
         if gateway {
-            let app = app.clone();
-            let token = token.clone();
-            tokio::spawn(async move {
-                if let Err(e) = quorum::chat::gateway::run(&token, app).await {
-                    tracing::error!(error = %e, "the Discord gateway stopped");
-                }
-            });
+            // Each shard is connected by one instance at a time: whoever
+            // holds its lease; the others stand by to take over.
+            let holder = quorum::leader::holder_id();
+            for shard in 0..shards {
+                let (app, token) = (app.clone(), token.clone());
+                gateways.push(tokio::spawn(quorum::leader::hold(
+                    app.store.clone(),
+                    format!("discord-gateway/{shard}/{shards}"),
+                    holder.clone(),
+                    lease,
+                    stop_rx.clone(),
+                    move |quit| {
+                        let (app, token) = (app.clone(), token.clone());
+                        async move {
+                            quorum::chat::gateway::run(&token, app, shard, shards, quit).await
+                        }
+                    },
+                )));
+            }
         }
         let mut rx = stop_rx.clone();
         let state = quorum::http::HttpState {
@@ -542,6 +560,9 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
         };
         let _ = stop_tx.send(true);
         loop_handle.await.ok();
+        for g in gateways {
+            g.await.ok();
+        }
         result
     });
     match result {

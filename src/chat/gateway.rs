@@ -114,9 +114,17 @@ impl EventHandler for Gateway {
     }
 }
 
-/// Connect to the gateway and serve interactions until the connection ends.
-/// Slash commands need no privileged intent: GUILDS is enough.
-pub async fn run(token: &str, app: App) -> anyhow::Result<()> {
+/// Connect shard `shard` of `shards` to the gateway and serve interactions
+/// until `quit` turns true or the connection ends. Slash commands need no
+/// privileged intent: GUILDS is enough. Run it under [`crate::leader::hold`]
+/// so that one instance connects each shard.
+pub async fn run(
+    token: &str,
+    app: App,
+    shard: u32,
+    shards: u32,
+    mut quit: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let gateway = Gateway {
         token: token.to_string(),
         api_base: app.config.discord.api_base.clone(),
@@ -126,12 +134,14 @@ pub async fn run(token: &str, app: App) -> anyhow::Result<()> {
     let mut client = serenity::Client::builder(token, GatewayIntents::GUILDS)
         .event_handler(gateway)
         .await?;
-    let shards = Arc::clone(&client.shard_manager);
-    tokio::spawn(async move {
-        crate::chat::console::shutdown_signal().await;
-        shards.shutdown_all().await;
+    let manager = Arc::clone(&client.shard_manager);
+    let watcher = tokio::spawn(async move {
+        let _ = quit.wait_for(|q| *q).await;
+        manager.shutdown_all().await;
     });
-    client.start().await?;
+    let result = client.start_shard(shard, shards).await;
+    watcher.abort();
+    result?;
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use sqlx::{AnyPool, Executor as _, Row};
 mod actions;
 mod decisions;
 mod escalations;
+mod leases;
 pub use escalations::EscalationLock;
 pub mod rows;
 pub use rows::*;
@@ -95,6 +96,11 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// How long a claim stays reserved, in seconds.
+    pub fn lease_secs(&self) -> i64 {
+        self.lease_secs
     }
 
     async fn begin(&self) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Any>> {
@@ -474,6 +480,55 @@ impl Store {
         // RETURNING keeps no order on PostgreSQL: deliver in due order.
         claimed.sort_by_key(|d| (d.due_at, d.id));
         Ok(claimed)
+    }
+
+    /// Renew the claims on `ids` that are still ours (state `sending` with
+    /// the lease we set, `held_until`) to `now + lease`. Returns the ids
+    /// renewed: a claim that lapsed and was taken by another instance is not.
+    pub async fn extend_claims(
+        &self,
+        ids: &[i64],
+        held_until: i64,
+        now: i64,
+    ) -> anyhow::Result<Vec<i64>> {
+        let mut tx = self.begin().await?;
+        let mut kept = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let n = sqlx::query(
+                "UPDATE deliveries SET lease_until = $1 WHERE id = $2 AND state = 'sending' AND lease_until = $3",
+            )
+            .bind(now + self.lease_secs)
+            .bind(id)
+            .bind(held_until)
+            .execute(&mut *tx)
+            .await
+            .context("renewing claims")?
+            .rows_affected();
+            if n == 1 {
+                kept.push(id);
+            }
+        }
+        tx.commit().await.context("committing renewed claims")?;
+        Ok(kept)
+    }
+
+    /// Give back claims not yet attempted (a graceful stop): they are pending
+    /// again at once, for another instance, as if never claimed.
+    pub async fn release_claims(&self, ids: &[i64], held_until: i64) -> anyhow::Result<()> {
+        let mut tx = self.begin().await?;
+        for &id in ids {
+            sqlx::query(
+                "UPDATE deliveries SET state = 'pending', lease_until = NULL, attempts = attempts - 1
+                 WHERE id = $1 AND state = 'sending' AND lease_until = $2",
+            )
+            .bind(id)
+            .bind(held_until)
+            .execute(&mut *tx)
+            .await
+            .context("releasing claims")?;
+        }
+        tx.commit().await.context("committing released claims")?;
+        Ok(())
     }
 
     pub async fn mark_sent(&self, id: i64, now: i64, late: bool) -> anyhow::Result<()> {
