@@ -259,3 +259,151 @@ async fn a_notice_body_is_posted_verbatim() {
     assert!(posts.iter().all(|p| matches!(p.body, Body::Notice(_))));
     assert_eq!(posts.len(), 1);
 }
+
+/// A chat that holds its first post until told to let it through.
+#[derive(Default)]
+struct Gate {
+    entered: tokio::sync::Notify,
+    proceed: tokio::sync::Notify,
+    posts: std::sync::Mutex<Vec<String>>,
+}
+
+impl quorum::chat::Chat for Gate {
+    async fn post(&self, m: &quorum::chat::Outgoing) -> Result<(), quorum::chat::SendError> {
+        if self.posts.lock().unwrap().is_empty() {
+            self.entered.notify_one();
+            self.proceed.notified().await;
+        }
+        self.posts.lock().unwrap().push(m.key.clone());
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shutdown_finishes_the_message_in_flight_and_hands_back_the_rest() {
+    let h = harness("2026-03-20T00:00:00Z", Duration::hours(1)).await;
+    let now = chrono::Utc::now();
+    for i in 0..5 {
+        h.app
+            .store
+            .enqueue_notice(
+                "acme",
+                "ops",
+                &format!("n{i}"),
+                &format!("notice {i}"),
+                now.timestamp(),
+            )
+            .await
+            .unwrap();
+    }
+    let gate = std::sync::Arc::new(Gate::default());
+    let scheduler = std::sync::Arc::new(quorum::scheduler::Scheduler::new(
+        h.app.store.clone(),
+        &h.app.config,
+        gate.clone(),
+        now,
+    ));
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let running = {
+        let scheduler = scheduler.clone();
+        tokio::spawn(async move {
+            scheduler
+                .run(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+        })
+    };
+    // The first notice is on its way when the stop comes.
+    gate.entered.notified().await;
+    stop.send(true).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    gate.proceed.notify_one();
+    running.await.unwrap();
+
+    assert_eq!(
+        gate.posts.lock().unwrap().len(),
+        1,
+        "only the one in flight"
+    );
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&h.url).await.unwrap();
+    let states: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT state, CAST(attempts AS BIGINT) FROM deliveries WHERE kind = 'notice' ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        states[0],
+        ("sent".to_string(), 1),
+        "the one in flight is recorded"
+    );
+    assert!(
+        states[1..].iter().all(|s| *s == ("pending".to_string(), 0)),
+        "the rest are pending again, as never attempted, for another instance: {states:?}"
+    );
+    // Another instance (here a tick) delivers them at once, no lease to wait out.
+    assert_eq!(h.scheduler.tick(now).await.unwrap().sent, 4);
+}
+
+/// A chat that takes its time over each post (a paced, slow API).
+struct Slow(std::time::Duration, std::sync::Mutex<Vec<String>>);
+
+impl quorum::chat::Chat for Slow {
+    async fn post(&self, m: &quorum::chat::Outgoing) -> Result<(), quorum::chat::SendError> {
+        tokio::time::sleep(self.0).await;
+        self.1.lock().unwrap().push(m.key.clone());
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_that_outlasts_its_lease_renews_it_so_no_other_instance_resends() {
+    let h = harness("2026-03-20T00:00:00Z", Duration::hours(1)).await;
+    let now = chrono::Utc::now();
+    for i in 0..6 {
+        h.app
+            .store
+            .enqueue_notice(
+                "acme",
+                "ops",
+                &format!("n{i}"),
+                &format!("notice {i}"),
+                now.timestamp(),
+            )
+            .await
+            .unwrap();
+    }
+    // Two instances with a 2 s lease; the first claims all six and needs
+    // about 3.6 s to post them.
+    let instance = |delay_ms: u64| {
+        let store = quorum::store::Store::clone(&h.app.store).with_lease(2);
+        let chat = std::sync::Arc::new(Slow(
+            std::time::Duration::from_millis(delay_ms),
+            Default::default(),
+        ));
+        let s = quorum::scheduler::Scheduler::new(store, &h.app.config, chat.clone(), now);
+        (std::sync::Arc::new(s), chat)
+    };
+    let (slow, slow_chat) = instance(600);
+    let (quick, quick_chat) = instance(0);
+    let first = {
+        let slow = slow.clone();
+        tokio::spawn(async move { slow.tick(chrono::Utc::now()).await.unwrap() })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    while !first.is_finished() {
+        quick.tick(chrono::Utc::now()).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+    first.await.unwrap();
+    let a = slow_chat.1.lock().unwrap().clone();
+    let b = quick_chat.1.lock().unwrap().clone();
+    assert_eq!(
+        a.len(),
+        6,
+        "the claiming instance kept its claims: {a:?} / {b:?}"
+    );
+    assert!(b.is_empty(), "the other instance re-sent nothing: {b:?}");
+}

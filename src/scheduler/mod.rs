@@ -16,7 +16,9 @@
 //! [`Scheduler::run`] calls `tick` whenever work falls due, sleeping in
 //! between; tests call `tick(now)` directly with a controlled clock.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
@@ -57,7 +59,12 @@ pub struct Scheduler<C: Chat> {
     /// When this process started: reminders due before it fell due during downtime.
     started_at: DateTime<Utc>,
     wake: Arc<Notify>,
+    /// Set on shutdown: finish the message in flight, give back the rest.
+    draining: AtomicBool,
 }
+
+/// Deliveries claimed at a time.
+const BATCH: i64 = 100;
 
 impl<C: Chat> Scheduler<C> {
     pub fn new(store: Store, config: &Config, chat: Arc<C>, started_at: DateTime<Utc>) -> Self {
@@ -76,6 +83,7 @@ impl<C: Chat> Scheduler<C> {
             config: Arc::new(config.clone()),
             started_at,
             wake: Arc::new(Notify::new()),
+            draining: AtomicBool::new(false),
         }
     }
 
@@ -106,14 +114,44 @@ impl<C: Chat> Scheduler<C> {
         report.chases = self.actions.chase_due(&self.config, now).await?
             + self.actions.chase_unverified(&self.config, now).await?
             + self.actions.weekly_digest(&self.config, now).await?;
-        loop {
-            let batch = self.store.claim_due(now.timestamp(), 100).await?;
-            let n = batch.len();
-            for d in batch {
+        // The tick's clock moves on while it delivers: claims and their
+        // renewals are timed by it, so a long tick (Slack's pacing, a slow
+        // API) never hands out a lease that has already lapsed.
+        let started = std::time::Instant::now();
+        let clock = || now + Duration::from_std(started.elapsed()).unwrap_or_default();
+        let lease = self.store.lease_secs();
+        while !self.draining.load(Ordering::SeqCst) {
+            let claimed_at = clock().timestamp();
+            let mut queue: VecDeque<DeliveryRow> =
+                self.store.claim_due(claimed_at, BATCH).await?.into();
+            let n = queue.len() as i64;
+            let (mut renewed_at, mut held_until) = (claimed_at, claimed_at + lease);
+            while let Some(d) = queue.pop_front() {
+                if self.draining.load(Ordering::SeqCst) {
+                    // Stopping: what this batch has not attempted goes back
+                    // to the queue for another instance, now.
+                    let ids: Vec<i64> = std::iter::once(d.id)
+                        .chain(queue.iter().map(|d| d.id))
+                        .collect();
+                    self.store.release_claims(&ids, held_until).await?;
+                    return Ok(report);
+                }
+                let t = clock().timestamp();
+                if (t - renewed_at) * 2 >= lease {
+                    let ids: Vec<i64> = std::iter::once(d.id)
+                        .chain(queue.iter().map(|d| d.id))
+                        .collect();
+                    let kept = self.store.extend_claims(&ids, held_until, t).await?;
+                    (renewed_at, held_until) = (t, t + lease);
+                    queue.retain(|q| kept.contains(&q.id));
+                    if !kept.contains(&d.id) {
+                        continue;
+                    }
+                }
                 let span = info_span!("deliver", delivery = d.id, workspace = %d.workspace, kind = %d.kind);
                 self.deliver(d, now, &mut report).instrument(span).await?;
             }
-            if n < 100 {
+            if n < BATCH {
                 break;
             }
         }
@@ -284,7 +322,21 @@ impl<C: Chat> Scheduler<C> {
         loop {
             let now = Utc::now();
             let span = info_span!("tick", at = %now);
-            if let Err(e) = self.tick(now).instrument(span).await {
+            let tick = self.tick(now).instrument(span);
+            tokio::pin!(tick);
+            let result = tokio::select! {
+                r = &mut tick => r,
+                _ = &mut shutdown => {
+                    // The message in flight is finished and recorded; the
+                    // rest of the batch is handed back; then we stop.
+                    self.draining.store(true, Ordering::SeqCst);
+                    if let Err(e) = tick.await {
+                        tracing::error!(error = ?e, "the last scheduler tick failed");
+                    }
+                    return;
+                }
+            };
+            if let Err(e) = result {
                 tracing::error!(error = ?e, "scheduler tick failed; retrying in 1s");
                 tokio::select! {
                     _ = tokio::time::sleep(StdDuration::from_secs(1)) => continue,
