@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod core;
+pub mod fakes;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -28,9 +29,15 @@ impl Console {
 
     /// A console on any database url (several may share a PostgreSQL one).
     pub fn start_url(url: &str, extra_env: &[(&str, &str)], args: &[&str]) -> Console {
+        let mut all = vec!["console"];
+        all.extend_from_slice(args);
+        Console::spawn(url, extra_env, &all)
+    }
+
+    /// Any `quorum` subcommand (e.g. `run`) on `url`, output collected.
+    pub fn spawn(url: &str, extra_env: &[(&str, &str)], args: &[&str]) -> Console {
         let mut cmd = Command::new(bin());
-        cmd.arg("console")
-            .args(args)
+        cmd.args(args)
             .env("QUORUM_DATABASE_URL", url)
             .env("QUORUM_LOG", "warn")
             .stdin(Stdio::piped())
