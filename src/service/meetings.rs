@@ -374,29 +374,40 @@ impl Meetings {
             if due.is_empty() {
                 break;
             }
-            for row in due {
-                let Some(passed) = row.next_at else { continue };
-                let plan = match Series::from_row(row.clone()) {
-                    Ok(s) => {
-                        let skips = self.store.skips(row.id, passed).await?;
-                        let after = DateTime::<Utc>::from_timestamp(passed, 0).unwrap_or(now);
-                        plan(
-                            &s.cadence, s.zone, s.anchor, &s.remind, after, passed, &skips,
-                        )
-                    }
-                    Err(e) => {
-                        tracing::error!(series = row.id, error = %e, "ending a series that cannot be read");
-                        Plan::default()
-                    }
-                };
-                if self
-                    .store
-                    .advance_series(&row, passed, &plan, ts(now))
-                    .await?
-                {
-                    advanced += 1;
-                }
+            // Plan the whole batch, then write it in one transaction: the
+            // skips come in one query and the commit is paid once per batch.
+            let rows: Vec<(SeriesRow, i64)> = due
+                .into_iter()
+                .filter_map(|r| r.next_at.map(|p| (r, p)))
+                .collect();
+            let ids: Vec<i64> = rows.iter().map(|(r, _)| r.id).collect();
+            let passed: Vec<i64> = rows.iter().map(|(_, p)| *p).collect();
+            let skips = self.store.skips_after(&ids, &passed).await?;
+            let batch: Vec<(SeriesRow, i64, Plan)> = rows
+                .into_iter()
+                .map(|(row, passed)| {
+                    let plan = match Series::from_row(row.clone()) {
+                        Ok(s) => {
+                            let after =
+                                DateTime::<Utc>::from_timestamp(passed, 0).unwrap_or(now);
+                            let none = Vec::new();
+                            let skips = skips.get(&row.id).unwrap_or(&none);
+                            plan(
+                                &s.cadence, s.zone, s.anchor, &s.remind, after, passed, skips,
+                            )
+                        }
+                        Err(e) => {
+                            tracing::error!(series = row.id, error = %e, "ending a series that cannot be read");
+                            Plan::default()
+                        }
+                    };
+                    (row, passed, plan)
+                })
+                .collect();
+            if batch.is_empty() {
+                break;
             }
+            advanced += self.store.advance_many(&batch, ts(now)).await?;
         }
         Ok(advanced)
     }

@@ -347,13 +347,66 @@ impl Store {
     /// Active series whose next occurrence is at or before `now`.
     pub async fn series_due(&self, now: i64, limit: i64) -> anyhow::Result<Vec<SeriesRow>> {
         sqlx::query_as::<_, SeriesRow>(
-            "SELECT * FROM series WHERE status = 'active' AND next_at <= $1 ORDER BY next_at LIMIT $2",
+            "SELECT * FROM series WHERE status = 'active' AND next_at <= $1 ORDER BY next_at, id LIMIT $2",
         )
         .bind(now)
         .bind(limit)
         .fetch_all(&self.pool)
         .await
         .context("finding series whose occurrence has passed")
+    }
+
+    /// Skipped occurrences of the series `ids` after the occurrence each
+    /// has passed (`passed[i]` for `ids[i]`), in one query for a batch.
+    pub async fn skips_after(
+        &self,
+        ids: &[i64],
+        passed: &[i64],
+    ) -> anyhow::Result<std::collections::HashMap<i64, Vec<i64>>> {
+        let mut out: std::collections::HashMap<i64, Vec<i64>> = Default::default();
+        let (Some(lo), Some(hi), Some(from)) =
+            (ids.iter().min(), ids.iter().max(), passed.iter().min())
+        else {
+            return Ok(out);
+        };
+        let after: std::collections::HashMap<i64, i64> =
+            ids.iter().copied().zip(passed.iter().copied()).collect();
+        let rows = sqlx::query(
+            "SELECT series_id, occurrence_at FROM skips
+             WHERE series_id >= $1 AND series_id <= $2 AND occurrence_at > $3 ORDER BY 1, 2",
+        )
+        .bind(lo)
+        .bind(hi)
+        .bind(from)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading skipped occurrences")?;
+        for r in rows {
+            let (id, at): (i64, i64) = (r.get(0), r.get(1));
+            if after.get(&id).is_some_and(|p| at > *p) {
+                out.entry(id).or_default().push(at);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Move each series past its occurrence `passed` to its plan, all in one
+    /// transaction. Returns how many moved; one someone else already moved
+    /// is left alone (nothing is written for it).
+    pub async fn advance_many(
+        &self,
+        batch: &[(SeriesRow, i64, Plan)],
+        now: i64,
+    ) -> anyhow::Result<usize> {
+        let mut tx = self.begin().await?;
+        let mut moved = 0;
+        for (row, passed, plan) in batch {
+            if advance_in(&mut tx, row, *passed, plan, now).await? {
+                moved += 1;
+            }
+        }
+        tx.commit().await.context("committing series advances")?;
+        Ok(moved)
     }
 
     /// Move a series past its occurrence `passed` to `plan`. Returns false
@@ -366,23 +419,9 @@ impl Store {
         now: i64,
     ) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
-        let moved = sqlx::query(
-            "UPDATE series SET next_at = $1, status = $2, updated_at = $3 WHERE id = $4 AND next_at = $5 AND status = 'active'",
-        )
-        .bind(plan.next_at)
-        .bind(if plan.next_at.is_some() { "active" } else { "ended" })
-        .bind(now)
-        .bind(row.id)
-        .bind(passed)
-        .execute(&mut *tx)
-        .await
-        .context("advancing a series")?
-        .rows_affected();
-        if moved == 1 {
-            insert_reminders(&mut tx, &row.workspace, row.id, &row.channel, plan).await?;
-        }
+        let moved = advance_in(&mut tx, row, passed, plan, now).await?;
         tx.commit().await.context("committing a series advance")?;
-        Ok(moved == 1)
+        Ok(moved)
     }
 
     /// Start-up recovery for the single-instance SQLite backend: deliveries a
@@ -751,6 +790,32 @@ async fn cancel_pending(
     .await
     .context("cancelling pending reminders")?;
     Ok(())
+}
+
+/// One series advance inside `tx` (see [`Store::advance_series`]).
+async fn advance_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    row: &SeriesRow,
+    passed: i64,
+    plan: &Plan,
+    now: i64,
+) -> anyhow::Result<bool> {
+    let moved = sqlx::query(
+        "UPDATE series SET next_at = $1, status = $2, updated_at = $3 WHERE id = $4 AND next_at = $5 AND status = 'active'",
+    )
+    .bind(plan.next_at)
+    .bind(if plan.next_at.is_some() { "active" } else { "ended" })
+    .bind(now)
+    .bind(row.id)
+    .bind(passed)
+    .execute(&mut **tx)
+    .await
+    .context("advancing a series")?
+    .rows_affected();
+    if moved == 1 {
+        insert_reminders(tx, &row.workspace, row.id, &row.channel, plan).await?;
+    }
+    Ok(moved == 1)
 }
 
 async fn insert_reminders(
