@@ -4,7 +4,7 @@
 //! the `leases` table) runs it and renews the lease every third of its
 //! length; the others stand by and retry every half length. A graceful stop
 //! releases the lease at once; a crash lets it lapse, and a standby takes
-//! over within one lease length.
+//! over within one and a half lease lengths (the lapse, then its next check).
 //!
 //! A holder that cannot renew (database unreachable, or the lease taken
 //! because this process stalled past its expiry) is told to quit before the
