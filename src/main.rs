@@ -254,8 +254,14 @@ fn run_console(config: Option<PathBuf>, user: String, exit_on_eof: bool) -> Exit
         Err(e) => return fail(1, format!("cannot start the async runtime: {e}")),
     };
     let result = runtime.block_on(async move {
-        let (app, scheduler) = quorum::start(config, Arc::new(ConsoleChat)).await?;
-        console::run(app, scheduler, user, exit_on_eof).await
+        // Listen before starting: a SIGTERM during start-up stops cleanly.
+        let shutdown = console::shutdown_signal();
+        tokio::pin!(shutdown);
+        let (app, scheduler) = tokio::select! {
+            started = quorum::start(config, Arc::new(ConsoleChat)) => started?,
+            _ = &mut shutdown => return Ok(()),
+        };
+        console::run(app, scheduler, user, exit_on_eof, shutdown).await
     });
     // A read of standard input may still be blocked in its thread: do not
     // wait for it (the scheduler has already finished its work).
@@ -507,7 +513,16 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
         .to_std()
         .unwrap_or(std::time::Duration::from_secs(60));
     let result = runtime.block_on(async move {
-        let (app, scheduler) = quorum::start(config, Arc::new(chat)).await?;
+        // Listen before starting: a SIGTERM during start-up stops cleanly.
+        let shutdown = console::shutdown_signal();
+        tokio::pin!(shutdown);
+        let (app, scheduler) = tokio::select! {
+            started = quorum::start(config, Arc::new(chat)) => started?,
+            _ = &mut shutdown => {
+                tracing::info!("stopped during start-up");
+                return Ok(());
+            }
+        };
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let sched = scheduler.clone();
         let mut rx = stop_rx.clone();
@@ -552,7 +567,7 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
         tokio::pin!(server);
         let result = tokio::select! {
             r = &mut server => r,
-            _ = console::shutdown_signal() => {
+            _ = &mut shutdown => {
                 tracing::info!("shutting down: finishing in-flight work");
                 let _ = stop_tx.send(true);
                 server.await

@@ -292,3 +292,18 @@ fn exit_on_eof_exits_cleanly_after_the_last_command() {
         "{lines:#?}"
     );
 }
+
+#[test]
+fn a_sigterm_during_start_up_stops_cleanly() {
+    // A database that accepts the connection and never answers keeps Quorum
+    // in start-up. A SIGTERM then is a clean stop (status 0, nothing was
+    // started), not a death by signal or a wait for the connect timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let url = format!("postgres://quorum:quorum@127.0.0.1:{port}/quorum");
+    let console = Console::start_url(&url, &[], &[]);
+    let (_held, _) = silent.accept().expect("Quorum connects");
+    std::thread::sleep(Duration::from_millis(200));
+    let (status, _) = console.terminate();
+    assert!(status.success(), "a clean stop: {status:?}");
+}

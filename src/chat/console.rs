@@ -74,9 +74,11 @@ pub async fn run(
     scheduler: std::sync::Arc<crate::scheduler::Scheduler<ConsoleChat>>,
     user: String,
     exit_on_eof: bool,
+    shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     use tokio::io::AsyncBufReadExt as _;
 
+    tokio::pin!(shutdown);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let loop_handle = {
         let scheduler = scheduler.clone();
@@ -130,7 +132,7 @@ pub async fn run(
                     }
                 }
             }
-            _ = shutdown_signal() => break,
+            _ = &mut shutdown => break,
         }
     }
     let _ = stop_tx.send(true);
@@ -138,25 +140,22 @@ pub async fn run(
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
+/// Listen for Ctrl-C and SIGTERM from this call on (call it first thing, so
+/// a signal during start-up is not lost or fatal); the future resolves on the
+/// first. Needs a running Tokio runtime.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let interrupt = tokio::signal::ctrl_c();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
+            tokio::select! {
+                _ = interrupt => {}
+                _ = term.recv() => {}
+            }
+            return;
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        let _ = interrupt.await;
     }
 }
