@@ -5,3 +5,5 @@
 -- partial index it replaces could not serve a query that names one state.
 DROP INDEX deliveries_due;
 CREATE INDEX deliveries_by_state ON deliveries (state, next_try_at);
+-- The unverified-item chase looks for done items by when they were done.
+CREATE INDEX actions_done ON actions (done_at) WHERE status = 'done';
