@@ -98,7 +98,7 @@ const CTO_ROLE: &str = "900000000000000050";
 async fn bot() -> Bot {
     let (fake, base) = start_fake().await;
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("q.db").display());
+    let db = support::core::test_database(dir.path()).await;
     let text = format!(
         "[database]\nurl = \"{db}\"\n[defaults]\nchannel = \"{CHANNEL}\"\n[org.cfo]\nname = \"CFO\"\nuser = \"{CFO_USER}\"\nchannel = \"finance\"\n[org.cto]\nname = \"CTO\"\ndiscord_role = \"{CTO_ROLE}\"\nchannel = \"{CHANNEL}\"\n[discord]\napi_base = \"{base}\"\n[discord.channels]\nfinance = \"900000000000000003\"\n"
     );
@@ -591,7 +591,7 @@ async fn a_crash_between_send_and_record_does_not_double_a_reminder() {
     let (fake, base) = start_fake().await;
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
-        database_url: format!("sqlite://{}", dir.path().join("q.db").display()),
+        database_url: support::core::test_database(dir.path()).await,
         ..Config::default()
     };
     let chat = Arc::new(CrashAfterSend {

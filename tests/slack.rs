@@ -89,8 +89,8 @@ async fn bot() -> Bot {
 
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
-        "[database]\nurl = \"sqlite://{}\"\n[defaults]\nchannel = \"C0000EXEC\"\n[org.cfo]\nname = \"CFO\"\nslack_user = \"{CFO}\"\nchannel = \"finance\"\n[slack]\napi_base = \"{fake_base}/api\"\n[slack.channels]\nfinance = \"C0000FIN\"\n",
-        dir.path().join("q.db").display()
+        "[database]\nurl = \"{}\"\n[defaults]\nchannel = \"C0000EXEC\"\n[org.cfo]\nname = \"CFO\"\nslack_user = \"{CFO}\"\nchannel = \"finance\"\n[slack]\napi_base = \"{fake_base}/api\"\n[slack.channels]\nfinance = \"C0000FIN\"\n",
+        support::core::test_database(dir.path()).await
     );
     let config = Config::from_toml(&text, "t.toml").unwrap();
     let chat = Arc::new(

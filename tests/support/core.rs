@@ -82,11 +82,17 @@ pub async fn harness(started: &str, grace: Duration) -> Harness {
 
 pub async fn harness_with(started: &str, config: Config) -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let url = match std::env::var("QUORUM_TEST_BACKEND").as_deref() {
-        Ok("postgres") => fresh_postgres_database().await,
-        _ => format!("sqlite://{}", dir.path().join("q.db").display()),
-    };
+    let url = test_database(dir.path()).await;
     reopen(dir, url, started, config).await
+}
+
+/// The database of one test: a SQLite file in `dir`, or with
+/// QUORUM_TEST_BACKEND=postgres a fresh PostgreSQL database.
+pub async fn test_database(dir: &std::path::Path) -> String {
+    match std::env::var("QUORUM_TEST_BACKEND").as_deref() {
+        Ok("postgres") => fresh_postgres_database().await,
+        _ => format!("sqlite://{}", dir.join("q.db").display()),
+    }
 }
 
 /// A new, empty PostgreSQL database for one test, on the server named by
