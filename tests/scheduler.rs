@@ -260,6 +260,26 @@ async fn a_notice_body_is_posted_verbatim() {
     assert_eq!(posts.len(), 1);
 }
 
+/// A harness with `n` notices due now (real time: `Scheduler::run` reads the clock).
+async fn notices_due_now(n: usize) -> (Harness, chrono::DateTime<chrono::Utc>) {
+    let h = harness("2026-03-20T00:00:00Z", Duration::hours(1)).await;
+    let now = chrono::Utc::now();
+    for i in 0..n {
+        h.app
+            .store
+            .enqueue_notice(
+                "acme",
+                "ops",
+                &format!("n{i}"),
+                &format!("notice {i}"),
+                now.timestamp(),
+            )
+            .await
+            .unwrap();
+    }
+    (h, now)
+}
+
 /// A chat that holds its first post until told to let it through.
 #[derive(Default)]
 struct Gate {
@@ -281,21 +301,7 @@ impl quorum::chat::Chat for Gate {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_shutdown_finishes_the_message_in_flight_and_hands_back_the_rest() {
-    let h = harness("2026-03-20T00:00:00Z", Duration::hours(1)).await;
-    let now = chrono::Utc::now();
-    for i in 0..5 {
-        h.app
-            .store
-            .enqueue_notice(
-                "acme",
-                "ops",
-                &format!("n{i}"),
-                &format!("notice {i}"),
-                now.timestamp(),
-            )
-            .await
-            .unwrap();
-    }
+    let (h, now) = notices_due_now(5).await;
     let gate = std::sync::Arc::new(Gate::default());
     let scheduler = std::sync::Arc::new(quorum::scheduler::Scheduler::new(
         h.app.store.clone(),
@@ -360,21 +366,7 @@ impl quorum::chat::Chat for Slow {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_batch_that_outlasts_its_lease_renews_it_so_no_other_instance_resends() {
-    let h = harness("2026-03-20T00:00:00Z", Duration::hours(1)).await;
-    let now = chrono::Utc::now();
-    for i in 0..6 {
-        h.app
-            .store
-            .enqueue_notice(
-                "acme",
-                "ops",
-                &format!("n{i}"),
-                &format!("notice {i}"),
-                now.timestamp(),
-            )
-            .await
-            .unwrap();
-    }
+    let (h, now) = notices_due_now(6).await;
     // Two instances with a 2 s lease; the first claims all six and needs
     // about 3.6 s to post them.
     let instance = |delay_ms: u64| {

@@ -127,21 +127,21 @@ impl<C: Chat> Scheduler<C> {
             let n = queue.len() as i64;
             let (mut renewed_at, mut held_until) = (claimed_at, claimed_at + lease);
             while let Some(d) = queue.pop_front() {
+                // This delivery and the rest of the batch, still claimed.
+                let held = || -> Vec<i64> {
+                    std::iter::once(d.id)
+                        .chain(queue.iter().map(|d| d.id))
+                        .collect()
+                };
                 if self.draining.load(Ordering::SeqCst) {
                     // Stopping: what this batch has not attempted goes back
                     // to the queue for another instance, now.
-                    let ids: Vec<i64> = std::iter::once(d.id)
-                        .chain(queue.iter().map(|d| d.id))
-                        .collect();
-                    self.store.release_claims(&ids, held_until).await?;
+                    self.store.release_claims(&held(), held_until).await?;
                     return Ok(report);
                 }
                 let t = clock().timestamp();
                 if (t - renewed_at) * 2 >= lease {
-                    let ids: Vec<i64> = std::iter::once(d.id)
-                        .chain(queue.iter().map(|d| d.id))
-                        .collect();
-                    let kept = self.store.extend_claims(&ids, held_until, t).await?;
+                    let kept = self.store.extend_claims(&held(), held_until, t).await?;
                     (renewed_at, held_until) = (t, t + lease);
                     queue.retain(|q| kept.contains(&q.id));
                     if !kept.contains(&d.id) {

@@ -409,21 +409,6 @@ impl Store {
         Ok(moved)
     }
 
-    /// Move a series past its occurrence `passed` to `plan`. Returns false
-    /// when someone else already moved it (nothing is written then).
-    pub async fn advance_series(
-        &self,
-        row: &SeriesRow,
-        passed: i64,
-        plan: &Plan,
-        now: i64,
-    ) -> anyhow::Result<bool> {
-        let mut tx = self.begin().await?;
-        let moved = advance_in(&mut tx, row, passed, plan, now).await?;
-        tx.commit().await.context("committing a series advance")?;
-        Ok(moved)
-    }
-
     /// Start-up recovery for the single-instance SQLite backend: deliveries a
     /// killed process left in `sending` go back to `pending`.
     pub async fn recover_inflight(&self) -> anyhow::Result<u64> {
@@ -804,7 +789,8 @@ async fn cancel_pending(
     Ok(())
 }
 
-/// One series advance inside `tx` (see [`Store::advance_series`]).
+/// Move a series past its occurrence `passed` to `plan`, inside `tx`.
+/// False when someone else already moved it (nothing is written then).
 async fn advance_in(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     row: &SeriesRow,
