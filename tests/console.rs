@@ -294,6 +294,24 @@ fn exit_on_eof_exits_cleanly_after_the_last_command() {
 }
 
 #[test]
+fn end_of_input_posts_what_the_last_commands_made_due_before_exiting() {
+    // As the README's heredoc example does: commands, then end of input at
+    // once. The ping an escalation makes is due now: it is posted before the
+    // console exits, not left for the next start.
+    let (_dir, db) = temp_db();
+    let mut c = Console::start(&db, &[], &["--exit-on-eof"]);
+    c.send(r#"/escalate topic:budget severity:high summary:"Cloud bill doubled""#);
+    let (status, lines) = c.finish();
+    assert!(status.success());
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("[#") && l.contains("ESCALATION #1")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
 fn a_sigterm_during_start_up_stops_cleanly() {
     // A database that accepts the connection and never answers keeps Quorum
     // in start-up. A SIGTERM then is a clean stop (status 0, nothing was

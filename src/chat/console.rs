@@ -120,6 +120,13 @@ pub async fn run(
                     Ok(None) => {
                         input_open = false;
                         if exit_on_eof {
+                            // Post what the last commands made due (an
+                            // escalation's ping, an approval request) before
+                            // leaving; claims keep this from doubling with a
+                            // tick the run loop has under way.
+                            if let Err(e) = scheduler.tick(chrono::Utc::now()).await {
+                                tracing::error!(error = ?e, "the last scheduler tick failed");
+                            }
                             break;
                         }
                     }
