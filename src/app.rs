@@ -56,6 +56,8 @@ pub struct App {
     pub escalations: Escalations,
     /// Woken after a command changes what is due.
     pub scheduler_wake: Option<Arc<Notify>>,
+    /// The scheduler's run loop, as readiness sees it.
+    pub scheduler_health: Option<Arc<crate::scheduler::Health>>,
 }
 
 impl App {
@@ -76,6 +78,7 @@ impl App {
             config,
             store,
             scheduler_wake: None,
+            scheduler_health: None,
         }
     }
 

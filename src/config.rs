@@ -19,6 +19,27 @@ use crate::domain::zone::Zone;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://quorum.db";
 pub const DEFAULT_CONFIG_FILE: &str = "quorum.toml";
+/// Posts in flight at once, by default.
+pub const DEFAULT_CONCURRENCY: usize = 32;
+/// The most posts in flight a deployment may ask for.
+pub const MAX_CONCURRENCY: usize = 1024;
+
+fn check_concurrency(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a concurrency; use a whole number from 1 to {MAX_CONCURRENCY}, such as 32"
+        )),
+    }
+}
+
+/// Lags and leases: at least a second, at most a day.
+fn check_span(d: Duration) -> Result<Duration, String> {
+    if d < Duration::seconds(1) || d > Duration::days(1) {
+        return Err("must be between 1s and 1d".to_string());
+    }
+    Ok(d)
+}
 
 /// Validated settings.
 #[derive(Debug, Clone)]
@@ -29,6 +50,11 @@ pub struct Config {
     /// How long a claimed delivery is reserved for the instance that claimed
     /// it; after that another instance takes it over.
     pub lease: Duration,
+    /// Posts in flight at once across all destinations (`[scheduler] concurrency`).
+    pub concurrency: usize,
+    /// Readiness fails when the oldest due, undelivered item is older than
+    /// this (`[scheduler] max_lag`).
+    pub max_lag: Duration,
     pub default_zone: Zone,
     pub default_channel: ChannelRef,
     pub default_remind: LeadTimes,
@@ -85,6 +111,10 @@ pub struct DiscordSettings {
     pub gateway: bool,
     /// Gateway shards in all; each is held by one instance at a time.
     pub shards: u32,
+    /// Where the gateway is found: REST discovery (`GET /gateway/bot`) goes to
+    /// `api_base`; this overrides the websocket URL it returns, so tests and
+    /// proxies never dial Discord (`[discord] gateway_url`).
+    pub gateway_url: Option<String>,
 }
 
 impl Default for DiscordSettings {
@@ -96,6 +126,7 @@ impl Default for DiscordSettings {
             channels: Default::default(),
             gateway: true,
             shards: 1,
+            gateway_url: None,
         }
     }
 }
@@ -188,6 +219,8 @@ impl Default for Config {
             database_url: DEFAULT_DATABASE_URL.to_string(),
             grace: Duration::hours(1),
             lease: Duration::seconds(60),
+            concurrency: DEFAULT_CONCURRENCY,
+            max_lag: Duration::minutes(5),
             default_zone: Zone::utc(),
             default_channel: ChannelRef::general(),
             default_remind: LeadTimes::default(),
@@ -284,6 +317,7 @@ struct RawDiscord {
     dev_guild: Option<String>,
     gateway: Option<bool>,
     shards: Option<Spanned<u32>>,
+    gateway_url: Option<Spanned<String>>,
     #[serde(default)]
     channels: BTreeMap<String, String>,
 }
@@ -334,6 +368,8 @@ struct RawDatabase {
 struct RawScheduler {
     grace: Option<Spanned<String>>,
     lease: Option<Spanned<String>>,
+    concurrency: Option<Spanned<toml::Value>>,
+    max_lag: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -459,7 +495,22 @@ impl Config {
                     self.discord.api_base = check_base(value).map_err(fail)?
                 }
                 "QUORUM_SCHEDULER_LEASE" => {
-                    self.lease = parse_duration(value).map_err(|e| fail(e.to_string()))?;
+                    self.lease = parse_duration(value)
+                        .map_err(|e| e.to_string())
+                        .and_then(check_span)
+                        .map_err(fail)?;
+                }
+                "QUORUM_SCHEDULER_CONCURRENCY" => {
+                    self.concurrency = check_concurrency(value).map_err(fail)?;
+                }
+                "QUORUM_SCHEDULER_MAX_LAG" => {
+                    self.max_lag = parse_duration(value)
+                        .map_err(|e| e.to_string())
+                        .and_then(check_span)
+                        .map_err(fail)?;
+                }
+                "QUORUM_DISCORD_GATEWAY_URL" => {
+                    self.discord.gateway_url = Some(check_gateway(value).map_err(fail)?);
                 }
                 "QUORUM_DEFAULTS_TIMEZONE" => {
                     self.default_zone = value
@@ -488,7 +539,23 @@ impl Config {
         }
         if let Some(lease) = &raw.scheduler.lease {
             config.lease = parse_duration(lease.get_ref())
+                .map_err(|e| e.to_string())
+                .and_then(check_span)
                 .map_err(|e| loc.at(Some(lease.span()), format!("scheduler.lease: {e}")))?;
+        }
+        if let Some(n) = &raw.scheduler.concurrency {
+            let text = match n.get_ref() {
+                toml::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            config.concurrency = check_concurrency(&text)
+                .map_err(|e| loc.at(Some(n.span()), format!("scheduler.concurrency: {e}")))?;
+        }
+        if let Some(lag) = &raw.scheduler.max_lag {
+            config.max_lag = parse_duration(lag.get_ref())
+                .map_err(|e| e.to_string())
+                .and_then(check_span)
+                .map_err(|e| loc.at(Some(lag.span()), format!("scheduler.max_lag: {e}")))?;
         }
         if let Some(tz) = &raw.defaults.timezone {
             config.default_zone = loc.parse(tz, "defaults.timezone")?;
@@ -660,6 +727,12 @@ impl Config {
             config.http_listen = check_listen(l.get_ref())
                 .map_err(|m| loc.at(Some(l.span()), format!("http.listen: {m}")))?;
         }
+        if let Some(g) = &raw.discord.gateway_url {
+            config.discord.gateway_url = Some(
+                check_gateway(g.get_ref())
+                    .map_err(|m| loc.at(Some(g.span()), format!("discord.gateway_url: {m}")))?,
+            );
+        }
         if let Some(b) = &raw.discord.api_base {
             config.discord.api_base = check_base(b.get_ref())
                 .map_err(|m| loc.at(Some(b.span()), format!("discord.api_base: {m}")))?;
@@ -761,6 +834,14 @@ fn check_base(text: &str) -> Result<String, String> {
         Ok(text.trim_end_matches('/').to_string())
     } else {
         Err(format!("`{text}` is not an http(s) URL"))
+    }
+}
+
+fn check_gateway(text: &str) -> Result<String, String> {
+    if text.starts_with("ws://") || text.starts_with("wss://") {
+        Ok(text.trim_end_matches('/').to_string())
+    } else {
+        Err(format!("`{text}` is not a websocket URL (ws:// or wss://)"))
     }
 }
 

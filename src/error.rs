@@ -26,10 +26,25 @@ impl Error {
             Error::Internal(e) => {
                 let reference = error_reference();
                 tracing::error!(reference = %reference, error = ?e, "internal error");
+                if is_database_unavailable(e) {
+                    return format!(
+                        "Nothing was recorded: the database is unavailable. Try again in a moment (ref {reference})."
+                    );
+                }
                 format!("Something went wrong (ref {reference}). The details are in Quorum's log.")
             }
         }
     }
+}
+
+/// Whether `e` comes from the database failing (unreachable, read-only,
+/// full, gone), as opposed to a bug: the user is told plainly that nothing
+/// was recorded.
+pub fn is_database_unavailable(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<sqlx::Error>().is_some()
+            || c.downcast_ref::<crate::store::Unavailable>().is_some()
+    })
 }
 
 fn error_reference() -> String {

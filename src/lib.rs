@@ -57,5 +57,6 @@ pub async fn start<C: chat::Chat>(
     }
     let scheduler = Arc::new(scheduler::Scheduler::new(store, &config, chat, now));
     app.scheduler_wake = Some(scheduler.waker());
+    app.scheduler_health = Some(scheduler.health());
     Ok((app, scheduler))
 }

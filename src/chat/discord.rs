@@ -30,7 +30,12 @@ pub struct DiscordChat {
     channels: HashMap<String, String>,
     /// Route -> instant before which that route must not be used.
     holds: Mutex<HashMap<String, Instant>>,
+    /// The next free slot of Discord's global limit (50 requests a second).
+    global: Mutex<Instant>,
 }
+
+/// Spacing of requests under Discord's global limit of 50 a second.
+const GLOBAL_SPACING: Duration = Duration::from_millis(20);
 
 impl DiscordChat {
     pub fn new(
@@ -38,8 +43,7 @@ impl DiscordChat {
         token: &str,
         channels: HashMap<String, String>,
     ) -> anyhow::Result<DiscordChat> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(8))
+        let http = super::http_client()
             .user_agent("DiscordBot (https://github.com/quorum, 0.1) Quorum")
             .build()?;
         Ok(DiscordChat {
@@ -48,6 +52,7 @@ impl DiscordChat {
             token: token.to_string(),
             channels,
             holds: Mutex::new(HashMap::new()),
+            global: Mutex::new(Instant::now()),
         })
     }
 
@@ -62,13 +67,30 @@ impl DiscordChat {
         })
     }
 
+    /// How long `route`'s bucket is still empty.
+    fn bucket_wait(&self, route: &str) -> Option<Duration> {
+        let until = self.holds.lock().ok()?.get(route).copied()?;
+        until
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+    }
+
     async fn wait_for_bucket(&self, route: &str) {
-        let until = self.holds.lock().ok().and_then(|h| h.get(route).copied());
-        if let Some(until) = until {
-            let now = Instant::now();
-            if until > now {
-                tokio::time::sleep(until - now).await;
+        if let Some(wait) = self.bucket_wait(route) {
+            tokio::time::sleep(wait).await;
+        }
+        // Discord's global limit: take the next 20 ms slot.
+        let wait = match self.global.lock() {
+            Ok(mut next) => {
+                let now = Instant::now();
+                let slot = (*next).max(now);
+                *next = slot + GLOBAL_SPACING;
+                slot - now
             }
+            Err(_) => Duration::ZERO,
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
         }
     }
 
@@ -86,7 +108,7 @@ impl DiscordChat {
             if let Ok(mut h) = self.holds.lock() {
                 h.insert(
                     route.to_string(),
-                    Instant::now() + Duration::from_secs_f64(after.max(0.0)) + jitter,
+                    Instant::now() + super::bounded_wait(after, "Discord X-RateLimit-Reset-After") + jitter,
                 );
             }
         }
@@ -114,8 +136,9 @@ impl DiscordChat {
                 .ok()
                 .and_then(|v| v.get("retry_after").and_then(|r| r.as_f64()))
                 .unwrap_or(1.0);
-            return Err(SendError::RetryAfter(Duration::from_secs_f64(
-                retry_after.max(0.0),
+            return Err(SendError::RetryAfter(super::bounded_wait(
+                retry_after,
+                "Discord retry_after",
             )));
         }
         if status.is_server_error() {
@@ -294,6 +317,11 @@ impl Chat for DiscordChat {
         }
         Ok(())
     }
+
+    fn hold(&self, message: &Outgoing) -> Option<Duration> {
+        let channel_id = self.channel_id(&message.channel).ok()?;
+        self.bucket_wait(&format!("channels/{channel_id}/messages"))
+    }
 }
 
 /// Quorum's slash commands as Discord application commands, built from the
@@ -383,7 +411,7 @@ pub async fn register(
         Some(g) => format!("{base}/applications/{application_id}/guilds/{g}/commands"),
         None => format!("{base}/applications/{application_id}/commands"),
     };
-    let resp = reqwest::Client::new()
+    let resp = super::http_client().build()?
         .put(url)
         .header("Authorization", format!("Bot {token}"))
         .json(commands)

@@ -76,6 +76,41 @@ pub enum SendError {
 
 pub trait Chat: Send + Sync + 'static {
     fn post(&self, message: &Outgoing) -> impl Future<Output = Result<(), SendError>> + Send;
+
+    /// How long `message`'s destination must still be left alone (Slack's
+    /// pacing, a Discord bucket at zero). The scheduler waits this out in
+    /// that destination's own lane, holding nobody else up.
+    fn hold(&self, _message: &Outgoing) -> Option<std::time::Duration> {
+        None
+    }
+}
+
+/// The longest any chat API may make Quorum wait: a `Retry-After` or a
+/// rate-limit reset beyond it is clamped (and logged).
+pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// A wait a chat API asked for, in seconds, as a bounded duration: negative,
+/// NaN or infinite values and anything beyond [`MAX_WAIT`] are clamped and
+/// logged, never allowed to panic or overflow.
+pub fn bounded_wait(secs: f64, what: &'static str) -> std::time::Duration {
+    if !secs.is_finite() || secs > MAX_WAIT.as_secs_f64() {
+        tracing::warn!(value = secs, what, "chat API asked for an absurd wait; clamped to 1 hour");
+        return MAX_WAIT;
+    }
+    std::time::Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(MAX_WAIT)
+}
+
+/// Connect timeout of every outgoing HTTP call.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+/// Total timeout of every outgoing HTTP call: short enough that a stop
+/// (SIGTERM) finishing the post in flight still exits within 10 seconds.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(7);
+
+/// An HTTP client with Quorum's connect and total timeouts.
+pub fn http_client() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
 }
 
 /// Sends through the platform a workspace belongs to: Slack team ids start
@@ -85,15 +120,53 @@ pub struct Platforms {
     pub slack: Option<slack::SlackChat>,
 }
 
-impl Chat for Platforms {
-    async fn post(&self, message: &Outgoing) -> Result<(), SendError> {
+enum Via<'a> {
+    Discord(&'a discord::DiscordChat),
+    Slack(&'a slack::SlackChat),
+    Nowhere,
+}
+
+impl Platforms {
+    fn via(&self, message: &Outgoing) -> Via<'_> {
         let slack_team = message.workspace.starts_with('T') || message.workspace.starts_with('E');
         match (&self.discord, &self.slack, slack_team) {
-            (_, Some(s), true) | (None, Some(s), false) => s.post(message).await,
-            (Some(d), _, _) => d.post(message).await,
-            (None, None, _) => Err(SendError::Permanent(
+            (_, Some(s), true) | (None, Some(s), false) => Via::Slack(s),
+            (Some(d), _, _) => Via::Discord(d),
+            (None, None, _) => Via::Nowhere,
+        }
+    }
+}
+
+impl Chat for Platforms {
+    async fn post(&self, message: &Outgoing) -> Result<(), SendError> {
+        match self.via(message) {
+            Via::Slack(s) => s.post(message).await,
+            Via::Discord(d) => d.post(message).await,
+            Via::Nowhere => Err(SendError::Permanent(
                 "no chat platform is configured".into(),
             )),
         }
+    }
+
+    fn hold(&self, message: &Outgoing) -> Option<std::time::Duration> {
+        match self.via(message) {
+            Via::Slack(s) => s.hold(message),
+            Via::Discord(d) => d.hold(message),
+            Via::Nowhere => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absurd_waits_are_clamped_to_an_hour() {
+        assert_eq!(bounded_wait(1e300, "t"), MAX_WAIT);
+        assert_eq!(bounded_wait(f64::INFINITY, "t"), MAX_WAIT);
+        assert_eq!(bounded_wait(f64::NAN, "t"), MAX_WAIT);
+        assert_eq!(bounded_wait(-5.0, "t"), std::time::Duration::ZERO);
+        assert_eq!(bounded_wait(1.5, "t"), std::time::Duration::from_millis(1500));
     }
 }

@@ -158,9 +158,7 @@ impl SlackChat {
         channels: HashMap<String, String>,
     ) -> anyhow::Result<SlackChat> {
         Ok(SlackChat {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(8))
-                .build()?,
+            http: super::http_client().build()?,
             base: base.trim_end_matches('/').to_string(),
             token: token.to_string(),
             channels,
@@ -173,6 +171,14 @@ impl SlackChat {
             .get(channel)
             .cloned()
             .unwrap_or_else(|| channel.to_string())
+    }
+
+    /// How long until `channel` may take its next message (about one a second).
+    fn wait_for(&self, channel: &str) -> Option<Duration> {
+        let last = self.last.lock().ok()?;
+        let next = *last.get(channel)? + Duration::from_secs(1);
+        next.checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
     }
 
     async fn pace(&self, channel: &str) {
@@ -208,9 +214,12 @@ impl SlackChat {
                 .headers()
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(1);
-            return Err(SendError::RetryAfter(Duration::from_secs(secs)));
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .unwrap_or(1.0);
+            return Err(SendError::RetryAfter(super::bounded_wait(
+                secs,
+                "Slack Retry-After",
+            )));
         }
         if status.is_server_error() {
             return Err(SendError::Retry(format!("Slack answered {status}")));
@@ -245,6 +254,10 @@ impl Chat for SlackChat {
         )
         .await
         .map(|_| ())
+    }
+
+    fn hold(&self, message: &Outgoing) -> Option<Duration> {
+        self.wait_for(&self.channel_id(&message.channel))
     }
 }
 

@@ -50,6 +50,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, ValueError> {
     if !digits.is_empty() {
         return Err(explain());
     }
+    // Bounded, so that no duration typed in chat or set in config can
+    // overflow a date or a timer once it is added to one.
+    const MAX_SECS: i64 = 100 * 366 * 86_400;
+    if total > MAX_SECS {
+        return Err(ValueError(format!(
+            "`{text}` is too long; a duration is at most 100 years"
+        )));
+    }
     Ok(Duration::seconds(total))
 }
 
@@ -287,6 +295,15 @@ impl fmt::Display for Attendees {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_durations_are_refused_not_overflowed() {
+        assert!(parse_duration("9999999999999999999s").is_err());
+        assert!(parse_duration("99999999999999w").is_err());
+        let e = parse_duration("200000d").unwrap_err().to_string();
+        assert!(e.contains("at most 100 years"), "{e}");
+        assert_eq!(parse_duration("36500d").unwrap(), Duration::days(36500));
+    }
 
     #[test]
     fn lead_times_parse_sort_and_print_canonically() {

@@ -27,18 +27,89 @@ pub fn router(state: HttpState) -> Router {
         .route("/slack/commands", post(slack::commands))
         .route("/slack/interactions", post(slack::interactions))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .with_state(state)
 }
 
-/// 200 when this instance can reach its database, 503 otherwise.
-async fn healthz(State(state): State<HttpState>) -> (StatusCode, &'static str) {
-    match state.app.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ok\n"),
-        Err(e) => {
-            tracing::error!(error = ?e, "health check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n")
+/// Liveness: the process is up and serving. No database call, so it answers
+/// at once whatever the database is doing.
+async fn healthz() -> (StatusCode, &'static str) {
+    (StatusCode::OK, "ok\n")
+}
+
+/// How long readiness waits for the database.
+const READY_DB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Readiness: the database answers within a second with every migration
+/// applied, the scheduler loop finished a tick within twice its longest
+/// sleep, and the oldest due, undelivered item is younger than
+/// `[scheduler] max_lag`. 200 with the checks as JSON when all hold, 503
+/// with the same JSON and a `reason` when one fails.
+async fn readyz(State(state): State<HttpState>) -> (StatusCode, axum::Json<serde_json::Value>) {
+    let app = &state.app;
+    let now = chrono::Utc::now();
+    let mut reasons: Vec<String> = Vec::new();
+    let checks = async {
+        app.store.ready().await?;
+        app.store.lag(now.timestamp()).await
+    };
+    let lag = match tokio::time::timeout(READY_DB_TIMEOUT, checks).await {
+        Ok(Ok(lag)) => Some(lag),
+        Ok(Err(e)) => {
+            tracing::warn!(error = ?e, "readiness: database check failed");
+            reasons.push(format!("database: {e}"));
+            None
         }
+        Err(_) => {
+            reasons.push("database: no answer within 1s".to_string());
+            None
+        }
+    };
+    let database = if lag.is_some() { "ok" } else { "unavailable" };
+    let max_lag = app.config.max_lag.num_seconds();
+    if let Some(lag) = lag
+        && lag > max_lag
+    {
+        reasons.push(format!(
+            "lag: the oldest due delivery has waited {lag}s (max_lag {max_lag}s)"
+        ));
     }
+    let mut scheduler = serde_json::json!(null);
+    if let Some(h) = &app.scheduler_health {
+        use std::sync::atomic::Ordering;
+        let running = h.running.load(Ordering::SeqCst);
+        let last = h.last_tick_ms.load(Ordering::SeqCst);
+        let age_ms = now.timestamp_millis().saturating_sub(last);
+        let limit_ms = 2 * crate::scheduler::MAX_WAKE.as_millis() as i64;
+        if !running {
+            reasons.push("scheduler: the loop is not running".to_string());
+        } else if last == 0 || age_ms > limit_ms {
+            reasons.push(format!(
+                "scheduler: no tick finished in the last {}s",
+                limit_ms / 1000
+            ));
+        }
+        scheduler = serde_json::json!({
+            "running": running,
+            "last_tick_age_ms": (last > 0).then_some(age_ms),
+            "faults": h.faults.load(Ordering::Relaxed),
+        });
+    }
+    let ready = reasons.is_empty();
+    let body = serde_json::json!({
+        "ready": ready,
+        "reason": (!ready).then(|| reasons.join("; ")),
+        "database": database,
+        "lag_secs": lag,
+        "max_lag_secs": max_lag,
+        "scheduler": scheduler,
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body))
 }
 
 /// Serve until `shutdown` resolves.

@@ -9,17 +9,31 @@
 //! 2. reminders never attempted and more than the grace period late (they fell
 //!    due while Quorum was down) are marked missed, with one summary notice
 //!    per channel;
-//! 3. due deliveries are claimed, sent, and recorded as sent; a failed send is
-//!    retried with exponential backoff and, after the last try, recorded as
-//!    failed and logged, never dropped silently.
+//! 3. escalation steps, chases and the weekly update queue their notices;
+//! 4. due deliveries are claimed and handed to **lanes**, one per destination
+//!    (workspace and channel). A lane posts its deliveries one at a time in due
+//!    order and waits out its destination's pacing or rate limit itself, so a
+//!    slow, hanging or rate-limited destination holds up nobody else. Posts in
+//!    flight across all lanes are capped (`[scheduler] concurrency`), and when
+//!    the cap is reached the next free slot goes to the most urgent post:
+//!    escalations (critical first), then reminders, then chases and digests.
+//!    A failed send is retried with exponential backoff and, after the last
+//!    try, recorded as failed and logged, never dropped silently; the rest of
+//!    a failing destination's queue is handed back to be tried with it.
 //!
-//! [`Scheduler::run`] calls `tick` whenever work falls due, sleeping in
-//! between; tests call `tick(now)` directly with a controlled clock.
+//! Every step and every delivery runs supervised: a panic or an error is
+//! logged with the row's id and counted, and the rest goes on.
+//!
+//! [`Scheduler::run`] calls `tick` whenever work falls due, without waiting
+//! for slow lanes; tests call `tick(now)` directly with a controlled clock,
+//! and it returns once every lane is idle.
 
-use std::collections::VecDeque;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration as StdDuration;
+mod gate;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::Notify;
@@ -30,10 +44,20 @@ use crate::config::Config;
 use crate::service::meetings::{Meetings, Series};
 use crate::store::{DeliveryRow, MissedReminder, Store};
 
+pub use gate::Priority;
+
 /// Tries before a delivery is recorded as failed (about 40 minutes of backoff).
 pub const MAX_ATTEMPTS: i64 = 10;
-/// Deliveries later than this (without downtime) are marked late too.
+/// A delivery accepted by the platform more than this after its time is late.
 const LATE_AFTER_SECS: i64 = 60;
+/// Deliveries claimed at a time.
+const BATCH: i64 = 100;
+/// Deliveries held in lanes at most; beyond it the loop waits for lanes to
+/// drain before claiming more (claims are leased: never hold more than can
+/// be sent within a lease).
+const MAX_QUEUED: usize = 10_000;
+/// The longest the run loop sleeps between looks for work.
+pub const MAX_WAKE: StdDuration = StdDuration::from_secs(5);
 
 /// What one tick did, for tests and logs.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -47,9 +71,67 @@ pub struct TickReport {
     pub chases: usize,
     /// Escalations that were posted, climbed, repeated or followed up.
     pub escalations: usize,
+    /// Steps or deliveries that failed unexpectedly (an error or a panic),
+    /// were logged and skipped.
+    pub faults: usize,
+}
+
+/// What the run loop shows readiness: when it last finished a tick, and
+/// whether it is running.
+#[derive(Debug, Default)]
+pub struct Health {
+    /// Unix milliseconds of the end of the last tick (0: none yet).
+    pub last_tick_ms: AtomicI64,
+    /// The run loop is running (set by `run`, cleared when it stops or dies).
+    pub running: AtomicBool,
+    /// Ticks, steps and deliveries that failed unexpectedly since start.
+    pub faults: AtomicUsize,
+}
+
+/// Counts of one tick's deliveries, shared with the lanes that do them.
+#[derive(Default)]
+struct Tally {
+    sent: AtomicUsize,
+    retried: AtomicUsize,
+    failed: AtomicUsize,
+    faults: AtomicUsize,
+}
+
+/// One claimed delivery waiting in its destination's lane.
+struct Job {
+    row: DeliveryRow,
+    /// The lease this instance holds on the row, and when it was last renewed.
+    held_until: i64,
+    renewed_at: i64,
+    priority: Priority,
+    /// The tick's clock: its `now` plus the time since it started.
+    now: DateTime<Utc>,
+    started: Instant,
+    tally: Arc<Tally>,
+}
+
+impl Job {
+    fn clock(&self) -> DateTime<Utc> {
+        self.now + Duration::from_std(self.started.elapsed()).unwrap_or_default()
+    }
+}
+
+/// A destination: deliveries to one of these go out one at a time, in order.
+type Dest = (String, String);
+
+/// How one delivery ended, for its lane.
+enum Outcome {
+    Done,
+    /// The destination failed or is rate limited until then: what else its
+    /// lane holds is tried then too, not now.
+    DestinationDown(i64),
 }
 
 pub struct Scheduler<C: Chat> {
+    inner: Arc<Inner<C>>,
+}
+
+struct Inner<C: Chat> {
     store: Store,
     meetings: Meetings,
     chat: Arc<C>,
@@ -59,156 +141,520 @@ pub struct Scheduler<C: Chat> {
     /// When this process started: reminders due before it fell due during downtime.
     started_at: DateTime<Utc>,
     wake: Arc<Notify>,
-    /// Set on shutdown: finish the message in flight, give back the rest.
+    /// Set on shutdown: finish the messages in flight, give back the rest.
     draining: AtomicBool,
+    drain: Notify,
+    /// Destination -> deliveries waiting in its lane; a key is present
+    /// exactly while its lane task runs.
+    lanes: Mutex<HashMap<Dest, VecDeque<Job>>>,
+    /// Deliveries in lanes, waiting or in flight.
+    queued: AtomicUsize,
+    idle: Notify,
+    gate: Arc<gate::Gate>,
+    health: Arc<Health>,
 }
-
-/// Deliveries claimed at a time.
-const BATCH: i64 = 100;
 
 impl<C: Chat> Scheduler<C> {
     pub fn new(store: Store, config: &Config, chat: Arc<C>, started_at: DateTime<Utc>) -> Self {
         Scheduler {
-            meetings: Meetings {
-                store: store.clone(),
-            },
-            actions: crate::service::actions::Actions {
-                store: store.clone(),
-            },
-            escalations: crate::service::escalations::Escalations {
-                store: store.clone(),
-            },
-            store,
-            chat,
-            config: Arc::new(config.clone()),
-            started_at,
-            wake: Arc::new(Notify::new()),
-            draining: AtomicBool::new(false),
+            inner: Arc::new(Inner {
+                meetings: Meetings {
+                    store: store.clone(),
+                },
+                actions: crate::service::actions::Actions {
+                    store: store.clone(),
+                },
+                escalations: crate::service::escalations::Escalations {
+                    store: store.clone(),
+                },
+                store,
+                chat,
+                config: Arc::new(config.clone()),
+                started_at,
+                wake: Arc::new(Notify::new()),
+                draining: AtomicBool::new(false),
+                drain: Notify::new(),
+                lanes: Mutex::new(HashMap::new()),
+                queued: AtomicUsize::new(0),
+                idle: Notify::new(),
+                gate: gate::Gate::new(config.concurrency),
+                health: Arc::new(Health::default()),
+            }),
         }
     }
 
     /// Notify this to make the run loop look for work at once (after a command).
     pub fn waker(&self) -> Arc<Notify> {
-        self.wake.clone()
+        self.inner.wake.clone()
     }
 
-    /// Do all work due at `now`.
+    /// The run loop's liveness, for readiness.
+    pub fn health(&self) -> Arc<Health> {
+        self.inner.health.clone()
+    }
+
+    /// Do all work due at `now` and wait until every delivery it started
+    /// (and any the run loop has in flight) is done.
     pub async fn tick(&self, now: DateTime<Utc>) -> anyhow::Result<TickReport> {
-        let mut report = TickReport {
-            advanced: self.meetings.advance_due(now).await?,
-            ..TickReport::default()
-        };
-        let cutoff = (now - self.config.grace).timestamp();
-        let grace = self.config.grace;
-        let missed = self
-            .store
-            .sweep_missed(cutoff, now.timestamp(), |list| {
-                summarize_missed(list, grace)
+        let tally = Arc::new(Tally::default());
+        let result = self.inner.clone().tick_once(now, &tally).await;
+        self.inner.wait_idle().await;
+        let mut report = result?;
+        report.sent = tally.sent.load(Ordering::SeqCst);
+        report.retried = tally.retried.load(Ordering::SeqCst);
+        report.failed = tally.failed.load(Ordering::SeqCst);
+        report.faults += tally.faults.load(Ordering::SeqCst);
+        Ok(report)
+    }
+
+    /// Call `tick` whenever work falls due until `shutdown` resolves. Each
+    /// tick runs as its own task: one that fails or panics is logged and
+    /// counted, and the loop goes on. On shutdown, the posts in flight are
+    /// finished and recorded and everything else is handed back.
+    pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
+        let inner = &self.inner;
+        inner.health.running.store(true, Ordering::SeqCst);
+        tokio::pin!(shutdown);
+        let mut failures = 0u32;
+        loop {
+            let now = Utc::now();
+            let tally = Arc::new(Tally::default());
+            let task = {
+                let (inner, tally) = (inner.clone(), tally.clone());
+                let span = info_span!("tick", at = %now);
+                tokio::spawn(async move { inner.tick_once(now, &tally).await }.instrument(span))
+            };
+            tokio::pin!(task);
+            let result = tokio::select! {
+                r = &mut task => r,
+                _ = &mut shutdown => {
+                    inner.stop().await;
+                    let _ = task.await;
+                    inner.wait_idle().await;
+                    inner.health.running.store(false, Ordering::SeqCst);
+                    return;
+                }
+            };
+            let ok = match result {
+                Ok(Ok(_)) => true,
+                Ok(Err(e)) => {
+                    tracing::error!(error = ?e, "scheduler tick failed; retrying");
+                    false
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "scheduler tick panicked; the loop goes on");
+                    false
+                }
+            };
+            if ok {
+                failures = 0;
+                inner
+                    .health
+                    .last_tick_ms
+                    .store(Utc::now().timestamp_millis(), Ordering::SeqCst);
+            } else {
+                failures = failures.saturating_add(1);
+                inner.health.faults.fetch_add(1, Ordering::Relaxed);
+            }
+            let wait = if !ok {
+                // Back off while the database is down: 1 s, 2 s, ... 5 s.
+                StdDuration::from_secs(u64::from(failures.min(5)))
+            } else if inner.queued.load(Ordering::SeqCst) >= MAX_QUEUED {
+                // Lanes are full: look again as they drain.
+                StdDuration::from_millis(50)
+            } else {
+                match inner.store.next_wake().await {
+                    Ok(Some(at)) => {
+                        let ms = at
+                            .saturating_mul(1000)
+                            .saturating_sub(Utc::now().timestamp_millis())
+                            .clamp(0, MAX_WAKE.as_millis() as i64);
+                        StdDuration::from_millis(ms as u64 + 5)
+                    }
+                    Ok(None) => MAX_WAKE,
+                    Err(e) => {
+                        tracing::error!(error = ?e, "cannot read the next wake-up time");
+                        StdDuration::from_secs(1)
+                    }
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = inner.wake.notified() => {}
+                _ = &mut shutdown => {
+                    inner.stop().await;
+                    inner.wait_idle().await;
+                    inner.health.running.store(false, Ordering::SeqCst);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl<C: Chat> Inner<C> {
+    async fn stop(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+        self.drain.notify_waiters();
+    }
+
+    async fn wait_idle(&self) {
+        loop {
+            let idle = self.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self.queued.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+
+    /// Run one step of a tick as its own task: an error or a panic is
+    /// logged and counted, and the tick goes on with its other steps.
+    async fn step<T: Send + 'static>(
+        self: &Arc<Self>,
+        name: &'static str,
+        report: &mut TickReport,
+        work: impl std::future::Future<Output = anyhow::Result<T>> + Send + 'static,
+    ) -> Option<T> {
+        let outcome = tokio::spawn(work.in_current_span()).await;
+        match outcome {
+            Ok(Ok(v)) => return Some(v),
+            Ok(Err(e)) => tracing::error!(step = name, error = ?e, "scheduler step failed"),
+            Err(e) => tracing::error!(step = name, error = %e, "scheduler step panicked"),
+        }
+        report.faults += 1;
+        self.health.faults.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+
+    /// One tick: the steps, then the due deliveries handed to lanes. Fails
+    /// (for the run loop to back off) when claiming deliveries fails.
+    async fn tick_once(
+        self: Arc<Self>,
+        now: DateTime<Utc>,
+        tally: &Arc<Tally>,
+    ) -> anyhow::Result<TickReport> {
+        let mut report = TickReport::default();
+        let me = self.clone();
+        report.advanced = self
+            .step("advance series", &mut report, async move {
+                me.meetings.advance_due(now).await
             })
-            .await?;
+            .await
+            .unwrap_or(0);
+        let me = self.clone();
+        let missed = self
+            .step("sweep missed reminders", &mut report, async move {
+                let cutoff = (now - me.config.grace).timestamp();
+                let grace = me.config.grace;
+                me.store
+                    .sweep_missed(cutoff, now.timestamp(), |list| {
+                        summarize_missed(list, grace)
+                    })
+                    .await
+            })
+            .await
+            .unwrap_or_default();
         if !missed.is_empty() {
             tracing::warn!(count = missed.len(), "reminders missed during downtime");
         }
         report.missed = missed.len();
-        report.escalations = self.escalations.run_due(&self.config, now).await?;
-        report.chases = self.actions.chase_due(&self.config, now).await?
-            + self.actions.chase_unverified(&self.config, now).await?
-            + self.actions.weekly_digest(&self.config, now).await?;
-        // The tick's clock moves on while it delivers: claims and their
-        // renewals are timed by it, so a long tick (Slack's pacing, a slow
-        // API) never hands out a lease that has already lapsed.
-        let started = std::time::Instant::now();
-        let clock = || now + Duration::from_std(started.elapsed()).unwrap_or_default();
+        let me = self.clone();
+        report.escalations = self
+            .step("escalations", &mut report, async move {
+                me.escalations.run_due(&me.config, now).await
+            })
+            .await
+            .unwrap_or(0);
+        let me = self.clone();
+        report.chases += self
+            .step("chase overdue items", &mut report, async move {
+                me.actions.chase_due(&me.config, now).await
+            })
+            .await
+            .unwrap_or(0);
+        let me = self.clone();
+        report.chases += self
+            .step("chase unverified items", &mut report, async move {
+                me.actions.chase_unverified(&me.config, now).await
+            })
+            .await
+            .unwrap_or(0);
+        let me = self.clone();
+        report.chases += self
+            .step("weekly update", &mut report, async move {
+                me.actions.weekly_digest(&me.config, now).await
+            })
+            .await
+            .unwrap_or(0);
+        self.dispatch(now, tally).await?;
+        Ok(report)
+    }
+
+    /// Claim what is due and hand it to the lanes, until nothing more is due
+    /// or the lanes hold as much as they may.
+    async fn dispatch(self: &Arc<Self>, now: DateTime<Utc>, tally: &Arc<Tally>) -> anyhow::Result<()> {
+        // The tick's clock moves on while it claims: claims and their
+        // renewals are timed by it, so a long tick never hands out a lease
+        // that has already lapsed.
+        let started = Instant::now();
         let lease = self.store.lease_secs();
-        while !self.draining.load(Ordering::SeqCst) {
-            let claimed_at = clock().timestamp();
-            let mut queue: VecDeque<DeliveryRow> =
-                self.store.claim_due(claimed_at, BATCH).await?.into();
-            let n = queue.len() as i64;
-            let (mut renewed_at, mut held_until) = (claimed_at, claimed_at + lease);
-            while let Some(d) = queue.pop_front() {
-                // This delivery and the rest of the batch, still claimed.
-                let held = || -> Vec<i64> {
-                    std::iter::once(d.id)
-                        .chain(queue.iter().map(|d| d.id))
-                        .collect()
+        while !self.draining.load(Ordering::SeqCst)
+            && self.queued.load(Ordering::SeqCst) < MAX_QUEUED
+        {
+            let t = (now + Duration::from_std(started.elapsed()).unwrap_or_default()).timestamp();
+            let claimed = self.store.claim_due(t, BATCH).await?;
+            let n = claimed.len() as i64;
+            let escalations: Vec<i64> = claimed.iter().filter_map(|d| d.escalation_id).collect();
+            let critical: HashSet<i64> = match self.store.critical_escalations(&escalations).await {
+                Ok(list) => list.into_iter().collect(),
+                Err(e) => {
+                    tracing::warn!(error = ?e, "cannot read escalation severities; no critical-first order this time");
+                    HashSet::new()
+                }
+            };
+            for row in claimed {
+                let priority = match row.escalation_id {
+                    Some(e) if critical.contains(&e) => gate::CRITICAL_ESCALATION,
+                    Some(_) => gate::ESCALATION,
+                    None if row.kind == "reminder" => gate::REMINDER,
+                    None => gate::NOTICE,
                 };
-                if self.draining.load(Ordering::SeqCst) {
-                    // Stopping: what this batch has not attempted goes back
-                    // to the queue for another instance, now.
-                    self.store.release_claims(&held(), held_until).await?;
-                    return Ok(report);
-                }
-                let t = clock().timestamp();
-                if (t - renewed_at) * 2 >= lease {
-                    let kept = self.store.extend_claims(&held(), held_until, t).await?;
-                    (renewed_at, held_until) = (t, t + lease);
-                    queue.retain(|q| kept.contains(&q.id));
-                    if !kept.contains(&d.id) {
-                        continue;
-                    }
-                }
-                let span = info_span!("deliver", delivery = d.id, workspace = %d.workspace, kind = %d.kind);
-                self.deliver(d, now, &mut report).instrument(span).await?;
+                self.enqueue(Job {
+                    row,
+                    held_until: t + lease,
+                    renewed_at: t,
+                    priority,
+                    now,
+                    started,
+                    tally: tally.clone(),
+                });
             }
             if n < BATCH {
                 break;
             }
         }
-        Ok(report)
+        Ok(())
     }
 
-    async fn deliver(
-        &self,
-        d: DeliveryRow,
-        now: DateTime<Utc>,
-        report: &mut TickReport,
-    ) -> anyhow::Result<()> {
-        let late = d.due_at * 1000 < self.started_at.timestamp_millis()
-            || now.timestamp() - d.due_at > LATE_AFTER_SECS;
-        let Some(body) = self.body(&d, late).await? else {
+    fn enqueue(self: &Arc<Self>, job: Job) {
+        let dest = (job.row.workspace.clone(), job.row.channel.clone());
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(queue) = lanes.get_mut(&dest) {
+            queue.push_back(job);
+            return;
+        }
+        lanes.insert(dest.clone(), VecDeque::from([job]));
+        drop(lanes);
+        let me = self.clone();
+        let span = info_span!("lane", workspace = %dest.0, channel = %dest.1);
+        tokio::spawn(async move { me.lane(dest).await }.instrument(span));
+    }
+
+    /// Mark `n` deliveries as no longer in a lane.
+    fn done(&self, n: usize) {
+        if n > 0 && self.queued.fetch_sub(n, Ordering::SeqCst) == n {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// The next delivery of `dest`'s lane, or None (and the lane is closed).
+    fn next_job(&self, dest: &Dest) -> Option<Job> {
+        let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
+        let job = lanes.get_mut(dest).and_then(VecDeque::pop_front);
+        if job.is_none() {
+            lanes.remove(dest);
+        }
+        job
+    }
+
+    /// Everything still waiting in `dest`'s lane, which is closed.
+    fn take_rest(&self, dest: &Dest) -> Vec<Job> {
+        let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
+        lanes.remove(dest).map(Vec::from).unwrap_or_default()
+    }
+
+    /// A lane: post `dest`'s deliveries one at a time, in order.
+    async fn lane(self: Arc<Self>, dest: Dest) {
+        while let Some(job) = self.next_job(&dest) {
+            if self.draining.load(Ordering::SeqCst) {
+                let mut rest = self.take_rest(&dest);
+                rest.insert(0, job);
+                self.hand_back(rest, None).await;
+                return;
+            }
+            let (id, attempts, tally) = (job.row.id, job.row.attempts, job.tally.clone());
+            let held_until = job.held_until;
+            // Each delivery runs as its own task, so a panic is caught here.
+            let me = self.clone();
+            let span = info_span!("deliver", delivery = id, kind = %job.row.kind);
+            let outcome = tokio::spawn(async move { me.deliver(job).await }.instrument(span)).await;
+            let outcome = match outcome {
+                Ok(Ok(o)) => o,
+                Ok(Err(e)) => {
+                    tracing::error!(delivery = id, error = ?e, "a delivery failed unexpectedly");
+                    self.fault(id, attempts, held_until, &tally).await
+                }
+                Err(e) => {
+                    tracing::error!(delivery = id, error = %e, "a delivery panicked; the lane goes on");
+                    self.fault(id, attempts, held_until, &tally).await
+                }
+            };
+            self.done(1);
+            if let Outcome::DestinationDown(at) = outcome {
+                let rest = self.take_rest(&dest);
+                self.hand_back(rest, Some(at)).await;
+                return;
+            }
+        }
+    }
+
+    /// A delivery that errored or panicked: count it, and retry it later (or
+    /// give up after its tries) so that it never blocks the queue.
+    async fn fault(&self, id: i64, attempts: i64, held_until: i64, tally: &Tally) -> Outcome {
+        tally.faults.fetch_add(1, Ordering::SeqCst);
+        self.health.faults.fetch_add(1, Ordering::Relaxed);
+        let now = Utc::now().timestamp();
+        let result = if attempts >= MAX_ATTEMPTS {
+            tally.failed.fetch_add(1, Ordering::SeqCst);
+            self.store.mark_failed(id, "failed unexpectedly; see the log").await
+        } else {
+            tally.retried.fetch_add(1, Ordering::SeqCst);
+            self.store
+                .mark_retry(id, now.saturating_add(backoff(attempts)), "failed unexpectedly; see the log")
+                .await
+        };
+        if let Err(e) = result {
+            // The claim lapses with its lease and the row is tried again then.
+            tracing::error!(delivery = id, held_until, error = ?e, "cannot record a failed delivery");
+        }
+        Outcome::Done
+    }
+
+    /// Give back claims a lane will not attempt now: at once (a stop), or
+    /// at `at` (their destination is down).
+    async fn hand_back(&self, jobs: Vec<Job>, at: Option<i64>) {
+        let n = jobs.len();
+        let mut by_lease: HashMap<i64, Vec<i64>> = HashMap::new();
+        for j in &jobs {
+            by_lease.entry(j.held_until).or_default().push(j.row.id);
+        }
+        for (held_until, ids) in by_lease {
+            let result = match at {
+                None => self.store.release_claims(&ids, held_until).await,
+                Some(at) => self.store.defer_claims(&ids, held_until, at).await,
+            };
+            if let Err(e) = result {
+                tracing::error!(error = ?e, count = ids.len(), "cannot hand back claims; they return when their lease lapses");
+            }
+        }
+        self.done(n);
+    }
+
+    /// Renew the lease of `job` and of the deliveries behind it in its lane
+    /// when half of it has passed; false when `job`'s claim was lost.
+    async fn renew(&self, job: &mut Job) -> anyhow::Result<bool> {
+        let lease = self.store.lease_secs();
+        let t = job.clock().timestamp();
+        if (t - job.renewed_at).saturating_mul(2) < lease {
+            return Ok(true);
+        }
+        let dest = (job.row.workspace.clone(), job.row.channel.clone());
+        let old = job.held_until;
+        let mut ids = vec![job.row.id];
+        {
+            let lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(q) = lanes.get(&dest) {
+                ids.extend(q.iter().filter(|j| j.held_until == old).map(|j| j.row.id));
+            }
+        }
+        let kept: HashSet<i64> = self.store.extend_claims(&ids, old, t).await?.into_iter().collect();
+        let mut lost = 0;
+        {
+            let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(q) = lanes.get_mut(&dest) {
+                q.retain_mut(|j| {
+                    if j.held_until != old {
+                        return true;
+                    }
+                    if kept.contains(&j.row.id) {
+                        (j.held_until, j.renewed_at) = (t + lease, t);
+                        true
+                    } else {
+                        lost += 1;
+                        false
+                    }
+                });
+            }
+        }
+        self.done(lost);
+        (job.held_until, job.renewed_at) = (t + lease, t);
+        Ok(kept.contains(&job.row.id))
+    }
+
+    /// Wait until `dest` may take a message; false when a stop came first.
+    async fn wait_out(&self, wait: Option<StdDuration>) -> bool {
+        if let Some(wait) = wait {
+            let stop = self.drain.notified();
+            tokio::pin!(stop);
+            stop.as_mut().enable();
+            if self.draining.load(Ordering::SeqCst) {
+                return false;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop => return false,
+            }
+        }
+        !self.draining.load(Ordering::SeqCst)
+    }
+
+    async fn deliver(self: Arc<Self>, mut job: Job) -> anyhow::Result<Outcome> {
+        // The destination's own pacing or rate limit is waited out here,
+        // in its lane, before taking one of the posts in flight.
+        let probe = Outgoing {
+            workspace: job.row.workspace.clone(),
+            channel: job.row.channel.clone(),
+            key: String::new(),
+            body: Body::Notice(String::new()),
+            mention: Vec::new(),
+            buttons: Vec::new(),
+        };
+        if !self.wait_out(self.chat.hold(&probe)).await {
+            self.hand_back_one(&job).await;
+            return Ok(Outcome::Done);
+        }
+        let permit = {
+            let stop = self.drain.notified();
+            tokio::pin!(stop);
+            stop.as_mut().enable();
+            if self.draining.load(Ordering::SeqCst) {
+                None
+            } else {
+                tokio::select! {
+                    p = self.gate.acquire(job.priority) => Some(p),
+                    _ = stop => None,
+                }
+            }
+        };
+        let Some(_permit) = permit else {
+            self.hand_back_one(&job).await;
+            return Ok(Outcome::Done);
+        };
+        if !self.renew(&mut job).await? {
+            // Another instance took it over after our lease lapsed.
+            return Ok(Outcome::Done);
+        }
+        let d = &job.row;
+        let Some(body) = self.body(d, job.clock()).await? else {
             self.store.mark_cancelled(d.id).await?;
-            return Ok(());
+            return Ok(Outcome::Done);
         };
-        let mention = match &body {
-            Body::Reminder(r) => r.mention.clone(),
-            Body::Notice(_) => d
-                .mention
-                .as_deref()
-                .map(|m| {
-                    m.split(',')
-                        .filter(|u| !u.is_empty())
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default(),
-        };
-        let button = |label: &str, id: String, primary: bool| crate::chat::Button {
-            label: label.to_string(),
-            id,
-            primary,
-        };
-        let buttons = match (&body, d.escalation_id, d.requires_state.as_deref()) {
-            (Body::Reminder(_), _, _) => {
-                vec![button("Snooze 1h", format!("snooze:{}", d.id), false)]
-            }
-            (_, Some(e), Some("open")) => vec![
-                button("Acknowledge", format!("esc:ack:{e}"), true),
-                button("Resolve", format!("esc:resolve:{e}"), false),
-            ],
-            (_, Some(e), Some("acked")) => {
-                vec![button("Resolve", format!("esc:resolve:{e}"), true)]
-            }
-            _ => Vec::new(),
-        };
-        let message = Outgoing {
-            workspace: d.workspace.clone(),
-            channel: d.channel.clone(),
-            key: format!("quorum-{}", d.id),
-            body,
-            mention,
-            buttons,
-        };
+        let message = message(d, body);
+        let d = &job.row;
         // A post about an escalation goes out under the escalation's lock and
         // only while it is still in the state the post was meant for.
         let lock = match (d.escalation_id, &d.requires_state) {
@@ -217,56 +663,73 @@ impl<C: Chat> Scheduler<C> {
                 if lock.state.as_deref() != Some(required.as_str()) {
                     tracing::info!(escalation = id, "not sending: the escalation moved on");
                     lock.cancel(d.id).await?;
-                    return Ok(());
+                    return Ok(Outcome::Done);
                 }
                 Some(lock)
             }
             _ => None,
         };
         let result = self.chat.post(&message).await;
+        // Sent is when the platform accepted it, by the tick's clock.
+        let at = job.clock();
+        let tally = &job.tally;
         if let Some(lock) = lock {
             if result.is_ok() {
-                lock.sent(d.id, now.timestamp()).await?;
-                report.sent += 1;
-                return Ok(());
+                lock.sent(d.id, at.timestamp()).await?;
+                tally.sent.fetch_add(1, Ordering::SeqCst);
+                return Ok(Outcome::Done);
             }
             lock.release().await?;
         }
+        let late = d.due_at.saturating_mul(1000) < self.started_at.timestamp_millis()
+            || at.timestamp().saturating_sub(d.due_at) > LATE_AFTER_SECS;
+        let t = at.timestamp();
         match result {
             Ok(()) => {
-                self.store.mark_sent(d.id, now.timestamp(), late).await?;
-                report.sent += 1;
+                self.store.mark_sent(d.id, t, late).await?;
+                tally.sent.fetch_add(1, Ordering::SeqCst);
+                Ok(Outcome::Done)
             }
             Err(crate::chat::SendError::RetryAfter(wait)) if d.attempts < MAX_ATTEMPTS * 3 => {
-                // Rate limits are not failures: wait as told, and do not use up the tries quickly.
-                let secs = wait.as_secs_f64().ceil().max(1.0) as i64;
+                // Rate limits are not failures: wait as told (bounded by the
+                // adapter), and do not use up the tries quickly.
+                let secs = (wait.min(crate::chat::MAX_WAIT).as_secs_f64().ceil() as i64).max(1);
                 tracing::info!(retry_in_secs = secs, "rate limited by the chat API");
-                self.store
-                    .mark_retry(d.id, now.timestamp() + secs, "rate limited")
-                    .await?;
-                report.retried += 1;
+                let next = t.saturating_add(secs);
+                self.store.mark_retry(d.id, next, "rate limited").await?;
+                tally.retried.fetch_add(1, Ordering::SeqCst);
+                Ok(Outcome::DestinationDown(next))
             }
             Err(crate::chat::SendError::Retry(e)) if d.attempts < MAX_ATTEMPTS => {
                 let wait = backoff(d.attempts);
                 tracing::warn!(attempt = d.attempts, retry_in_secs = wait, error = %e, "send failed; will retry");
-                self.store
-                    .mark_retry(d.id, now.timestamp() + wait, &e)
-                    .await?;
-                report.retried += 1;
+                let next = t.saturating_add(wait);
+                self.store.mark_retry(d.id, next, &e).await?;
+                tally.retried.fetch_add(1, Ordering::SeqCst);
+                Ok(Outcome::DestinationDown(next))
             }
             Err(e) => {
                 tracing::error!(attempt = d.attempts, error = %e, channel = %d.channel, "giving up on a delivery");
                 self.store.mark_failed(d.id, &e.to_string()).await?;
-                report.failed += 1;
+                tally.failed.fetch_add(1, Ordering::SeqCst);
+                Ok(Outcome::Done)
             }
         }
-        Ok(())
     }
 
-    async fn body(&self, d: &DeliveryRow, late: bool) -> anyhow::Result<Option<Body>> {
+    /// Give back one claim not attempted because of a stop.
+    async fn hand_back_one(&self, job: &Job) {
+        if let Err(e) = self.store.release_claims(&[job.row.id], job.held_until).await {
+            tracing::error!(error = ?e, delivery = job.row.id, "cannot hand back a claim; it returns when its lease lapses");
+        }
+    }
+
+    async fn body(&self, d: &DeliveryRow, now: DateTime<Utc>) -> anyhow::Result<Option<Body>> {
         if d.kind == "notice" {
             return Ok(d.body.clone().map(Body::Notice));
         }
+        let late = d.due_at.saturating_mul(1000) < self.started_at.timestamp_millis()
+            || now.timestamp().saturating_sub(d.due_at) > LATE_AFTER_SECS;
         let (Some(series_id), Some(occurrence), Some(lead)) =
             (d.series_id, d.occurrence_at, d.lead_secs)
         else {
@@ -314,52 +777,48 @@ impl<C: Chat> Scheduler<C> {
             late_from: late.then(|| series.local(d.due_at)),
         }))))
     }
+}
 
-    /// Call `tick` whenever work falls due until `shutdown` resolves; a tick
-    /// in progress always finishes first.
-    pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            let now = Utc::now();
-            let span = info_span!("tick", at = %now);
-            let tick = self.tick(now).instrument(span);
-            tokio::pin!(tick);
-            let result = tokio::select! {
-                r = &mut tick => r,
-                _ = &mut shutdown => {
-                    // The message in flight is finished and recorded; the
-                    // rest of the batch is handed back; then we stop.
-                    self.draining.store(true, Ordering::SeqCst);
-                    if let Err(e) = tick.await {
-                        tracing::error!(error = ?e, "the last scheduler tick failed");
-                    }
-                    return;
-                }
-            };
-            if let Err(e) = result {
-                tracing::error!(error = ?e, "scheduler tick failed; retrying in 1s");
-                tokio::select! {
-                    _ = tokio::time::sleep(StdDuration::from_secs(1)) => continue,
-                    _ = &mut shutdown => return,
-                }
-            }
-            let wait = match self.store.next_wake().await {
-                Ok(Some(at)) => {
-                    let ms = (at * 1000 - Utc::now().timestamp_millis()).clamp(0, 5_000);
-                    StdDuration::from_millis(ms as u64 + 5)
-                }
-                Ok(None) => StdDuration::from_secs(5),
-                Err(e) => {
-                    tracing::error!(error = ?e, "cannot read the next wake-up time");
-                    StdDuration::from_secs(1)
-                }
-            };
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = self.wake.notified() => {}
-                _ = &mut shutdown => return,
-            }
+/// The message a delivery posts: its body, who it pings, its buttons.
+fn message(d: &DeliveryRow, body: Body) -> Outgoing {
+    let mention = match &body {
+        Body::Reminder(r) => r.mention.clone(),
+        Body::Notice(_) => d
+            .mention
+            .as_deref()
+            .map(|m| {
+                m.split(',')
+                    .filter(|u| !u.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    let button = |label: &str, id: String, primary: bool| crate::chat::Button {
+        label: label.to_string(),
+        id,
+        primary,
+    };
+    let buttons = match (&body, d.escalation_id, d.requires_state.as_deref()) {
+        (Body::Reminder(_), _, _) => {
+            vec![button("Snooze 1h", format!("snooze:{}", d.id), false)]
         }
+        (_, Some(e), Some("open")) => vec![
+            button("Acknowledge", format!("esc:ack:{e}"), true),
+            button("Resolve", format!("esc:resolve:{e}"), false),
+        ],
+        (_, Some(e), Some("acked")) => {
+            vec![button("Resolve", format!("esc:resolve:{e}"), true)]
+        }
+        _ => Vec::new(),
+    };
+    Outgoing {
+        workspace: d.workspace.clone(),
+        channel: d.channel.clone(),
+        key: format!("quorum-{}", d.id),
+        body,
+        mention,
+        buttons,
     }
 }
 

@@ -25,7 +25,58 @@ pub struct Store {
     backend: Backend,
     /// How long a claimed delivery stays reserved for the instance that claimed it.
     lease_secs: i64,
+    /// SQLite: the file this store opened, to notice it being deleted or replaced.
+    file: Option<std::sync::Arc<FileIdentity>>,
 }
+
+/// The database cannot be used (its file is gone or replaced): nothing is
+/// written, and the user is told so.
+#[derive(Debug, thiserror::Error)]
+#[error("the database is unavailable: {0}")]
+pub struct Unavailable(pub String);
+
+/// Which file a SQLite database is: its path and (device, inode) when opened.
+#[derive(Debug)]
+pub struct FileIdentity {
+    path: std::path::PathBuf,
+    id: (u64, u64),
+    reported: std::sync::atomic::AtomicBool,
+}
+
+impl FileIdentity {
+    fn of(path: &std::path::Path) -> Option<(u64, u64)> {
+        use std::os::unix::fs::MetadataExt as _;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+
+    /// Err when the file at the path is no longer the one we opened.
+    fn check(&self) -> Result<(), Unavailable> {
+        if Self::of(&self.path) == Some(self.id) {
+            return Ok(());
+        }
+        if !self
+            .reported
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::error!(path = %self.path.display(), "the SQLite database file was deleted or replaced under Quorum; refusing to write until it is restored");
+        }
+        Err(Unavailable(format!(
+            "the database file {} was deleted or replaced",
+            self.path.display()
+        )))
+    }
+}
+
+/// The file path of a `sqlite://PATH?...` url (none for in-memory databases).
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| path.into())
+}
+
+/// How long a command waits for a database connection before it is told
+/// the database is unavailable (Slack and Discord give a command 3 seconds).
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Which database is behind the store; the SQL is shared but for a few
 /// statements (transaction start, row locks, full-text search).
@@ -59,11 +110,63 @@ impl Store {
                 "database url `{url}` is not supported; use sqlite://PATH or postgres://..."
             );
         };
+        // SQLite: create the file (and migrate) through a first connection;
+        // the pool then opens it read-write without creating, so a deleted
+        // file is an error instead of a fresh, empty database.
+        let mut file = None;
+        if backend == Backend::Sqlite {
+            if let Some(path) = sqlite_path(&url) {
+                let create = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .connect(&url)
+                    .await
+                    .with_context(|| format!("opening database `{}`", redact(&url)))?;
+                sqlx::migrate!("migrations/sqlite")
+                    .run(&create)
+                    .await
+                    .context("applying database migrations")?;
+                create.close().await;
+                let id = FileIdentity::of(&path)
+                    .with_context(|| format!("reading the database file {}", path.display()))?;
+                file = Some(std::sync::Arc::new(FileIdentity {
+                    path,
+                    id,
+                    reported: Default::default(),
+                }));
+            }
+        }
+        let url = match &file {
+            Some(_) => url.replace("mode=rwc", "mode=rw"),
+            None => url,
+        };
+        let (on_connect, on_acquire) = (file.clone(), file.clone());
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
-            .acquire_timeout(Duration::from_secs(15))
-            .after_connect(move |conn, _meta| {
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            // A connection a failed statement or commit left inside a
+            // transaction is closed, never handed out again: it would
+            // refuse every later transaction. A connection to a SQLite file
+            // that was deleted or replaced is refused too.
+            .before_acquire(move |conn, _meta| {
+                let file = on_acquire.clone();
                 Box::pin(async move {
+                    use sqlx::Connection as _;
+                    if conn.is_in_transaction() {
+                        tracing::warn!("dropping a database connection left inside a transaction");
+                        return Ok(false);
+                    }
+                    if let Some(f) = &file {
+                        f.check().map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
+                    }
+                    Ok(true)
+                })
+            })
+            .after_connect(move |conn, _meta| {
+                let file = on_connect.clone();
+                Box::pin(async move {
+                    if let Some(f) = &file {
+                        f.check().map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
+                    }
                     if backend == Backend::Sqlite {
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
@@ -85,6 +188,7 @@ impl Store {
             pool,
             backend,
             lease_secs: LEASE_SECS,
+            file,
         })
     }
 
@@ -117,13 +221,55 @@ impl Store {
             .context("starting a database transaction")
     }
 
-    /// Health probe: can we reach the database?
+    /// Health probe: can we reach the database (and, on SQLite, is its
+    /// file still the one we opened)?
     pub async fn ping(&self) -> anyhow::Result<()> {
+        if let Some(f) = &self.file {
+            f.check()?;
+        }
         sqlx::query("SELECT 1")
             .execute(&self.pool)
             .await
             .context("pinging the database")?;
         Ok(())
+    }
+
+    /// Readiness: the database answers and every migration this build
+    /// knows is applied.
+    pub async fn ready(&self) -> anyhow::Result<()> {
+        self.ping().await?;
+        let migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        let latest = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        let applied: Option<i64> =
+            sqlx::query("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await
+                .context("reading applied migrations")?
+                .get(0);
+        if applied.unwrap_or(0) < latest {
+            anyhow::bail!(
+                "migrations are behind: {} applied, {latest} known",
+                applied.unwrap_or(0)
+            );
+        }
+        Ok(())
+    }
+
+    /// Seconds the oldest due, undelivered item has been waiting at `now`
+    /// (0 when nothing is due).
+    pub async fn lag(&self, now: i64) -> anyhow::Result<i64> {
+        let oldest: Option<i64> = sqlx::query(
+            "SELECT min(next_try_at) FROM deliveries WHERE state = 'pending' AND next_try_at <= $1",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .context("measuring the delivery lag")?
+        .get(0);
+        Ok(oldest.map_or(0, |t| now.saturating_sub(t).max(0)))
     }
 
     // ---- series ----------------------------------------------------------
@@ -565,6 +711,53 @@ impl Store {
         }
         tx.commit().await.context("committing released claims")?;
         Ok(())
+    }
+
+    /// Hand back claims not yet attempted, to be tried at `next_try_at`
+    /// (their destination is failing or rate limited): pending again,
+    /// without using up a try, and in the same order as before.
+    pub async fn defer_claims(
+        &self,
+        ids: &[i64],
+        held_until: i64,
+        next_try_at: i64,
+    ) -> anyhow::Result<()> {
+        let mut tx = self.begin().await?;
+        for &id in ids {
+            sqlx::query(
+                "UPDATE deliveries SET state = 'pending', lease_until = NULL, attempts = attempts - 1, next_try_at = $1
+                 WHERE id = $2 AND state = 'sending' AND lease_until = $3",
+            )
+            .bind(next_try_at)
+            .bind(id)
+            .bind(held_until)
+            .execute(&mut *tx)
+            .await
+            .context("deferring claims")?;
+        }
+        tx.commit().await.context("committing deferred claims")?;
+        Ok(())
+    }
+
+    /// Which of the escalations `ids` are critical (their posts go first).
+    pub async fn critical_escalations(&self, ids: &[i64]) -> anyhow::Result<Vec<i64>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id FROM escalations WHERE severity = 'critical' AND id IN ({})",
+            list.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        let rows = q
+            .fetch_all(&self.pool)
+            .await
+            .context("reading escalation severities")?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     pub async fn mark_sent(&self, id: i64, now: i64, late: bool) -> anyhow::Result<()> {
