@@ -690,13 +690,15 @@ impl<C: Chat> Inner<C> {
                 tally.sent.fetch_add(1, Ordering::SeqCst);
                 Ok(Outcome::Done)
             }
-            Err(crate::chat::SendError::RetryAfter(wait)) if d.attempts < MAX_ATTEMPTS * 3 => {
+            Err(crate::chat::SendError::RetryAfter(wait)) => {
                 // Rate limits are not failures: wait as told (bounded by the
-                // adapter), and do not use up the tries quickly.
-                let secs = (wait.min(crate::chat::MAX_WAIT).as_secs_f64().ceil() as i64).max(1);
-                tracing::info!(retry_in_secs = secs, "rate limited by the chat API");
-                let next = t.saturating_add(secs);
-                self.store.mark_retry(d.id, next, "rate limited").await?;
+                // adapter, at most an hour), without using up a try.
+                // The second in which the wait ends: claims are by whole
+                // seconds, and the adapter's own hold covers the rest.
+                let wait_ms = wait.min(crate::chat::MAX_WAIT).as_millis() as i64;
+                tracing::info!(retry_in_ms = wait_ms, "rate limited by the chat API");
+                let next = at.timestamp_millis().saturating_add(wait_ms).div_euclid(1000);
+                self.store.mark_rate_limited(d.id, next).await?;
                 tally.retried.fetch_add(1, Ordering::SeqCst);
                 Ok(Outcome::DestinationDown(next))
             }

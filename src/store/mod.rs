@@ -784,6 +784,22 @@ impl Store {
         Ok(())
     }
 
+    /// A rate-limited delivery: try again at `next_try_at` without using up
+    /// a try (being told to wait is not a failure).
+    pub async fn mark_rate_limited(&self, id: i64, next_try_at: i64) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE deliveries SET state = 'pending', next_try_at = $1, last_error = 'rate limited', lease_until = NULL,
+                    attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
+             WHERE id = $2",
+        )
+        .bind(next_try_at)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .context("scheduling a rate-limited retry")?;
+        Ok(())
+    }
+
     pub async fn mark_failed(&self, id: i64, error: &str) -> anyhow::Result<()> {
         sqlx::query("UPDATE deliveries SET state = 'failed', last_error = $1, lease_until = NULL WHERE id = $2")
             .bind(error)
