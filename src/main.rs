@@ -449,6 +449,9 @@ fn secret(name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// How long `quorum run` takes at most to stop after SIGTERM.
+const STOP_WITHIN: std::time::Duration = std::time::Duration::from_millis(8500);
+
 fn run_service(config: Option<PathBuf>) -> ExitCode {
     let config = match Config::load(config.as_deref()) {
         Ok(c) => c,
@@ -567,19 +570,28 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
         tokio::pin!(server);
         let result = tokio::select! {
             r = &mut server => r,
-            _ = &mut shutdown => {
-                tracing::info!("shutting down: finishing in-flight work");
-                let _ = stop_tx.send(true);
-                server.await
-            }
+            _ = &mut shutdown => Ok(()),
         };
+        // Stopping: every part gets until one deadline, whatever its state
+        // (gateway connecting, database down, requests or posts in flight);
+        // systemd's TimeoutStopSec is above it.
+        tracing::info!("shutting down: finishing in-flight work");
         let _ = stop_tx.send(true);
-        loop_handle.await.ok();
+        let deadline = tokio::time::Instant::now() + STOP_WITHIN;
+        if tokio::time::timeout_at(deadline, &mut server).await.is_err() {
+            tracing::warn!("HTTP requests still in flight at the stop deadline; dropping them");
+        }
+        if tokio::time::timeout_at(deadline, loop_handle).await.is_err() {
+            tracing::warn!("posts still in flight at the stop deadline; their claims lapse and are retried");
+        }
         for g in gateways {
-            g.await.ok();
+            if tokio::time::timeout_at(deadline, g).await.is_err() {
+                tracing::warn!("the Discord gateway did not close by the stop deadline; dropping it");
+            }
         }
         result
     });
+    runtime.shutdown_timeout(std::time::Duration::from_millis(300));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(1, format!("{e:#}")),

@@ -118,6 +118,20 @@ impl EventHandler for Gateway {
 /// until `quit` turns true or the connection ends. Slash commands need no
 /// privileged intent: GUILDS is enough. Run it under [`crate::leader::hold`]
 /// so that one instance connects each shard.
+/// The origin of `api_base` when it is not Discord's own (`http://127.0.0.1:9000`
+/// for `http://127.0.0.1:9000/api/v10`): serenity's REST proxy.
+pub fn proxy_origin(api_base: &str) -> Option<String> {
+    let rest = api_base
+        .strip_prefix("https://")
+        .map(|r| ("https://", r))
+        .or_else(|| api_base.strip_prefix("http://").map(|r| ("http://", r)))?;
+    let host = rest.1.split('/').next().unwrap_or_default();
+    if host.is_empty() || host == "discord.com" {
+        return None;
+    }
+    Some(format!("{}{host}", rest.0))
+}
+
 pub async fn run(
     token: &str,
     app: App,
@@ -131,9 +145,20 @@ pub async fn run(
         dev_guild: app.config.discord.dev_guild.clone(),
         app,
     };
-    let mut client = serenity::Client::builder(token, GatewayIntents::GUILDS)
-        .event_handler(gateway)
-        .await?;
+    let gateway_url = gateway.app.config.discord.gateway_url.clone();
+    // REST (gateway discovery included) goes where `api_base` says: serenity
+    // sends it to a proxy origin instead of discord.com when one is set.
+    let mut http = serenity::http::HttpBuilder::new(token);
+    if let Some(origin) = proxy_origin(&gateway.api_base) {
+        http = http.proxy(origin);
+    }
+    let mut client =
+        serenity::all::ClientBuilder::new_with_http(http.build(), GatewayIntents::GUILDS)
+            .event_handler(gateway)
+            .await?;
+    if let Some(url) = gateway_url {
+        *client.ws_url.lock().await = url;
+    }
     let manager = Arc::clone(&client.shard_manager);
     let watcher = tokio::spawn(async move {
         let _ = quit.wait_for(|q| *q).await;
