@@ -578,15 +578,25 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
         tracing::info!("shutting down: finishing in-flight work");
         let _ = stop_tx.send(true);
         let deadline = tokio::time::Instant::now() + STOP_WITHIN;
-        if tokio::time::timeout_at(deadline, &mut server).await.is_err() {
+        if tokio::time::timeout_at(deadline, &mut server)
+            .await
+            .is_err()
+        {
             tracing::warn!("HTTP requests still in flight at the stop deadline; dropping them");
         }
-        if tokio::time::timeout_at(deadline, loop_handle).await.is_err() {
-            tracing::warn!("posts still in flight at the stop deadline; their claims lapse and are retried");
+        if tokio::time::timeout_at(deadline, loop_handle)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "posts still in flight at the stop deadline; their claims lapse and are retried"
+            );
         }
         for g in gateways {
             if tokio::time::timeout_at(deadline, g).await.is_err() {
-                tracing::warn!("the Discord gateway did not close by the stop deadline; dropping it");
+                tracing::warn!(
+                    "the Discord gateway did not close by the stop deadline; dropping it"
+                );
             }
         }
         result

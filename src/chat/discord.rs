@@ -108,7 +108,9 @@ impl DiscordChat {
             if let Ok(mut h) = self.holds.lock() {
                 h.insert(
                     route.to_string(),
-                    Instant::now() + super::bounded_wait(after, "Discord X-RateLimit-Reset-After") + jitter,
+                    Instant::now()
+                        + super::bounded_wait(after, "Discord X-RateLimit-Reset-After")
+                        + jitter,
                 );
             }
         }
@@ -411,7 +413,8 @@ pub async fn register(
         Some(g) => format!("{base}/applications/{application_id}/guilds/{g}/commands"),
         None => format!("{base}/applications/{application_id}/commands"),
     };
-    let resp = super::http_client().build()?
+    let resp = super::http_client()
+        .build()?
         .put(url)
         .header("Authorization", format!("Bot {token}"))
         .json(commands)

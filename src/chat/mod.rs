@@ -94,7 +94,11 @@ pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(3600);
 /// logged, never allowed to panic or overflow.
 pub fn bounded_wait(secs: f64, what: &'static str) -> std::time::Duration {
     if !secs.is_finite() || secs > MAX_WAIT.as_secs_f64() {
-        tracing::warn!(value = secs, what, "chat API asked for an absurd wait; clamped to 1 hour");
+        tracing::warn!(
+            value = secs,
+            what,
+            "chat API asked for an absurd wait; clamped to 1 hour"
+        );
         return MAX_WAIT;
     }
     std::time::Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(MAX_WAIT)
@@ -167,6 +171,9 @@ mod tests {
         assert_eq!(bounded_wait(f64::INFINITY, "t"), MAX_WAIT);
         assert_eq!(bounded_wait(f64::NAN, "t"), MAX_WAIT);
         assert_eq!(bounded_wait(-5.0, "t"), std::time::Duration::ZERO);
-        assert_eq!(bounded_wait(1.5, "t"), std::time::Duration::from_millis(1500));
+        assert_eq!(
+            bounded_wait(1.5, "t"),
+            std::time::Duration::from_millis(1500)
+        );
     }
 }

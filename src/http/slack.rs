@@ -137,7 +137,11 @@ async fn follow_up(url: &str, reply: &Reply) {
     match crate::chat::http_client()
         .build()
         .unwrap_or_default()
-        .post(url).json(&body).send().await {
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+    {
         Ok(r) if r.status().is_success() => {}
         Ok(r) => tracing::error!(status = %r.status(), "Slack refused a response_url post"),
         Err(e) => tracing::error!(error = %e, "posting to Slack's response_url"),

@@ -164,11 +164,9 @@ mod tests {
         let held = gate.acquire(REMINDER).await;
         let g = gate.clone();
         let quitter = tokio::spawn(async move {
-            let _ = tokio::time::timeout(
-                std::time::Duration::from_millis(5),
-                g.acquire(ESCALATION),
-            )
-            .await;
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_millis(5), g.acquire(ESCALATION))
+                    .await;
         });
         quitter.await.unwrap();
         drop(held);

@@ -395,7 +395,11 @@ impl<C: Chat> Inner<C> {
 
     /// Claim what is due and hand it to the lanes, until nothing more is due
     /// or the lanes hold as much as they may.
-    async fn dispatch(self: &Arc<Self>, now: DateTime<Utc>, tally: &Arc<Tally>) -> anyhow::Result<()> {
+    async fn dispatch(
+        self: &Arc<Self>,
+        now: DateTime<Utc>,
+        tally: &Arc<Tally>,
+    ) -> anyhow::Result<()> {
         // The tick's clock moves on while it claims: claims and their
         // renewals are timed by it, so a long tick never hands out a lease
         // that has already lapsed.
@@ -520,11 +524,17 @@ impl<C: Chat> Inner<C> {
         let now = Utc::now().timestamp();
         let result = if attempts >= MAX_ATTEMPTS {
             tally.failed.fetch_add(1, Ordering::SeqCst);
-            self.store.mark_failed(id, "failed unexpectedly; see the log").await
+            self.store
+                .mark_failed(id, "failed unexpectedly; see the log")
+                .await
         } else {
             tally.retried.fetch_add(1, Ordering::SeqCst);
             self.store
-                .mark_retry(id, now.saturating_add(backoff(attempts)), "failed unexpectedly; see the log")
+                .mark_retry(
+                    id,
+                    now.saturating_add(backoff(attempts)),
+                    "failed unexpectedly; see the log",
+                )
                 .await
         };
         if let Err(e) = result {
@@ -571,7 +581,12 @@ impl<C: Chat> Inner<C> {
                 ids.extend(q.iter().filter(|j| j.held_until == old).map(|j| j.row.id));
             }
         }
-        let kept: HashSet<i64> = self.store.extend_claims(&ids, old, t).await?.into_iter().collect();
+        let kept: HashSet<i64> = self
+            .store
+            .extend_claims(&ids, old, t)
+            .await?
+            .into_iter()
+            .collect();
         let mut lost = 0;
         {
             let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
@@ -697,7 +712,10 @@ impl<C: Chat> Inner<C> {
                 // seconds, and the adapter's own hold covers the rest.
                 let wait_ms = wait.min(crate::chat::MAX_WAIT).as_millis() as i64;
                 tracing::info!(retry_in_ms = wait_ms, "rate limited by the chat API");
-                let next = at.timestamp_millis().saturating_add(wait_ms).div_euclid(1000);
+                let next = at
+                    .timestamp_millis()
+                    .saturating_add(wait_ms)
+                    .div_euclid(1000);
                 self.store.mark_rate_limited(d.id, next).await?;
                 tally.retried.fetch_add(1, Ordering::SeqCst);
                 Ok(Outcome::DestinationDown(next))
@@ -721,7 +739,11 @@ impl<C: Chat> Inner<C> {
 
     /// Give back one claim not attempted because of a stop.
     async fn hand_back_one(&self, job: &Job) {
-        if let Err(e) = self.store.release_claims(&[job.row.id], job.held_until).await {
+        if let Err(e) = self
+            .store
+            .release_claims(&[job.row.id], job.held_until)
+            .await
+        {
             tracing::error!(error = ?e, delivery = job.row.id, "cannot hand back a claim; it returns when its lease lapses");
         }
     }

@@ -69,7 +69,9 @@ impl FileIdentity {
 
 /// The file path of a `sqlite://PATH?...` url (none for in-memory databases).
 fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && !path.starts_with(":memory:")).then(|| path.into())
 }
@@ -231,6 +233,22 @@ impl Store {
             .execute(&self.pool)
             .await
             .context("pinging the database")?;
+        Ok(())
+    }
+
+    /// Run `sql` (a PRAGMA) on every connection of the pool, opening them
+    /// all: for tests that simulate a full disk with `max_page_count`.
+    #[doc(hidden)]
+    pub async fn on_every_connection(&self, sql: &str) -> anyhow::Result<()> {
+        let mut held = Vec::new();
+        for _ in 0..self.pool.options().get_max_connections() {
+            let mut conn = self.pool.acquire().await.context("opening a connection")?;
+            sqlx::query(sql)
+                .execute(&mut *conn)
+                .await
+                .with_context(|| format!("running `{sql}`"))?;
+            held.push(conn);
+        }
         Ok(())
     }
 

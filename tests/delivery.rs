@@ -1,0 +1,441 @@
+//! Delivery that never stalls: lanes isolate a hung, paced or rate-limited
+//! destination; the cap on posts in flight hands the next slot to the most
+//! urgent post; absurd rate-limit values are clamped; a panicking delivery
+//! is caught and the rest goes on; `sent_at` is when the platform accepted.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use chrono::Utc;
+use quorum::chat::{Chat, Outgoing, SendError};
+use quorum::scheduler::Scheduler;
+use serde_json::{Value, json};
+use support::core::{Harness, harness};
+
+/// A chat whose destinations misbehave by name: `hung` answers only after
+/// four seconds, with a timeout; `paced` is held for 30 s; `boom` panics.
+#[derive(Default)]
+struct Lab {
+    posts: Mutex<Vec<(String, String, Instant)>>,
+    /// Hold the first post until released (for the cap tests).
+    gate_first: bool,
+    entered: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+    calls: AtomicUsize,
+    /// How long a post to `slow` takes.
+    slow: Duration,
+}
+
+impl Chat for Lab {
+    async fn post(&self, m: &Outgoing) -> Result<(), SendError> {
+        if self.gate_first && self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            self.entered.notify_one();
+            self.release.notified().await;
+        }
+        match m.channel.as_str() {
+            "hung" => {
+                tokio::time::sleep(Duration::from_secs(4)).await;
+                return Err(SendError::Retry("timed out".into()));
+            }
+            "boom" => panic!("a bug while posting delivery {}", m.key),
+            "slow" => tokio::time::sleep(self.slow).await,
+            _ => {}
+        }
+        let text = match &m.body {
+            quorum::chat::Body::Notice(t) => t.clone(),
+            quorum::chat::Body::Reminder(r) => r.title.clone(),
+        };
+        self.posts
+            .lock()
+            .unwrap()
+            .push((m.channel.clone(), text, Instant::now()));
+        Ok(())
+    }
+
+    fn hold(&self, m: &Outgoing) -> Option<Duration> {
+        (m.channel == "paced").then_some(Duration::from_secs(30))
+    }
+}
+
+impl Lab {
+    fn arrived(&self, channel: &str) -> Vec<(String, Instant)> {
+        self.posts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| p.0 == channel)
+            .map(|p| (p.1.clone(), p.2))
+            .collect()
+    }
+}
+
+async fn notice(h: &Harness, channel: &str, key: &str) {
+    h.app
+        .store
+        .enqueue_notice(
+            "acme",
+            channel,
+            key,
+            &format!("notice {key}"),
+            Utc::now().timestamp(),
+        )
+        .await
+        .unwrap();
+}
+
+async fn rows(h: &Harness, channel: &str) -> Vec<(String, i64, i64, Option<i64>)> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&h.url).await.unwrap();
+    let rows: Vec<(String, i64, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT state, CAST(attempts AS BIGINT), CAST(next_try_at AS BIGINT), CAST(sent_at AS BIGINT)
+         FROM deliveries WHERE channel = $1 ORDER BY id",
+    )
+    .bind(channel)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    rows
+}
+
+/// Run `scheduler`'s loop until the returned sender says stop.
+fn running<C: Chat>(
+    scheduler: Arc<Scheduler<C>>,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move {
+        scheduler
+            .run(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    (stop, task)
+}
+
+async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    done()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hung_or_paced_destination_delays_only_itself() {
+    let h = harness("2026-03-20T00:00:00Z", chrono::Duration::hours(1)).await;
+    for i in 0..3 {
+        notice(&h, "hung", &format!("h{i}")).await;
+        notice(&h, "paced", &format!("p{i}")).await;
+    }
+    notice(&h, "ok", "ok1").await;
+    let lab = Arc::new(Lab::default());
+    let scheduler = Arc::new(Scheduler::new(
+        h.app.store.clone(),
+        &h.app.config,
+        lab.clone(),
+        Utc::now(),
+    ));
+    let started = Instant::now();
+    let (stop, task) = running(scheduler.clone());
+    assert!(
+        wait_until(Duration::from_secs(3), || !lab.arrived("ok").is_empty()).await,
+        "the healthy channel got its notice"
+    );
+    let first = lab.arrived("ok")[0].1 - started;
+    assert!(
+        first < Duration::from_millis(500),
+        "a healthy channel waits for nobody: {first:?}"
+    );
+    // Raised a second later, while `hung` is still hanging and `paced` held.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    notice(&h, "ok", "ok2").await;
+    let raised = Instant::now();
+    scheduler.waker().notify_one();
+    assert!(
+        wait_until(Duration::from_secs(3), || lab.arrived("ok").len() == 2).await,
+        "the later notice arrived"
+    );
+    let second = lab.arrived("ok")[1].1 - raised;
+    assert!(
+        second < Duration::from_millis(500),
+        "a notice raised while others hang is not held up: {second:?}"
+    );
+    assert!(lab.arrived("paced").is_empty(), "the paced channel waits");
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the loop stops with a post in flight")
+        .unwrap();
+    let paced = rows(&h, "paced").await;
+    assert!(
+        paced.iter().all(|r| r.0 == "pending" && r.1 == 0),
+        "what the paced lane held is handed back, never attempted: {paced:?}"
+    );
+    let hung = rows(&h, "hung").await;
+    assert_eq!(hung[0].0, "pending", "the hung post is retried: {hung:?}");
+    assert_eq!(hung[0].1, 1, "its one attempt counts");
+    assert!(
+        hung[1..].iter().all(|r| r.1 == 0 && r.2 == hung[0].2),
+        "the rest of a failing destination waits with it, in order, using no try: {hung:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_cap_gives_the_next_slot_to_a_critical_escalation() {
+    let mut h = harness("2026-03-20T00:00:00Z", chrono::Duration::hours(1)).await;
+    let mut config = h.app.config.as_ref().clone();
+    config.concurrency = 1;
+    h.app.config = Arc::new(config.clone());
+    for c in ["a", "b", "c", "d", "e"] {
+        notice(&h, c, c).await;
+    }
+    let lab = Arc::new(Lab {
+        gate_first: true,
+        ..Lab::default()
+    });
+    let scheduler = Arc::new(Scheduler::new(
+        h.app.store.clone(),
+        &config,
+        lab.clone(),
+        Utc::now(),
+    ));
+    let (stop, task) = running(scheduler.clone());
+    // One post is in flight and holds the only slot; four wait for it.
+    tokio::time::timeout(Duration::from_secs(5), lab.entered.notified())
+        .await
+        .expect("a first post");
+    let r = h
+        .app
+        .handle_line(
+            &support::core::actor("acme", "ana"),
+            r#"/escalate topic:budget severity:critical summary:"Card processor down""#,
+            Utc::now(),
+        )
+        .await;
+    assert!(!r.is_error, "{}", r.text);
+    scheduler.waker().notify_one();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    lab.release.notify_one();
+    assert!(
+        wait_until(Duration::from_secs(5), || lab.posts.lock().unwrap().len()
+            == 6)
+        .await,
+        "everything is posted: {:?}",
+        lab.posts.lock().unwrap()
+    );
+    let order: Vec<String> = lab
+        .posts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|p| p.1.clone())
+        .collect();
+    assert!(
+        order[1].contains("ESCALATION"),
+        "the escalation raised last took the first free slot: {order:?}"
+    );
+    stop.send(true).unwrap();
+    task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panicking_delivery_is_caught_counted_and_the_rest_go_on() {
+    let h = harness("2026-03-20T00:00:00Z", chrono::Duration::hours(1)).await;
+    notice(&h, "boom", "b1").await;
+    notice(&h, "fine", "f1").await;
+    let lab = Arc::new(Lab::default());
+    let scheduler = Scheduler::new(h.app.store.clone(), &h.app.config, lab.clone(), Utc::now());
+    let now = Utc::now();
+    let r = scheduler.tick(now).await.unwrap();
+    assert_eq!(r.sent, 1, "the other channel got its notice: {r:?}");
+    assert_eq!(r.faults, 1, "the panic is counted: {r:?}");
+    let boom = rows(&h, "boom").await;
+    assert_eq!(boom[0].0, "pending", "retried later: {boom:?}");
+    // It keeps panicking: after its tries it is recorded failed, and
+    // deliveries queued meanwhile still go out.
+    let mut t = now;
+    for i in 0..12 {
+        t += chrono::Duration::hours(1);
+        notice(&h, "fine", &format!("later{i}")).await;
+        scheduler.tick(t).await.unwrap();
+    }
+    let boom = rows(&h, "boom").await;
+    assert_eq!(boom[0].0, "failed", "{boom:?}");
+    assert_eq!(boom[0].1, quorum::scheduler::MAX_ATTEMPTS);
+    assert_eq!(lab.arrived("fine").len(), 13);
+    // And the run loop, with the same fault inside, keeps going.
+    notice(&h, "boom", "b2").await;
+    notice(&h, "fine", "f2").await;
+    let scheduler = Arc::new(scheduler);
+    let (stop, task) = running(scheduler.clone());
+    assert!(wait_until(Duration::from_secs(3), || lab.arrived("fine").len() == 14).await);
+    assert!(
+        scheduler.health().faults.load(Ordering::Relaxed) >= 1,
+        "faults are visible to readiness"
+    );
+    stop.send(true).unwrap();
+    task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sent_at_is_when_the_platform_accepted_the_post() {
+    let h = harness("2026-03-20T00:00:00Z", chrono::Duration::hours(1)).await;
+    notice(&h, "slow", "s1").await;
+    let lab = Arc::new(Lab {
+        slow: Duration::from_millis(2100),
+        ..Lab::default()
+    });
+    let scheduler = Scheduler::new(h.app.store.clone(), &h.app.config, lab, Utc::now());
+    let due = rows(&h, "slow").await[0].2;
+    let now = chrono::DateTime::from_timestamp(due, 0).unwrap();
+    assert_eq!(scheduler.tick(now).await.unwrap().sent, 1);
+    let r = rows(&h, "slow").await;
+    let sent_at = r[0].3.unwrap();
+    assert!(
+        sent_at >= due + 2,
+        "recorded when accepted ({sent_at}), not when the tick began ({due})"
+    );
+}
+
+// ---- absurd values from real chat APIs --------------------------------
+
+#[derive(Default)]
+struct Absurd {
+    hits: Mutex<HashMap<String, usize>>,
+}
+
+async fn discord_post(
+    axum::extract::State(fake): axum::extract::State<Arc<Absurd>>,
+    axum::extract::Path(channel): axum::extract::Path<String>,
+) -> axum::response::Response {
+    *fake
+        .hits
+        .lock()
+        .unwrap()
+        .entry(channel.clone())
+        .or_default() += 1;
+    match channel.as_str() {
+        "100000000000000001" => (
+            StatusCode::TOO_MANY_REQUESTS,
+            axum::Json(json!({ "message": "slow down", "retry_after": 1e300, "global": false })),
+        )
+            .into_response(),
+        "100000000000000002" => (
+            [
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset-after", "1e400"),
+            ],
+            axum::Json(json!({ "id": "1", "channel_id": channel })),
+        )
+            .into_response(),
+        _ => axum::Json(json!({ "id": "2", "channel_id": channel })).into_response(),
+    }
+}
+
+async fn slack_post(
+    axum::extract::State(fake): axum::extract::State<Arc<Absurd>>,
+    axum::Json(body): axum::Json<Value>,
+) -> axum::response::Response {
+    let channel = body["channel"].as_str().unwrap_or_default().to_string();
+    *fake
+        .hits
+        .lock()
+        .unwrap()
+        .entry(channel.clone())
+        .or_default() += 1;
+    if channel == "CABSURD01" {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "18446744073709551615")],
+            "",
+        )
+            .into_response();
+    }
+    axum::Json(json!({ "ok": true, "channel": channel, "ts": "1.2" })).into_response()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn absurd_rate_limit_values_are_clamped_and_stop_nothing() {
+    let fake = Arc::new(Absurd::default());
+    let app = axum::Router::new()
+        .route(
+            "/discord/channels/{channel}/messages",
+            axum::routing::post(discord_post),
+        )
+        .route("/slack/chat.postMessage", axum::routing::post(slack_post))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let chat = quorum::chat::Platforms {
+        discord: Some(
+            quorum::chat::discord::DiscordChat::new(
+                &format!("http://{addr}/discord"),
+                "token",
+                Default::default(),
+            )
+            .unwrap(),
+        ),
+        slack: Some(
+            quorum::chat::slack::SlackChat::new(
+                &format!("http://{addr}/slack"),
+                "xoxb-test",
+                Default::default(),
+            )
+            .unwrap(),
+        ),
+    };
+    let h = harness("2026-03-20T00:00:00Z", chrono::Duration::hours(1)).await;
+    let now = Utc::now();
+    let queue = |ws: &'static str, channel: &'static str, key: &'static str| {
+        let store = h.app.store.clone();
+        async move {
+            store
+                .enqueue_notice(ws, channel, key, key, now.timestamp())
+                .await
+                .unwrap()
+        }
+    };
+    queue("900000000000000001", "100000000000000001", "d-429").await;
+    queue("900000000000000001", "100000000000000002", "d-reset").await;
+    queue("900000000000000001", "100000000000000003", "d-ok").await;
+    queue("T0000TEAM", "CABSURD01", "s-429").await;
+    queue("T0000TEAM", "CFINE0001", "s-ok").await;
+    let scheduler = Scheduler::new(h.app.store.clone(), &h.app.config, Arc::new(chat), now);
+    let r = tokio::time::timeout(Duration::from_secs(20), scheduler.tick(now))
+        .await
+        .expect("no absurd wait is slept")
+        .unwrap();
+    assert_eq!(r.sent, 3, "{r:?}");
+    assert_eq!(r.retried, 2, "{r:?}");
+    let hour = now.timestamp() + 3600;
+    for channel in ["100000000000000001", "CABSURD01"] {
+        let row = &rows(&h, channel).await[0];
+        assert_eq!(row.0, "pending", "{channel}: {row:?}");
+        assert!(
+            row.2 > now.timestamp() && row.2 <= hour + 2,
+            "{channel}: retried within the hour, no overflow: {row:?}"
+        );
+    }
+    // Everything else keeps being delivered.
+    queue("900000000000000001", "100000000000000003", "d-ok2").await;
+    queue("T0000TEAM", "CFINE0001", "s-ok2").await;
+    let r = scheduler
+        .tick(now + chrono::Duration::seconds(2))
+        .await
+        .unwrap();
+    assert_eq!(r.sent, 2, "{r:?}");
+}
