@@ -112,17 +112,25 @@ async fn check(state: &HttpState, headers: &HeaderMap, body: &[u8]) -> Result<Ch
     Ok(Checked { form })
 }
 
-async fn first_time(state: &HttpState, key: &str) -> bool {
+/// Whether this request is new (its retry guard was recorded now). When the
+/// database cannot record it, the command could not be recorded either: the
+/// caller answers at once that nothing was recorded, instead of spending
+/// Slack's 3 seconds on a second attempt.
+async fn first_time(state: &HttpState, key: &str) -> Result<bool, Response> {
     match state
         .app
         .store
         .first_time(key, Utc::now().timestamp())
         .await
     {
-        Ok(first) => first,
+        Ok(first) => Ok(first),
         Err(e) => {
-            tracing::error!(error = ?e, "recording a Slack request; acting on it anyway");
-            true
+            let reply = Reply {
+                text: crate::error::Error::Internal(e).to_user_text(),
+                ephemeral: true,
+                is_error: true,
+            };
+            Err(Json(response(&reply)).into_response())
         }
     }
 }
@@ -155,9 +163,15 @@ pub async fn commands(State(state): State<HttpState>, headers: HeaderMap, body: 
     };
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
     let key = format!("slack:{}:{}", get("team_id"), get("trigger_id"));
-    if !get("trigger_id").is_empty() && !first_time(&state, &key).await {
-        tracing::info!(retry = ?headers.get("x-slack-retry-num"), "ignoring a repeated Slack command");
-        return StatusCode::OK.into_response();
+    if !get("trigger_id").is_empty() {
+        match first_time(&state, &key).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(retry = ?headers.get("x-slack-retry-num"), "ignoring a repeated Slack command");
+                return StatusCode::OK.into_response();
+            }
+            Err(answer) => return answer,
+        }
     }
     let actor = Actor {
         workspace: get("team_id"),
@@ -206,7 +220,14 @@ pub async fn interactions(
         .to_string();
     let trigger = payload["trigger_id"].as_str().unwrap_or_default();
     let key = format!("slack:{team}:{trigger}");
-    if !trigger.is_empty() && !first_time(&state, &key).await {
+    let repeated = match trigger.is_empty() {
+        true => false,
+        false => match first_time(&state, &key).await {
+            Ok(first) => !first,
+            Err(answer) => return answer,
+        },
+    };
+    if repeated {
         return StatusCode::OK.into_response();
     }
     let actor = Actor {

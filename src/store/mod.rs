@@ -276,11 +276,16 @@ impl Store {
         Ok(())
     }
 
-    /// Seconds the oldest due, undelivered item has been waiting at `now`
-    /// (0 when nothing is due).
+    /// Seconds the oldest due, undelivered item (waiting for its turn or in
+    /// flight) is past its time at `now` (0 when nothing is due). A delivery
+    /// waiting out a retry backoff counts again once its next try is due.
     pub async fn lag(&self, now: i64) -> anyhow::Result<i64> {
+        // Due and waiting, or in flight: both walk the (state, next_try_at)
+        // index over the few rows that are due, never the whole queue.
         let oldest: Option<i64> = sqlx::query(
-            "SELECT min(next_try_at) FROM deliveries WHERE state = 'pending' AND next_try_at <= $1",
+            "SELECT min(t) FROM (
+                 SELECT min(due_at) AS t FROM deliveries WHERE state = 'pending' AND next_try_at <= $1
+                 UNION ALL SELECT min(due_at) FROM deliveries WHERE state = 'sending') AS w",
         )
         .bind(now)
         .fetch_one(&self.pool)
