@@ -39,7 +39,9 @@ async fn main() {
     let fanout = env("QUORUM_BENCH_FANOUT", 2000);
     let burst = env("QUORUM_BENCH_BURST", 100_000);
     println!("## 1. {fanout} notices due at the same second in {fanout} channels");
-    println!("| fake latency | concurrency | p50 late | p99 late | max late | drained in | doubled | missing |");
+    println!(
+        "| fake latency | concurrency | p50 late | p99 late | max late | drained in | doubled | missing |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for latency in [0u64, 50, 200] {
         for cap in [32usize, 128] {
@@ -68,7 +70,13 @@ async fn main() {
     println!("## 2. Head of line (200 ms fake, concurrency 32)");
     println!("| case | escalation late | other reminder late | busy channel delivered in 6 s |");
     println!("|---|---|---|---|");
-    for (name, extra) in [("100 to one channel", false), ("+ a hanging channel and a 429 with an absurd Retry-After", true)] {
+    for (name, extra) in [
+        ("100 to one channel", false),
+        (
+            "+ a hanging channel and a 429 with an absurd Retry-After",
+            true,
+        ),
+    ] {
         let due = chrono::Utc::now().timestamp() + 2;
         let work = lab::head_of_line(due, extra);
         let o = lab::run(
@@ -88,7 +96,9 @@ async fn main() {
         );
     }
     println!();
-    println!("## 3. {burst} notices due within 10 s over 1,000 channels (0 ms fake, concurrency 32)");
+    println!(
+        "## 3. {burst} notices due within 10 s over 1,000 channels (0 ms fake, concurrency 32)"
+    );
     let start = chrono::Utc::now().timestamp() + 2;
     let work: Vec<lab::Due> = (0..burst)
         .map(|i| lab::Due {
@@ -102,7 +112,9 @@ async fn main() {
     let _ = t;
     let delivered = o.lateness_ms.len();
     let secs = o.drain.as_secs_f64().max(0.001);
-    println!("| delivered | doubled | missing | deliveries/s (from first due) | p99 late | max late | peak RSS |");
+    println!(
+        "| delivered | doubled | missing | deliveries/s (from first due) | p99 late | max late | peak RSS |"
+    );
     println!("|---|---|---|---|---|---|---|");
     println!(
         "| {delivered} | {} | {} | {:.0} | {} ms | {} ms | {} MB |",

@@ -978,6 +978,27 @@ mod tests {
     }
 
     #[test]
+    fn delivery_settings_are_bounded_and_located() {
+        let c = load("[scheduler]\nconcurrency = 64\nmax_lag = \"2m\"\n[discord]\ngateway_url = \"ws://127.0.0.1:9\"\n").unwrap();
+        assert_eq!(c.concurrency, 64);
+        assert_eq!(c.max_lag, Duration::minutes(2));
+        assert_eq!(c.discord.gateway_url.as_deref(), Some("ws://127.0.0.1:9"));
+        assert_eq!(load("").unwrap().concurrency, DEFAULT_CONCURRENCY);
+        let e = load("[scheduler]\nconcurrency = 5000\n").unwrap_err();
+        assert!(e.contains("q.toml:2:15: scheduler.concurrency"), "{e}");
+        let e = load("[scheduler]\nlease = \"0s\"\n").unwrap_err();
+        assert!(e.contains("between 1s and 1d"), "{e}");
+        let mut c = Config::default();
+        assert!(
+            c.apply_env(&[("QUORUM_SCHEDULER_CONCURRENCY".into(), "-1".into())])
+                .is_err()
+        );
+        c.apply_env(&[("QUORUM_SCHEDULER_CONCURRENCY".into(), "8".into())])
+            .unwrap();
+        assert_eq!(c.concurrency, 8);
+    }
+
+    #[test]
     fn a_bad_zone_grace_and_url_are_each_reported() {
         let e = load("[defaults]\ntimezone = \"Europe/Madird\"\n").unwrap_err();
         assert!(

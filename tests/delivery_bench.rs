@@ -31,7 +31,10 @@ async fn the_delivery_bench_runs_in_small() {
     .await;
     for (name, late) in &o.watched {
         let late = late.unwrap_or_else(|| panic!("{name} never arrived"));
-        assert!(late < 1500, "{name} was {late} ms late behind a busy, a hung and a rate-limited channel");
+        assert!(
+            late < 1500,
+            "{name} was {late} ms late behind a busy, a hung and a rate-limited channel"
+        );
     }
     assert_eq!(o.doubled, 0);
 }
