@@ -156,7 +156,7 @@ async fn a_hung_or_paced_destination_delays_only_itself() {
     );
     let first = lab.arrived("ok")[0].1 - started;
     assert!(
-        first < Duration::from_millis(500),
+        first < Duration::from_millis(1500),
         "a healthy channel waits for nobody: {first:?}"
     );
     // Raised a second later, while `hung` is still hanging and `paced` held.
@@ -170,7 +170,7 @@ async fn a_hung_or_paced_destination_delays_only_itself() {
     );
     let second = lab.arrived("ok")[1].1 - raised;
     assert!(
-        second < Duration::from_millis(500),
+        second < Duration::from_millis(1500),
         "a notice raised while others hang is not held up: {second:?}"
     );
     assert!(lab.arrived("paced").is_empty(), "the paced channel waits");
