@@ -91,7 +91,6 @@ fn immutable(paths: &[std::path::PathBuf], on: bool) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs chattr +i; failed once in a full CI run after the file was writable again (under investigation, issue 10 note)"]
 async fn a_read_only_database_refuses_writes_clearly_and_they_resume_when_writable() {
     assert!(sqlite_only(), "this suite simulates SQLite faults");
     let h = harness(T0, chrono::Duration::hours(1)).await;

@@ -41,6 +41,8 @@ pub struct FileIdentity {
     path: std::path::PathBuf,
     id: (u64, u64),
     reported: std::sync::atomic::AtomicBool,
+    /// When a connection was last opened while the file was write-protected.
+    unwritable_seen: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl FileIdentity {
@@ -64,6 +66,43 @@ impl FileIdentity {
             "the database file {} was deleted or replaced",
             self.path.display()
         )))
+    }
+
+    fn note_unwritable(&self) {
+        if let Ok(mut seen) = self.unwritable_seen.lock() {
+            *seen = Some(std::time::Instant::now());
+        }
+    }
+
+    /// Whether a connection of age `age` may have been opened read-only
+    /// (while the file was write-protected) and the file is writable again:
+    /// then it is closed and replaced by a read-write one.
+    fn is_stale_read_only(&self, age: Duration) -> bool {
+        let Some(seen) = self.unwritable_seen.lock().ok().and_then(|s| *s) else {
+            return false;
+        };
+        let created = std::time::Instant::now().checked_sub(age);
+        created.is_some_and(|c| c <= seen) && self.check_writable().is_ok()
+    }
+
+    /// Err when the file (or its write-ahead log) cannot be written now. A
+    /// new SQLite connection to a write-protected file silently opens it
+    /// read-only, and stays so after the protection is lifted.
+    fn check_writable(&self) -> Result<(), Unavailable> {
+        let wal = std::path::PathBuf::from(format!("{}-wal", self.path.display()));
+        for path in [&self.path, &wal] {
+            match std::fs::OpenOptions::new().append(true).open(path) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && path == &wal => {}
+                Err(e) => {
+                    return Err(Unavailable(format!(
+                        "the database file {} cannot be written: {e}",
+                        path.display()
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -134,6 +173,7 @@ impl Store {
                     path,
                     id,
                     reported: Default::default(),
+                    unwritable_seen: Default::default(),
                 }));
             }
         }
@@ -149,7 +189,7 @@ impl Store {
             // transaction is closed, never handed out again: it would
             // refuse every later transaction. A connection to a SQLite file
             // that was deleted or replaced is refused too.
-            .before_acquire(move |conn, _meta| {
+            .before_acquire(move |conn, meta| {
                 let file = on_acquire.clone();
                 Box::pin(async move {
                     use sqlx::Connection as _;
@@ -159,6 +199,10 @@ impl Store {
                     }
                     if let Some(f) = &file {
                         f.check().map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
+                        if f.is_stale_read_only(meta.age) {
+                            tracing::info!("the database is writable again: replacing a connection opened read-only");
+                            return Ok(false);
+                        }
                     }
                     Ok(true)
                 })
@@ -168,6 +212,11 @@ impl Store {
                 Box::pin(async move {
                     if let Some(f) = &file {
                         f.check().map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
+                        // Opened while the file is write-protected, SQLite
+                        // falls back to read-only for good: remember when.
+                        if f.check_writable().is_err() {
+                            f.note_unwritable();
+                        }
                     }
                     if backend == Backend::Sqlite {
                         conn.execute(
@@ -210,6 +259,10 @@ impl Store {
     }
 
     async fn begin(&self) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        // A write-protected SQLite file: say so at once.
+        if let Some(f) = &self.file {
+            f.check_writable()?;
+        }
         // SQLite: IMMEDIATE takes the write lock up front, so a read-then-write
         // transaction never fails half-way on a busy database. PostgreSQL
         // locks rows as statements touch them.
