@@ -113,17 +113,26 @@ pub async fn run(
         ..Default::default()
     };
     let store = quorum::store::Store::connect(&url).await.unwrap();
-    for (i, d) in work.iter().enumerate() {
-        store
-            .enqueue_notice(
-                "T0000BENCH",
-                &d.channel,
-                &format!("bench-{i}"),
-                &d.text,
-                d.due,
+    // Queue everything in one transaction (the same row `enqueue_notice`
+    // writes), so a large burst is set up in seconds.
+    {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        for (i, d) in work.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO deliveries (workspace, kind, dedupe_key, channel, body, due_at, next_try_at, mention)
+                 VALUES ('T0000BENCH', 'notice', $1, $2, $3, $4, $4, '')",
             )
+            .bind(format!("bench-{i}"))
+            .bind(&d.channel)
+            .bind(&d.text)
+            .bind(d.due)
+            .execute(&mut *tx)
             .await
             .unwrap();
+        }
+        tx.commit().await.unwrap();
     }
     let chat = quorum::chat::Platforms {
         discord: None,
