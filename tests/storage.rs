@@ -42,6 +42,20 @@ async fn fails_clearly(h: &Harness, line: &str) {
     );
 }
 
+/// Simulate a full disk (no page may be added to the file), or free it.
+async fn disk_full(h: &Harness, full: bool) {
+    let pages = if full {
+        page_count(h).await
+    } else {
+        1_073_741_823
+    };
+    h.app
+        .store
+        .on_every_connection(&format!("PRAGMA max_page_count = {pages}"))
+        .await
+        .unwrap();
+}
+
 fn sqlite_only() -> bool {
     std::env::var("QUORUM_TEST_BACKEND").as_deref() != Ok("postgres")
 }
@@ -51,22 +65,12 @@ async fn a_full_disk_refuses_writes_clearly_and_they_resume_when_space_returns()
     assert!(sqlite_only(), "this suite simulates SQLite faults");
     let h = harness(T0, chrono::Duration::hours(1)).await;
     h.as_user("cto", T0, &record(1)).await;
-    // The disk is full: no page may be added.
-    let pages = page_count(&h).await;
-    h.app
-        .store
-        .on_every_connection(&format!("PRAGMA max_page_count = {pages}"))
-        .await
-        .unwrap();
+    disk_full(&h, true).await;
     for i in 2..6 {
         fails_clearly(&h, &record(i)).await;
     }
     // Space is freed: the very same process writes again.
-    h.app
-        .store
-        .on_every_connection("PRAGMA max_page_count = 1073741823")
-        .await
-        .unwrap();
+    disk_full(&h, false).await;
     for i in 6..12 {
         let r = h.as_user("cto", T0, &record(i)).await;
         assert!(r.starts_with("Recorded decision"), "{r}");
@@ -90,6 +94,27 @@ fn immutable(paths: &[std::path::PathBuf], on: bool) -> bool {
     })
 }
 
+/// Files made read-only for as long as this lives (so a failed assertion
+/// never leaves an undeletable test directory behind).
+struct ReadOnly(Vec<std::path::PathBuf>);
+
+impl ReadOnly {
+    fn make(files: Vec<std::path::PathBuf>) -> ReadOnly {
+        let guard = ReadOnly(files);
+        assert!(
+            immutable(&guard.0, true),
+            "needs chattr +i (e2fsprogs) on a filesystem with immutable flags"
+        );
+        guard
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        assert!(immutable(&self.0, false) || std::thread::panicking());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_read_only_database_refuses_writes_clearly_and_they_resume_when_writable() {
     assert!(sqlite_only(), "this suite simulates SQLite faults");
@@ -102,36 +127,13 @@ async fn a_read_only_database_refuses_writes_clearly_and_they_resume_when_writab
         .iter()
         .map(|s| std::path::PathBuf::from(format!("{}{s}", db.display())))
         .collect();
-    if !immutable(&files, true) {
-        immutable(&files, false);
-        // Tests run as root, for whom permissions are no obstacle; without
-        // chattr the same fault is made with a full disk.
-        eprintln!("chattr +i is not supported here: making the write fault with max_page_count");
-        let pages = page_count(&h).await;
-        h.app
-            .store
-            .on_every_connection(&format!("PRAGMA max_page_count = {pages}"))
-            .await
-            .unwrap();
-        fails_clearly(&h, &record(2)).await;
-        h.app
-            .store
-            .on_every_connection("PRAGMA max_page_count = 1073741823")
-            .await
-            .unwrap();
-    } else {
-        for i in 2..5 {
-            let started = Instant::now();
-            let r = h.reply("acme", "cto", T0, &record(i)).await;
-            if !r.is_error {
-                immutable(&files, false);
-            }
-            assert!(r.is_error, "a write to a read-only file fails: {}", r.text);
-            assert!(r.text.starts_with(UNAVAILABLE), "{}", r.text);
-            assert!(started.elapsed() < Duration::from_secs(2));
-        }
-        assert!(immutable(&files, false));
+    // Tests run as root, for whom permissions are no obstacle: the
+    // immutable flag makes a file read-only for root too.
+    let guard = ReadOnly::make(files);
+    for i in 2..5 {
+        fails_clearly(&h, &record(i)).await;
     }
+    drop(guard);
     for i in 5..10 {
         let r = h.as_user("cto", T0, &record(i)).await;
         assert!(r.starts_with("Recorded decision"), "{r}");

@@ -228,7 +228,7 @@ impl<C: Chat> Scheduler<C> {
             let result = tokio::select! {
                 r = &mut task => r,
                 _ = &mut shutdown => {
-                    inner.stop().await;
+                    inner.stop();
                     let _ = task.await;
                     inner.wait_idle().await;
                     inner.health.running.store(false, Ordering::SeqCst);
@@ -282,7 +282,7 @@ impl<C: Chat> Scheduler<C> {
                 _ = tokio::time::sleep(wait) => {}
                 _ = inner.wake.notified() => {}
                 _ = &mut shutdown => {
-                    inner.stop().await;
+                    inner.stop();
                     inner.wait_idle().await;
                     inner.health.running.store(false, Ordering::SeqCst);
                     return;
@@ -293,7 +293,7 @@ impl<C: Chat> Scheduler<C> {
 }
 
 impl<C: Chat> Inner<C> {
-    async fn stop(&self) {
+    fn stop(&self) {
         self.draining.store(true, Ordering::SeqCst);
         self.drain.notify_waiters();
     }
@@ -553,11 +553,7 @@ impl<C: Chat> Inner<C> {
             by_lease.entry(j.held_until).or_default().push(j.row.id);
         }
         for (held_until, ids) in by_lease {
-            let result = match at {
-                None => self.store.release_claims(&ids, held_until).await,
-                Some(at) => self.store.defer_claims(&ids, held_until, at).await,
-            };
-            if let Err(e) = result {
+            if let Err(e) = self.store.release_claims(&ids, held_until, at).await {
                 tracing::error!(error = ?e, count = ids.len(), "cannot hand back claims; they return when their lease lapses");
             }
         }
@@ -610,21 +606,18 @@ impl<C: Chat> Inner<C> {
         Ok(kept.contains(&job.row.id))
     }
 
-    /// Wait until `dest` may take a message; false when a stop came first.
-    async fn wait_out(&self, wait: Option<StdDuration>) -> bool {
-        if let Some(wait) = wait {
-            let stop = self.drain.notified();
-            tokio::pin!(stop);
-            stop.as_mut().enable();
-            if self.draining.load(Ordering::SeqCst) {
-                return false;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = stop => return false,
-            }
+    /// Run `work` unless a stop comes first (then None).
+    async fn unless_stopping<T>(&self, work: impl std::future::Future<Output = T>) -> Option<T> {
+        let stop = self.drain.notified();
+        tokio::pin!(stop);
+        stop.as_mut().enable();
+        if self.draining.load(Ordering::SeqCst) {
+            return None;
         }
-        !self.draining.load(Ordering::SeqCst)
+        tokio::select! {
+            v = work => Some(v),
+            _ = stop => None,
+        }
     }
 
     async fn deliver(self: Arc<Self>, mut job: Job) -> anyhow::Result<Outcome> {
@@ -638,22 +631,10 @@ impl<C: Chat> Inner<C> {
             mention: Vec::new(),
             buttons: Vec::new(),
         };
-        if !self.wait_out(self.chat.hold(&probe)).await {
-            self.hand_back_one(&job).await;
-            return Ok(Outcome::Done);
-        }
-        let permit = {
-            let stop = self.drain.notified();
-            tokio::pin!(stop);
-            stop.as_mut().enable();
-            if self.draining.load(Ordering::SeqCst) {
-                None
-            } else {
-                tokio::select! {
-                    p = self.gate.acquire(job.priority) => Some(p),
-                    _ = stop => None,
-                }
-            }
+        let wait = self.chat.hold(&probe).unwrap_or_default();
+        let permit = match self.unless_stopping(tokio::time::sleep(wait)).await {
+            Some(()) => self.unless_stopping(self.gate.acquire(job.priority)).await,
+            None => None,
         };
         let Some(_permit) = permit else {
             self.hand_back_one(&job).await;
@@ -696,8 +677,7 @@ impl<C: Chat> Inner<C> {
             }
             lock.release().await?;
         }
-        let late = d.due_at.saturating_mul(1000) < self.started_at.timestamp_millis()
-            || at.timestamp().saturating_sub(d.due_at) > LATE_AFTER_SECS;
+        let late = self.is_late(d.due_at, at);
         let t = at.timestamp();
         match result {
             Ok(()) => {
@@ -737,11 +717,18 @@ impl<C: Chat> Inner<C> {
         }
     }
 
+    /// A delivery due at `due_at` and sent at `at` is late when it fell due
+    /// while Quorum was down or went out more than a minute after its time.
+    fn is_late(&self, due_at: i64, at: DateTime<Utc>) -> bool {
+        due_at.saturating_mul(1000) < self.started_at.timestamp_millis()
+            || at.timestamp().saturating_sub(due_at) > LATE_AFTER_SECS
+    }
+
     /// Give back one claim not attempted because of a stop.
     async fn hand_back_one(&self, job: &Job) {
         if let Err(e) = self
             .store
-            .release_claims(&[job.row.id], job.held_until)
+            .release_claims(&[job.row.id], job.held_until, None)
             .await
         {
             tracing::error!(error = ?e, delivery = job.row.id, "cannot hand back a claim; it returns when its lease lapses");
@@ -752,8 +739,7 @@ impl<C: Chat> Inner<C> {
         if d.kind == "notice" {
             return Ok(d.body.clone().map(Body::Notice));
         }
-        let late = d.due_at.saturating_mul(1000) < self.started_at.timestamp_millis()
-            || now.timestamp().saturating_sub(d.due_at) > LATE_AFTER_SECS;
+        let late = self.is_late(d.due_at, now);
         let (Some(series_id), Some(occurrence), Some(lead)) =
             (d.series_id, d.occurrence_at, d.lead_secs)
         else {

@@ -770,15 +770,24 @@ impl Store {
         Ok(kept)
     }
 
-    /// Give back claims not yet attempted (a graceful stop): they are pending
-    /// again at once, for another instance, as if never claimed.
-    pub async fn release_claims(&self, ids: &[i64], held_until: i64) -> anyhow::Result<()> {
+    /// Give back claims not yet attempted, without using up a try: pending
+    /// again at once, for another instance, as if never claimed (a graceful
+    /// stop), or at `retry_at` (their destination is failing or rate
+    /// limited), keeping their order.
+    pub async fn release_claims(
+        &self,
+        ids: &[i64],
+        held_until: i64,
+        retry_at: Option<i64>,
+    ) -> anyhow::Result<()> {
         let mut tx = self.begin().await?;
         for &id in ids {
             sqlx::query(
-                "UPDATE deliveries SET state = 'pending', lease_until = NULL, attempts = attempts - 1
-                 WHERE id = $1 AND state = 'sending' AND lease_until = $2",
+                "UPDATE deliveries SET state = 'pending', lease_until = NULL, attempts = attempts - 1,
+                        next_try_at = COALESCE($1, next_try_at)
+                 WHERE id = $2 AND state = 'sending' AND lease_until = $3",
             )
+            .bind(retry_at)
             .bind(id)
             .bind(held_until)
             .execute(&mut *tx)
@@ -786,32 +795,6 @@ impl Store {
             .context("releasing claims")?;
         }
         tx.commit().await.context("committing released claims")?;
-        Ok(())
-    }
-
-    /// Hand back claims not yet attempted, to be tried at `next_try_at`
-    /// (their destination is failing or rate limited): pending again,
-    /// without using up a try, and in the same order as before.
-    pub async fn defer_claims(
-        &self,
-        ids: &[i64],
-        held_until: i64,
-        next_try_at: i64,
-    ) -> anyhow::Result<()> {
-        let mut tx = self.begin().await?;
-        for &id in ids {
-            sqlx::query(
-                "UPDATE deliveries SET state = 'pending', lease_until = NULL, attempts = attempts - 1, next_try_at = $1
-                 WHERE id = $2 AND state = 'sending' AND lease_until = $3",
-            )
-            .bind(next_try_at)
-            .bind(id)
-            .bind(held_until)
-            .execute(&mut *tx)
-            .await
-            .context("deferring claims")?;
-        }
-        tx.commit().await.context("committing deferred claims")?;
         Ok(())
     }
 
