@@ -152,7 +152,18 @@ struct Inner<C: Chat> {
     idle: Notify,
     gate: Arc<gate::Gate>,
     health: Arc<Health>,
+    /// Sent marks waiting for the next group commit, and who waits on each.
+    marks: Mutex<Vec<SentMark>>,
+    /// Held by the delivery that commits the waiting marks.
+    committing: tokio::sync::Mutex<()>,
 }
+
+/// A post the platform accepted, to be recorded: (id, sent_at, late), and
+/// where to say whether the record was committed.
+type SentMark = (
+    (i64, i64, bool),
+    tokio::sync::oneshot::Sender<Result<(), String>>,
+);
 
 impl<C: Chat> Scheduler<C> {
     pub fn new(store: Store, config: &Config, chat: Arc<C>, started_at: DateTime<Utc>) -> Self {
@@ -179,6 +190,8 @@ impl<C: Chat> Scheduler<C> {
                 idle: Notify::new(),
                 gate: gate::Gate::new(config.concurrency),
                 health: Arc::new(Health::default()),
+                marks: Mutex::new(Vec::new()),
+                committing: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -681,7 +694,7 @@ impl<C: Chat> Inner<C> {
         let t = at.timestamp();
         match result {
             Ok(()) => {
-                self.store.mark_sent(d.id, t, late).await?;
+                self.record_sent(d.id, t, late).await?;
                 tally.sent.fetch_add(1, Ordering::SeqCst);
                 Ok(Outcome::Done)
             }
@@ -715,6 +728,37 @@ impl<C: Chat> Inner<C> {
                 Ok(Outcome::Done)
             }
         }
+    }
+
+    /// Record a post as sent, committed together with the marks of the posts
+    /// that finished meanwhile (group commit: one transaction, not one per
+    /// post). The caller still holds its slot, so posts sent but not yet
+    /// recorded never outnumber the posts in flight: a crash repeats at most
+    /// what was in flight, as before.
+    async fn record_sent(&self, id: i64, at: i64, late: bool) -> anyhow::Result<()> {
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        self.marks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(((id, at, late), tx));
+        let _turn = self.committing.lock().await;
+        // A delivery that committed before us may have taken our mark too.
+        if let Ok(done) = rx.try_recv() {
+            return done.map_err(anyhow::Error::msg);
+        }
+        let batch = std::mem::take(&mut *self.marks.lock().unwrap_or_else(|p| p.into_inner()));
+        let rows: Vec<(i64, i64, bool)> = batch.iter().map(|(m, _)| *m).collect();
+        let result = self
+            .store
+            .mark_sent(&rows)
+            .await
+            .map_err(|e| format!("{e:#}"));
+        for (_, waiter) in batch {
+            let _ = waiter.send(result.clone());
+        }
+        rx.await
+            .map_err(|_| anyhow::anyhow!("the sent mark was lost"))?
+            .map_err(anyhow::Error::msg)
     }
 
     /// A delivery due at `due_at` and sent at `at` is late when it fell due

@@ -819,14 +819,20 @@ impl Store {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
-    pub async fn mark_sent(&self, id: i64, now: i64, late: bool) -> anyhow::Result<()> {
-        sqlx::query("UPDATE deliveries SET state = 'sent', sent_at = $1, late = $2, lease_until = NULL WHERE id = $3")
-            .bind(now)
-            .bind(i64::from(late))
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .context("recording a sent delivery")?;
+    /// Record deliveries as sent: (id, sent_at, late) each, in one
+    /// transaction (one commit for a whole group of posts).
+    pub async fn mark_sent(&self, sent: &[(i64, i64, bool)]) -> anyhow::Result<()> {
+        let mut tx = self.begin().await?;
+        for &(id, at, late) in sent {
+            sqlx::query("UPDATE deliveries SET state = 'sent', sent_at = $1, late = $2, lease_until = NULL WHERE id = $3")
+                .bind(at)
+                .bind(i64::from(late))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .context("recording a sent delivery")?;
+        }
+        tx.commit().await.context("committing sent deliveries")?;
         Ok(())
     }
 
