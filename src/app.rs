@@ -58,6 +58,8 @@ pub struct App {
     pub scheduler_wake: Option<Arc<Notify>>,
     /// The scheduler's run loop, as readiness sees it.
     pub scheduler_health: Option<Arc<crate::scheduler::Health>>,
+    /// Workspaces pinned per platform (when the config names none), once known.
+    pinned: Arc<std::sync::Mutex<Vec<(&'static str, String)>>>,
 }
 
 impl App {
@@ -79,7 +81,76 @@ impl App {
             store,
             scheduler_wake: None,
             scheduler_health: None,
+            pinned: Default::default(),
         }
+    }
+
+    /// Whether `actor`'s workspace is one this deployment serves: the console
+    /// and config-defined workspaces always; a Slack team or Discord server
+    /// when the config names it (`[slack] teams`, `[discord] guilds`), or,
+    /// when it names none, when it is the first that used Quorum (pinned).
+    /// The org chart and channel maps belong to these workspaces only.
+    pub async fn admit(&self, actor: &Actor, now: DateTime<Utc>) -> Result<()> {
+        use crate::domain::workspace::Kind;
+        let ws = actor.workspace.as_str();
+        let kind = Kind::of(ws);
+        let named = match kind {
+            Kind::Local => return Ok(()),
+            Kind::Direct => {
+                return Err(Error::user(
+                    "Quorum works in your server's channels, not in direct messages: type the command in a channel.",
+                ));
+            }
+            Kind::Slack => &self.config.slack.teams,
+            Kind::Guild => &self.config.discord.guilds,
+        };
+        let key = match kind {
+            Kind::Slack => "`[slack] teams`",
+            _ => "`[discord] guilds`",
+        };
+        let refuse = || {
+            tracing::warn!(
+                workspace = ws,
+                "refused a command from a workspace this deployment does not serve"
+            );
+            Err(Error::user(format!(
+                "This workspace is not set up for Quorum; ask its operator (they add {ws} to {key})."
+            )))
+        };
+        if !named.is_empty() {
+            return if named.iter().any(|n| n == ws) {
+                Ok(())
+            } else {
+                refuse()
+            };
+        }
+        let platform = kind.platform();
+        let known = self.pinned.lock().ok().and_then(|p| {
+            p.iter()
+                .find(|(k, _)| *k == platform)
+                .map(|(_, w)| w.clone())
+        });
+        let pinned = match known {
+            Some(w) => w,
+            None => {
+                let w = self
+                    .store
+                    .pin_workspace(platform, ws, now.timestamp())
+                    .await?;
+                if w == ws {
+                    tracing::info!(
+                        platform,
+                        workspace = ws,
+                        "serving this workspace (the first to use Quorum; name workspaces in the config to serve several)"
+                    );
+                }
+                if let Ok(mut p) = self.pinned.lock() {
+                    p.push((platform, w.clone()));
+                }
+                w
+            }
+        };
+        if pinned == ws { Ok(()) } else { refuse() }
     }
 
     /// Parse and run one line of the text grammar.
@@ -93,6 +164,9 @@ impl App {
     /// A button on one of Quorum's messages was pressed: `esc:ack:7`,
     /// `esc:resolve:7`, `action:done:3`, `action:verify:3`, `snooze:42`.
     pub async fn press(&self, actor: &Actor, id: &str, now: DateTime<Utc>) -> Reply {
+        if let Err(e) = self.admit(actor, now).await {
+            return error_reply(&e);
+        }
         let parts: Vec<&str> = id.split(':').collect();
         let n = |s: &str| s.parse::<i64>().ok();
         let cmd = match parts.as_slice() {
@@ -134,18 +208,22 @@ impl App {
     /// Run one command.
     pub async fn handle(&self, actor: &Actor, cmd: Command, now: DateTime<Utc>) -> Reply {
         let span = tracing::info_span!("command", workspace = %actor.workspace, user = %actor.user);
-        let _enter = span.enter();
-        let result = match cmd {
+        let result = tracing::Instrument::instrument(self.run(actor, cmd, now), span).await;
+        if let Some(wake) = &self.scheduler_wake {
+            wake.notify_one();
+        }
+        result.unwrap_or_else(|e| error_reply(&e))
+    }
+
+    async fn run(&self, actor: &Actor, cmd: Command, now: DateTime<Utc>) -> Result<Reply> {
+        self.admit(actor, now).await?;
+        match cmd {
             Command::Help { topic } => command::help(topic.as_deref()).map(Reply::private),
             Command::Meeting(m) => self.meeting(actor, m, now).await,
             Command::Decision(d) => self.decision(actor, d, now).await,
             Command::Action(a) => self.action(actor, a, now).await,
             Command::Escalation(e) => self.escalation(actor, e, now).await,
-        };
-        if let Some(wake) = &self.scheduler_wake {
-            wake.notify_one();
         }
-        result.unwrap_or_else(|e| error_reply(&e))
     }
 
     async fn meeting(

@@ -15,6 +15,7 @@ use toml::Spanned;
 use crate::domain::meeting::{Attendees, ChannelRef, LeadTimes, Title, parse_duration};
 use crate::domain::org::{Executive, Org, is_role_key};
 use crate::domain::recurrence::Cadence;
+use crate::domain::workspace::{is_guild, is_slack_team};
 use crate::domain::zone::Zone;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://quorum.db";
@@ -85,6 +86,10 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct SlackSettings {
     pub api_base: String,
+    /// The Slack workspaces (team ids, `T...`) this deployment serves
+    /// (`[slack] teams`). Empty: the first team that uses Quorum is pinned
+    /// as its one workspace.
+    pub teams: Vec<String>,
     /// Quorum channel names to Slack channel ids (C...).
     pub channels: std::collections::HashMap<String, String>,
 }
@@ -93,6 +98,7 @@ impl Default for SlackSettings {
     fn default() -> Self {
         SlackSettings {
             api_base: "https://slack.com/api".to_string(),
+            teams: Vec::new(),
             channels: Default::default(),
         }
     }
@@ -105,6 +111,10 @@ pub struct DiscordSettings {
     pub application_id: Option<String>,
     /// Register commands in this guild only (instant, for development).
     pub dev_guild: Option<String>,
+    /// The Discord servers (guild ids) this deployment serves
+    /// (`[discord] guilds`). Empty: the first guild that uses Quorum is
+    /// pinned as its one workspace.
+    pub guilds: Vec<String>,
     /// Quorum channel names to Discord channel ids.
     pub channels: std::collections::HashMap<String, String>,
     /// Connect to the gateway when DISCORD_TOKEN is set (off: endpoint only).
@@ -123,6 +133,7 @@ impl Default for DiscordSettings {
             api_base: "https://discord.com/api/v10".to_string(),
             application_id: None,
             dev_guild: None,
+            guilds: Vec::new(),
             channels: Default::default(),
             gateway: true,
             shards: 1,
@@ -299,6 +310,7 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawSlack {
     api_base: Option<Spanned<String>>,
+    teams: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     channels: BTreeMap<String, String>,
 }
@@ -315,6 +327,7 @@ struct RawDiscord {
     api_base: Option<Spanned<String>>,
     application_id: Option<String>,
     dev_guild: Option<String>,
+    guilds: Option<Spanned<Vec<String>>>,
     gateway: Option<bool>,
     shards: Option<Spanned<u32>>,
     gateway_url: Option<Spanned<String>>,
@@ -493,6 +506,15 @@ impl Config {
                 "QUORUM_HTTP_LISTEN" => self.http_listen = check_listen(value).map_err(fail)?,
                 "QUORUM_DISCORD_API_BASE" => {
                     self.discord.api_base = check_base(value).map_err(fail)?
+                }
+                "QUORUM_SLACK_API_BASE" => self.slack.api_base = check_base(value).map_err(fail)?,
+                "QUORUM_SLACK_TEAMS" => {
+                    self.slack.teams =
+                        check_ids(split_list(value), is_slack_team, TEAM_ID).map_err(fail)?
+                }
+                "QUORUM_DISCORD_GUILDS" => {
+                    self.discord.guilds =
+                        check_ids(split_list(value), is_guild, GUILD_ID).map_err(fail)?
                 }
                 "QUORUM_SCHEDULER_LEASE" => {
                     self.lease = parse_duration(value)
@@ -737,6 +759,14 @@ impl Config {
             config.discord.api_base = check_base(b.get_ref())
                 .map_err(|m| loc.at(Some(b.span()), format!("discord.api_base: {m}")))?;
         }
+        if let Some(g) = &raw.discord.guilds {
+            config.discord.guilds = check_ids(g.get_ref().clone(), is_guild, GUILD_ID)
+                .map_err(|m| loc.at(Some(g.span()), format!("discord.guilds: {m}")))?;
+        }
+        if let Some(t) = &raw.slack.teams {
+            config.slack.teams = check_ids(t.get_ref().clone(), is_slack_team, TEAM_ID)
+                .map_err(|m| loc.at(Some(t.span()), format!("slack.teams: {m}")))?;
+        }
         config.discord.application_id = raw.discord.application_id.clone();
         config.discord.dev_guild = raw.discord.dev_guild.clone();
         if let Some(g) = raw.discord.gateway {
@@ -843,6 +873,32 @@ fn check_gateway(text: &str) -> Result<String, String> {
     } else {
         Err(format!("`{text}` is not a websocket URL (ws:// or wss://)"))
     }
+}
+
+const TEAM_ID: &str = "a Slack team id (T followed by capitals and digits, such as T0123ABCD)";
+const GUILD_ID: &str = "a Discord server (guild) id (17 to 20 digits)";
+
+/// `T0123ABC, T0456DEF` -> the ids, trimmed, empty ones dropped.
+fn split_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn check_ids(ids: Vec<String>, check: fn(&str) -> bool, what: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for id in ids {
+        let id = id.trim().to_string();
+        if !check(&id) {
+            return Err(format!("`{id}` is not {what}"));
+        }
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(out)
 }
 
 fn parse_clock(text: &str) -> Result<chrono::NaiveTime, String> {

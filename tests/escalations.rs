@@ -119,7 +119,7 @@ async fn each_topic_routes_to_its_executive() {
     h.tick(T0).await;
     let cfo = posts_in(&h, "cfo");
     assert_eq!(cfo.len(), 3);
-    assert!(cfo[0].starts_with("[#cfo] @u-cfo (cfo): ESCALATION #1 [CRITICAL] budget: budget problem. Raised by ana in #exec-team."), "{}", cfo[0]);
+    assert!(cfo[0].starts_with("[#cfo] @u-cfo CFO (Chief Financial): ESCALATION #1 [CRITICAL] budget: budget problem. Raised by ana in #exec-team."), "{}", cfo[0]);
     // Channels are posted to concurrently: find the CFO's first post.
     let posts = h.chat.posts.lock().unwrap().clone();
     let first_to_cfo = posts.iter().find(|p| p.channel == "cfo").unwrap();
@@ -480,15 +480,15 @@ async fn a_restart_mid_way_keeps_deadlines_and_doubles_nothing() {
         "{after:#?}"
     );
     assert!(
-        after
-            .iter()
-            .any(|p| p.starts_with("[#exec-team] Executive team: ESCALATION #1 [HIGH]")),
+        after.iter().any(|p| p.starts_with(
+            "[#exec-team] @u-ceo @u-cfo @u-coo @u-cpo @u-cto Executive team: ESCALATION #1 [HIGH]"
+        )),
         "{after:#?}"
     );
     assert!(
         before
             .iter()
-            .any(|p| p.starts_with("[#cfo] @u-cfo (cfo): ESCALATION #1")),
+            .any(|p| p.starts_with("[#cfo] @u-cfo CFO (Chief Financial): ESCALATION #1")),
         "{before:#?}"
     );
 }

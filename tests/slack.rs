@@ -78,6 +78,16 @@ struct Bot {
 }
 
 async fn bot() -> Bot {
+    bot_with("").await
+}
+
+/// A bot whose config has `extra` lines in its `[slack]` section and
+/// `org_extra` lines in its `[org.cfo]` section.
+async fn bot_with(extra: &str) -> Bot {
+    bot_configured(extra, "").await
+}
+
+async fn bot_configured(extra: &str, org_extra: &str) -> Bot {
     let fake = Arc::new(FakeSlack::default());
     let router = axum::Router::new()
         .route("/api/chat.postMessage", axum::routing::post(post_message))
@@ -89,7 +99,7 @@ async fn bot() -> Bot {
 
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
-        "[database]\nurl = \"{}\"\n[defaults]\nchannel = \"C0000EXEC\"\n[org.cfo]\nname = \"CFO\"\nslack_user = \"{CFO}\"\nchannel = \"finance\"\n[slack]\napi_base = \"{fake_base}/api\"\n[slack.channels]\nfinance = \"C0000FIN\"\n",
+        "[database]\nurl = \"{}\"\n[defaults]\nchannel = \"C0000EXEC\"\n[org.cfo]\nname = \"CFO\"\nslack_user = \"{CFO}\"\nchannel = \"finance\"\n{org_extra}\n[slack]\napi_base = \"{fake_base}/api\"\n{extra}\n[slack.channels]\nfinance = \"C0000FIN\"\n",
         support::core::test_database(dir.path()).await
     );
     let config = Config::from_toml(&text, "t.toml").unwrap();
@@ -623,7 +633,7 @@ async fn scenario_a_429_burst_loses_and_doubles_nothing() -> Bot {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_teams_never_see_each_others_data() {
-    let b = bot().await;
+    let b = bot_with(&format!("teams = [\"{TEAM}\", \"{OTHER_TEAM}\"]")).await;
     b.command(
         TEAM,
         ANA,
@@ -655,4 +665,150 @@ async fn two_teams_never_see_each_others_data() {
             .contains("there is no series 1 here"),
         "{v}"
     );
+}
+
+/// What the fake Slack received, as (channel, text).
+fn slack_posts(b: &Bot) -> Vec<(String, String)> {
+    b.fake
+        .posts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["channel"].as_str().unwrap_or_default().to_string(),
+                p["text"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_team_the_deployment_does_not_name_is_refused_and_changes_nothing() {
+    let b = bot_with(&format!("teams = [\"{TEAM}\"]")).await;
+    let v = b
+        .command(
+            OTHER_TEAM,
+            "U0009OTHER",
+            "/escalate",
+            r#"topic:budget severity:critical summary:"Pay us""#,
+        )
+        .await;
+    let text = v["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("This workspace is not set up for Quorum; ask its operator"),
+        "{v}"
+    );
+    assert_eq!(v["response_type"], "ephemeral");
+    b.scheduler.tick(Utc::now()).await.unwrap();
+    let posts = slack_posts(&b);
+    assert!(
+        !posts.iter().any(|(_, t)| t.contains("Pay us")),
+        "team A's CFO is never pinged: {posts:?}"
+    );
+    assert!(
+        b.app
+            .store
+            .escalation(OTHER_TEAM, 1)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let v = b
+        .command(TEAM, ANA, "/action", r#"add task:"Ours" owner:cfo"#)
+        .await;
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Added action item 1"),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_no_team_named_the_first_team_is_the_only_one_served() {
+    let b = bot().await;
+    let v = b
+        .command(TEAM, ANA, "/action", r#"add task:"Ours" owner:cfo"#)
+        .await;
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Added action item 1"),
+        "{v}"
+    );
+    let v = b
+        .command(
+            OTHER_TEAM,
+            "U0009OTHER",
+            "/escalate",
+            r#"topic:budget severity:critical summary:"Pay us""#,
+        )
+        .await;
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .contains("not set up for Quorum"),
+        "{v}"
+    );
+    b.scheduler.tick(Utc::now()).await.unwrap();
+    let posts = slack_posts(&b);
+    assert!(
+        !posts.iter().any(|(_, t)| t.contains("Pay us")),
+        "{posts:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slack_channel_id_is_posted_to_verbatim() {
+    let b = bot().await;
+    let v = b
+        .command(
+            TEAM,
+            ANA,
+            "/meeting",
+            r#"add title:"Standup" when:"cron:* * * * * *" remind:0s channel:CUPPER001"#,
+        )
+        .await;
+    assert!(v["text"].as_str().unwrap().contains("in #CUPPER001"), "{v}");
+    let mut t = Utc::now();
+    for _ in 0..3 {
+        t += Duration::seconds(2);
+        b.scheduler.tick(t).await.unwrap();
+    }
+    let posts = slack_posts(&b);
+    assert!(!posts.is_empty());
+    assert!(posts.iter().all(|(c, _)| c == "CUPPER001"), "{posts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slack_messages_name_executives_without_another_platforms_id() {
+    let b = bot_configured("", "user = \"100000000000000001\"").await;
+    b.command(
+        TEAM,
+        ANA,
+        "/escalate",
+        r#"topic:budget severity:high summary:"Cloud bill doubled""#,
+    )
+    .await;
+    b.command(
+        TEAM,
+        ANA,
+        "/decision",
+        r#"record title:"Cut cloud spend" category:budget rationale:"Bill doubled""#,
+    )
+    .await;
+    b.scheduler.tick(Utc::now()).await.unwrap();
+    let posts: Vec<_> = slack_posts(&b)
+        .into_iter()
+        .filter(|(c, _)| c == "C0000FIN")
+        .collect();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    for (_, text) in &posts {
+        assert!(!text.contains("100000000000000001"), "{text}");
+        assert!(text.starts_with(&format!("<@{CFO}> CFO")), "{text}");
+    }
 }

@@ -11,9 +11,27 @@ pub struct ConsoleChat;
 
 /// One line of plain text for a message.
 pub fn render(message: &Outgoing) -> String {
-    match &message.body {
+    let text = match &message.body {
         Body::Notice(text) => text.replace('\n', " "),
-        Body::Reminder(r) => render_reminder(r),
+        // A reminder names its attendees itself.
+        Body::Reminder(r) => return render_reminder(r),
+    };
+    // The console's own identities: chat users that are not another
+    // platform's ids (Discord snowflakes and roles, Slack ids).
+    let pings: Vec<String> = message
+        .mention
+        .iter()
+        .filter(|m| {
+            !m.starts_with('&')
+                && !crate::chat::discord::is_snowflake(m)
+                && !crate::domain::meeting::is_slack_id(m)
+        })
+        .map(|m| format!("@{m}"))
+        .collect();
+    if pings.is_empty() {
+        text
+    } else {
+        format!("{} {text}", pings.join(" "))
     }
 }
 

@@ -120,7 +120,7 @@ impl FromStr for Owner {
                 "`{s}` is not an owner; use a role such as cto or a user name"
             )));
         }
-        Ok(Owner(t.to_lowercase()))
+        Ok(Owner(crate::domain::meeting::fold_name(t)))
     }
 }
 

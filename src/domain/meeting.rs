@@ -223,8 +223,28 @@ impl FromStr for ChannelRef {
                 "`{text}` is not a channel; use a name such as exec or #exec-team (letters, digits, - _ .)"
             ));
         }
-        Ok(ChannelRef(t.to_lowercase()))
+        Ok(ChannelRef(fold_name(t)))
     }
+}
+
+/// Case-folds a name (`#Exec` is `exec`) but keeps a Slack id verbatim:
+/// `C0123ABCD` (channel), `G...`, `D...`, `U...`/`W...` (user) are
+/// capitals and digits, and Slack rejects them lowercased.
+pub fn fold_name(name: &str) -> String {
+    if is_slack_id(name) {
+        name.to_string()
+    } else {
+        name.to_lowercase()
+    }
+}
+
+/// A Slack channel or user id: `C`, `G`, `D`, `U` or `W`, then capitals and digits.
+pub fn is_slack_id(s: &str) -> bool {
+    (9..=24).contains(&s.len())
+        && s.starts_with(['C', 'G', 'D', 'U', 'W'])
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && s.bytes().any(|b| b.is_ascii_digit())
 }
 
 impl ChannelRef {
@@ -264,7 +284,7 @@ impl FromStr for Attendees {
                     "`{part}` is not an attendee; use role keys or user names separated by commas, such as ceo,cto"
                 ));
             }
-            let name = name.to_lowercase();
+            let name = fold_name(name);
             if !out.contains(&name) {
                 out.push(name);
             }
@@ -336,6 +356,17 @@ mod tests {
     #[test]
     fn channels_drop_the_hash_and_reject_spaces() {
         assert_eq!("#Exec".parse::<ChannelRef>().unwrap().as_str(), "exec");
+        assert_eq!(
+            "CUPPER001".parse::<ChannelRef>().unwrap().as_str(),
+            "CUPPER001",
+            "a Slack channel id is kept verbatim"
+        );
+        assert_eq!(
+            "#General".parse::<ChannelRef>().unwrap().as_str(),
+            "general"
+        );
+        let a: Attendees = "<@U0002CFO00>,CTO".parse().unwrap();
+        assert_eq!(a.iter().collect::<Vec<_>>(), ["U0002CFO00", "cto"]);
         assert!("exec team".parse::<ChannelRef>().is_err());
     }
 

@@ -7,4 +7,5 @@ pub mod meeting;
 pub mod org;
 pub mod recurrence;
 pub mod todo;
+pub mod workspace;
 pub mod zone;

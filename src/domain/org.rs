@@ -50,6 +50,20 @@ impl Org {
     }
 }
 
+impl Org {
+    /// How a message addresses the holder of `role` on every platform:
+    /// `CFO (Ana García)`, or `CFO`. Never a platform id: each adapter pings
+    /// the executive in its own way beside this text.
+    pub fn addressee(&self, role: &str) -> String {
+        match self.get(role) {
+            Some(e) if !e.name.is_empty() && !e.name.eq_ignore_ascii_case(role) => {
+                format!("{} ({})", role.to_uppercase(), e.name)
+            }
+            _ => role.to_uppercase(),
+        }
+    }
+}
+
 /// Role keys are short lowercase words: `ceo`, `cto`, `vp-eng`.
 pub fn is_role_key(key: &str) -> bool {
     let mut chars = key.chars();

@@ -117,12 +117,7 @@ impl Decisions {
         let mut routed_to = None;
         if !holds {
             let channel = config.channel_of(&authority);
-            let who = config
-                .org
-                .get(&authority)
-                .and_then(|e| e.user.clone())
-                .map(|u| format!("@{u}"))
-                .unwrap_or_else(|| authority.to_uppercase());
+            let who = config.org.addressee(&authority);
             let body = format!(
                 "{who}: decision {id} \"{title}\" ({category}) was proposed by {} and needs your approval: /decision approve id:{id} or /decision reject id:{id} reason:\"...\"",
                 actor.user

@@ -104,10 +104,7 @@ fn ts(at: DateTime<Utc>) -> i64 {
 /// Who is addressed at a step, as text.
 fn addressee(config: &Config, step: &Step) -> String {
     match &step.role {
-        Some(role) => match config.org.get(role).and_then(|e| e.user.clone()) {
-            Some(u) => format!("@{u} ({role})"),
-            None => role.to_uppercase(),
-        },
+        Some(role) => config.org.addressee(role),
         None if step.team => "Executive team".to_string(),
         None => "Department".to_string(),
     }
