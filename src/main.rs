@@ -484,7 +484,7 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
             t,
             config.discord.channels.clone(),
         ) {
-            Ok(c) => Some(c),
+            Ok(c) => Some(c.with_guilds(config.discord.guilds.clone())),
             Err(e) => return fail(1, format!("cannot build the Discord client: {e}")),
         },
     };

@@ -375,6 +375,14 @@ async fn absurd_rate_limit_values_are_clamped_and_stop_nothing() {
             "/discord/channels/{channel}/messages",
             axum::routing::post(discord_post),
         )
+        .route(
+            "/discord/channels/{channel}",
+            axum::routing::get(
+                |axum::extract::Path(channel): axum::extract::Path<String>| async move {
+                    axum::Json(json!({ "id": channel, "guild_id": "900000000000000001" }))
+                },
+            ),
+        )
         .route("/slack/chat.postMessage", axum::routing::post(slack_post))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

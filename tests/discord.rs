@@ -30,6 +30,8 @@ struct FakeDiscord {
     created: Mutex<HashMap<String, u64>>,
     /// Answer this many next requests with 429.
     storm: AtomicUsize,
+    /// Channel lookups (`GET /channels/{id}`), by channel.
+    lookups: Mutex<HashMap<String, usize>>,
 }
 
 async fn create_message(
@@ -63,12 +65,34 @@ async fn create_message(
         .into_response()
 }
 
+/// Channels `2000...` belong to another server, the rest to [`GUILD`].
+async fn channel_of(State(fake): State<Arc<FakeDiscord>>, Path(channel): Path<String>) -> Response {
+    *fake
+        .lookups
+        .lock()
+        .unwrap()
+        .entry(channel.clone())
+        .or_default() += 1;
+    let guild = if channel.starts_with("2000") {
+        OTHER_GUILD
+    } else {
+        GUILD
+    };
+    Json(json!({ "id": channel, "type": 0, "guild_id": guild })).into_response()
+}
+
+const OTHER_GUILD: &str = "200000000000000000";
+
 async fn start_fake() -> (Arc<FakeDiscord>, String) {
     let fake = Arc::new(FakeDiscord::default());
     let app = axum::Router::new()
         .route(
             "/api/v10/channels/{channel}/messages",
             axum::routing::post(create_message),
+        )
+        .route(
+            "/api/v10/channels/{channel}",
+            axum::routing::get(channel_of),
         )
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -740,4 +764,78 @@ async fn an_executive_can_be_a_discord_role() {
         json!({ "parse": [], "users": [], "roles": [CTO_ROLE] })
     );
     b.validate();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_cannot_post_into_another_servers_channel() {
+    let b = bot().await;
+    let foreign = "200000000000000001";
+    for (title, channel) in [("Theirs", foreign), ("Ours", CHANNEL)] {
+        let v = b
+            .command(
+                "meeting",
+                Some("add"),
+                json!([
+                    { "name": "title", "type": 3, "value": title },
+                    { "name": "when", "type": 3, "value": "cron:* * * * * *" },
+                    { "name": "remind", "type": 3, "value": "0s" },
+                    { "name": "channel", "type": 3, "value": channel },
+                ]),
+            )
+            .await;
+        assert!(content(&v).starts_with("Created series"), "{v}");
+    }
+    let mut t = Utc::now();
+    for _ in 0..3 {
+        t += Duration::seconds(2);
+        b.scheduler.tick(t).await.unwrap();
+    }
+    let posted = b.posted();
+    assert!(
+        posted.iter().all(|(c, _)| c != foreign),
+        "nothing reaches the other server: {posted:?}"
+    );
+    assert!(posted.iter().any(|(c, _)| c == CHANNEL), "{posted:?}");
+    let states = b.app.store.deliveries_of(GUILD, 1).await.unwrap();
+    let tried: Vec<_> = states.iter().filter(|d| d.state != "pending").collect();
+    assert!(!tried.is_empty());
+    assert!(tried.iter().all(|d| d.state == "failed"), "{states:?}");
+    let lookups = b.fake.lookups.lock().unwrap().clone();
+    assert_eq!(
+        lookups.get(CHANNEL),
+        Some(&1),
+        "a channel's server is asked once: {lookups:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_server_is_refused_when_none_is_named() {
+    let b = bot().await;
+    let ours = b.command("decision", Some("list"), json!([])).await;
+    assert!(!content(&ours).contains("not set up"), "{ours}");
+    let v = b
+        .interact(json!({
+            "type": 2, "id": "1", "application_id": "2", "token": "t", "version": 1,
+            "guild_id": OTHER_GUILD, "channel_id": "200000000000000001",
+            "member": { "user": { "id": ANA, "username": "ana" } },
+            "data": { "id": "3", "name": "escalate", "type": 1, "options": [
+                { "name": "topic", "type": 3, "value": "budget" },
+                { "name": "severity", "type": 3, "value": "critical" },
+                { "name": "summary", "type": 3, "value": "Pay us" },
+            ] }
+        }))
+        .await;
+    assert!(
+        content(&v).starts_with("This workspace is not set up for Quorum"),
+        "{v}"
+    );
+    assert_eq!(v["data"]["flags"], 64, "ephemeral");
+    assert!(
+        b.app
+            .store
+            .escalation(OTHER_GUILD, 1)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -32,6 +32,11 @@ pub struct DiscordChat {
     holds: Mutex<HashMap<String, Instant>>,
     /// The next free slot of Discord's global limit (50 requests a second).
     global: Mutex<Instant>,
+    /// The servers the deployment names (`[discord] guilds`).
+    guilds: Vec<String>,
+    /// Channel id -> its server (`None`: a direct-message channel), learned
+    /// once from `GET /channels/{id}`; a channel never changes server.
+    owners: Mutex<HashMap<String, Option<String>>>,
 }
 
 /// Spacing of requests under Discord's global limit of 50 a second.
@@ -53,7 +58,95 @@ impl DiscordChat {
             channels,
             holds: Mutex::new(HashMap::new()),
             global: Mutex::new(Instant::now()),
+            guilds: Vec::new(),
+            owners: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The servers this deployment names: messages of config-defined
+    /// workspaces may go only to their channels.
+    pub fn with_guilds(mut self, guilds: Vec<String>) -> DiscordChat {
+        self.guilds = guilds;
+        self
+    }
+
+    /// A workspace's messages go only to its own channels: a server's to that
+    /// server's channels, a direct message's to a direct-message channel, the
+    /// config's own (console-style) workspaces to the named servers.
+    async fn check_owner(&self, workspace: &str, channel_id: &str) -> Result<(), SendError> {
+        use crate::domain::workspace::Kind;
+        let kind = Kind::of(workspace);
+        if matches!(kind, Kind::Local | Kind::Slack) && self.guilds.is_empty() {
+            return Ok(());
+        }
+        let owner = self.owner_of(channel_id).await?;
+        let fits = match kind {
+            Kind::Guild => owner.as_deref() == Some(workspace),
+            Kind::Direct => owner.is_none(),
+            Kind::Local | Kind::Slack => owner.as_ref().is_some_and(|g| self.guilds.contains(g)),
+        };
+        if fits {
+            return Ok(());
+        }
+        Err(SendError::Permanent(format!(
+            "channel {channel_id} belongs to {}, not to workspace {workspace}: Quorum posts a workspace's messages only to its own channels",
+            owner.map_or_else(|| "a direct message".to_string(), |g| format!("server {g}"))
+        )))
+    }
+
+    /// The server a channel belongs to, asked of Discord once and remembered.
+    async fn owner_of(&self, channel_id: &str) -> Result<Option<String>, SendError> {
+        if let Some(known) = self
+            .owners
+            .lock()
+            .ok()
+            .and_then(|o| o.get(channel_id).cloned())
+        {
+            return Ok(known);
+        }
+        let route = format!("channels/{channel_id}");
+        self.wait_for_bucket(&route).await;
+        let resp = self
+            .http
+            .get(format!("{}/{route}", self.base))
+            .header("Authorization", format!("Bot {}", self.token))
+            .send()
+            .await
+            .map_err(|e| SendError::Retry(format!("Discord unreachable: {e}")))?;
+        let status = resp.status();
+        self.note_headers(&route, resp.headers());
+        let text = resp.text().await.unwrap_or_default();
+        if status.is_success() {
+            let channel: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                SendError::Retry(format!("Discord's channel {channel_id} did not parse: {e}"))
+            })?;
+            let owner = channel
+                .get("guild_id")
+                .and_then(|g| g.as_str())
+                .map(str::to_string);
+            if let Ok(mut o) = self.owners.lock() {
+                o.insert(channel_id.to_string(), owner.clone());
+            }
+            return Ok(owner);
+        }
+        if status.as_u16() == 429 {
+            let retry_after = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("retry_after").and_then(|r| r.as_f64()))
+                .unwrap_or(1.0);
+            return Err(SendError::RetryAfter(super::bounded_wait(
+                retry_after,
+                "Discord retry_after",
+            )));
+        }
+        if status.is_server_error() {
+            return Err(SendError::Retry(format!(
+                "Discord answered {status} for channel {channel_id}"
+            )));
+        }
+        Err(SendError::Permanent(format!(
+            "channel {channel_id} cannot be seen by Quorum (Discord answered {status}); check the id and the bot's access"
+        )))
     }
 
     fn channel_id(&self, channel: &str) -> Result<String, SendError> {
@@ -312,6 +405,7 @@ pub fn bodies(message: &Outgoing) -> Vec<serde_json::Value> {
 impl Chat for DiscordChat {
     async fn post(&self, message: &Outgoing) -> Result<(), SendError> {
         let channel_id = self.channel_id(&message.channel)?;
+        self.check_owner(&message.workspace, &channel_id).await?;
         // Every part is sent each time: the nonces make parts Discord already
         // has a no-op, so a retry after a partial send doubles nothing.
         for body in bodies(message) {

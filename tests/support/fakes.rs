@@ -83,6 +83,13 @@ async fn discord_create(
     Json(json!({ "id": id.to_string(), "channel_id": channel, "content": content }))
 }
 
+/// The server every channel of the fake Discord belongs to.
+pub const FAKE_GUILD: &str = "910000000000000001";
+
+async fn discord_channel(Path(channel): Path<String>) -> Json<Value> {
+    Json(json!({ "id": channel, "type": 0, "guild_id": FAKE_GUILD }))
+}
+
 async fn slack_post(State(fake): State<Arc<FakeChat>>, Json(body): Json<Value>) -> Json<Value> {
     let channel = body["channel"].as_str().unwrap_or_default().to_string();
     let text = body["text"].as_str().unwrap_or_default().to_string();
@@ -100,6 +107,10 @@ pub async fn start() -> (Arc<FakeChat>, String, String) {
         .route(
             "/discord/api/v10/channels/{channel}/messages",
             axum::routing::post(discord_create),
+        )
+        .route(
+            "/discord/api/v10/channels/{channel}",
+            axum::routing::get(discord_channel),
         )
         .route(
             "/slack/api/chat.postMessage",
