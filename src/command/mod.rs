@@ -282,7 +282,9 @@ pub fn from_options(path: &[&str], options: Vec<(String, String)>) -> Result<Com
 }
 
 fn from_invocation(inv: Invocation) -> Result<Command> {
-    let family = inv.path[0].as_str();
+    let Some(family) = inv.path.first().map(String::as_str) else {
+        return user_err("a command needs a name, for example /meeting list (try /help)");
+    };
     match family {
         "help" => {
             let topic = inv.path[1..].join(" ");
