@@ -12,8 +12,9 @@
 //! bytes verify for 5 minutes. So each interaction's `id` is recorded before
 //! it acts (like Slack's `trigger_id`), and a repeat is answered "Already
 //! done" and changes nothing. An interaction id is a snowflake holding the
-//! time Discord created it; one older than the recorded ids are kept
-//! ([`INBOUND_KEEP_SECS`]) cannot be told from a replay and is refused too.
+//! time Discord created it: one created longer ago than recorded ids are
+//! kept ([`INBOUND_KEEP_SECS`], less the allowed clock skew) could no longer
+//! be told from a replay, so it is refused as expired.
 
 use axum::Json;
 use axum::body::Bytes;
