@@ -1034,6 +1034,39 @@ mod tests {
     }
 
     #[test]
+    fn absurd_durations_in_the_file_are_errors_not_panics() {
+        for (text, key) in [
+            (
+                "[scheduler]\ngrace = \"10000000000000000s\"\n",
+                "scheduler.grace",
+            ),
+            (
+                "[scheduler]\nlease = \"10000000000000000s\"\n",
+                "scheduler.lease",
+            ),
+            (
+                "[scheduler]\nmax_lag = \"99999999999999999999m\"\n",
+                "scheduler.max_lag",
+            ),
+            (
+                "[escalation.deadlines]\nlow = \"10000000000000000s\"\n",
+                "escalation.deadlines.low",
+            ),
+            (
+                "[escalation.deadlines]\nlow = \"4294967295bd\"\n",
+                "escalation.deadlines.low",
+            ),
+            (
+                "[escalation]\nfollow_up = \"10000000000000000s\"\n",
+                "escalation.follow_up",
+            ),
+        ] {
+            let e = load(text).unwrap_err();
+            assert!(e.contains(key) && !e.contains('\n'), "{text}: {e}");
+        }
+    }
+
+    #[test]
     fn delivery_settings_are_bounded_and_located() {
         let c = load("[scheduler]\nconcurrency = 64\nmax_lag = \"2m\"\n[discord]\ngateway_url = \"ws://127.0.0.1:9\"\n").unwrap();
         assert_eq!(c.concurrency, 64);

@@ -114,6 +114,19 @@ struct Bot {
 }
 
 const GUILD: &str = "900000000000000001";
+
+/// A fresh interaction id: a Discord snowflake created now (milliseconds
+/// since Discord's 2015 epoch in the high bits, a counter in the low ones).
+fn snowflake() -> String {
+    snowflake_at(Utc::now())
+}
+
+fn snowflake_at(at: DateTime<Utc>) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let ms = (at.timestamp_millis() - 1_420_070_400_000) as u64;
+    let n = N.fetch_add(1, Ordering::SeqCst) as u64 & 0x3F_FFFF;
+    ((ms << 22) | n).to_string()
+}
 const CHANNEL: &str = "900000000000000002";
 const ANA: &str = "900000000000000010";
 const CFO_USER: &str = "900000000000000011";
@@ -194,7 +207,7 @@ impl Bot {
             None => options,
         };
         self.interact(json!({
-            "type": 2, "id": "1", "application_id": "2", "token": "t", "version": 1,
+            "type": 2, "id": snowflake(), "application_id": "2", "token": "t", "version": 1,
             "guild_id": GUILD, "channel_id": CHANNEL,
             "member": { "user": { "id": ANA, "username": "ana" } },
             "data": { "id": "3", "name": name, "type": 1, "options": opts }
@@ -211,7 +224,7 @@ impl Bot {
         options: Value,
     ) -> Value {
         self.interact(json!({
-            "type": 2, "id": "1", "application_id": "2", "token": "t", "version": 1,
+            "type": 2, "id": snowflake(), "application_id": "2", "token": "t", "version": 1,
             "guild_id": GUILD, "channel_id": CHANNEL,
             "member": { "user": { "id": "900000000000000099", "username": "bo" }, "roles": roles },
             "data": { "id": "3", "name": name, "type": 1, "options": [{ "type": 1, "name": sub, "options": options }] }
@@ -221,7 +234,7 @@ impl Bot {
 
     async fn press(&self, user: &str, custom_id: &str) -> Value {
         self.interact(json!({
-            "type": 3, "id": "1", "application_id": "2", "token": "t", "version": 1,
+            "type": 3, "id": snowflake(), "application_id": "2", "token": "t", "version": 1,
             "guild_id": GUILD, "channel_id": CHANNEL,
             "member": { "user": { "id": user, "username": "x" } },
             "data": { "custom_id": custom_id, "component_type": 2 }
@@ -815,7 +828,7 @@ async fn a_second_server_is_refused_when_none_is_named() {
     assert!(!content(&ours).contains("not set up"), "{ours}");
     let v = b
         .interact(json!({
-            "type": 2, "id": "1", "application_id": "2", "token": "t", "version": 1,
+            "type": 2, "id": snowflake(), "application_id": "2", "token": "t", "version": 1,
             "guild_id": OTHER_GUILD, "channel_id": "200000000000000001",
             "member": { "user": { "id": ANA, "username": "ana" } },
             "data": { "id": "3", "name": "escalate", "type": 1, "options": [
@@ -837,5 +850,94 @@ async fn a_second_server_is_refused_when_none_is_named() {
             .await
             .unwrap()
             .is_none()
+    );
+}
+
+/// A `/decision record` interaction from ana with interaction id `id`.
+fn decision_record(id: &str) -> String {
+    json!({
+        "type": 2, "id": id, "application_id": "2", "token": "t", "version": 1,
+        "guild_id": GUILD, "channel_id": CHANNEL,
+        "member": { "user": { "id": ANA, "username": "ana" } },
+        "data": { "id": "3", "name": "decision", "type": 1, "options": [{ "type": 1, "name": "record", "options": [
+            { "name": "title", "type": 3, "value": "Adopt PostgreSQL" },
+            { "name": "category", "type": 3, "value": "budget" },
+            { "name": "rationale", "type": 3, "value": "Mature" }
+        ]}]}
+    })
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replayed_interaction_acts_once_whether_resent_or_re_signed() {
+    let b = bot().await;
+    let body = decision_record(&snowflake());
+    let now = Utc::now().timestamp();
+    let mut answers = Vec::new();
+    // The same signed bytes twice, then the same interaction id re-signed
+    // with a later timestamp.
+    for ts in [now, now, now + 2] {
+        let resp = b.raw(&body, ts, &b.key).await;
+        assert_eq!(resp.status(), 200);
+        let v: Value = resp.json().await.unwrap();
+        b.responses.lock().unwrap().push(v.clone());
+        answers.push(v);
+    }
+    assert!(
+        content(&answers[0]).starts_with("Recorded decision 1"),
+        "{}",
+        answers[0]
+    );
+    for v in &answers[1..] {
+        assert_eq!(
+            content(v),
+            "Already done: this request was handled before, so nothing changed."
+        );
+        assert_eq!(v["data"]["flags"], 64, "only the sender sees it");
+    }
+    let decisions = b
+        .app
+        .store
+        .list_decisions(GUILD, None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(decisions.len(), 1, "one decision, not three");
+    // A new interaction with the same options is a new request.
+    let v = b
+        .interact(serde_json::from_str(&decision_record(&snowflake())).unwrap())
+        .await;
+    assert!(content(&v).starts_with("Recorded decision 2"), "{v}");
+    b.validate();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interaction_older_than_the_replay_window_is_refused() {
+    let b = bot().await;
+    let old = snowflake_at(Utc::now() - Duration::minutes(20));
+    let resp = b
+        .raw(&decision_record(&old), Utc::now().timestamp(), &b.key)
+        .await;
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(
+        content(&v),
+        "This request has expired; run the command again."
+    );
+    assert_eq!(v["data"]["flags"], 64);
+    let resp = b
+        .raw(
+            &decision_record("not-a-snowflake"),
+            Utc::now().timestamp(),
+            &b.key,
+        )
+        .await;
+    assert_eq!(resp.status(), 400);
+    assert!(
+        b.app
+            .store
+            .list_decisions(GUILD, None, None, None)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

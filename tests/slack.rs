@@ -812,3 +812,123 @@ async fn slack_messages_name_executives_without_another_platforms_id() {
         assert!(text.starts_with(&format!("<@{CFO}> CFO")), "{text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_without_a_trigger_id_replayed_with_the_same_signature_acts_once() {
+    let b = bot().await;
+    let url = format!("{}/respond", b.fake_base);
+    let body = form(&[
+        ("team_id", TEAM),
+        ("channel_id", "C0000OPS"),
+        ("user_id", ANA),
+        ("command", "/action"),
+        ("text", r#"add task:"Only once" owner:cto"#),
+        ("response_url", &url),
+    ]);
+    let now = Utc::now().timestamp();
+    let first = b.raw("/slack/commands", &body, now, None, None).await;
+    assert_eq!(first.status(), 200);
+    let v: Value = first.json().await.unwrap();
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Added action item 1"),
+        "{v}"
+    );
+    let replay = b.raw("/slack/commands", &body, now, None, None).await;
+    assert_eq!(replay.status(), 200);
+    assert_eq!(replay.text().await.unwrap(), "", "a replay is ignored");
+    let actions = b
+        .app
+        .store
+        .list_actions(TEAM, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(actions.len(), 1, "one action, not two");
+    // The same text signed at another second is a new request.
+    let again = b.raw("/slack/commands", &body, now + 1, None, None).await;
+    let v: Value = again.json().await.unwrap();
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Added action item 2"),
+        "{v}"
+    );
+
+    // A button press without a trigger id, twice with the same signature.
+    b.command(
+        TEAM,
+        ANA,
+        "/escalate",
+        r#"topic:budget severity:critical summary:"Payroll failed""#,
+    )
+    .await;
+    let payload = json!({
+        "type": "block_actions", "team": { "id": TEAM }, "user": { "id": CFO }, "channel": { "id": "C0000FIN" },
+        "response_url": url,
+        "actions": [{ "type": "button", "action_id": "esc:ack:1", "value": "esc:ack:1" }]
+    });
+    let body = form(&[("payload", &payload.to_string())]);
+    for _ in 0..2 {
+        let resp = b.raw("/slack/interactions", &body, now, None, None).await;
+        assert_eq!(resp.status(), 200);
+    }
+    let r = b.wait_responses(1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let r2 = b.fake.responses.lock().unwrap().clone();
+    assert_eq!(
+        r2.len(),
+        r.len(),
+        "the replayed press was not answered: {r2:#?}"
+    );
+    assert_eq!(r.len(), 1, "{r:#?}");
+    assert!(
+        r[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Acknowledged escalation 1"),
+        "{r:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_keys_older_than_the_replay_window_are_pruned_and_recent_ones_kept() {
+    use quorum::store::INBOUND_KEEP_SECS;
+    let b = bot().await;
+    let store = &b.app.store;
+    let now = Utc::now().timestamp();
+    assert!(
+        store
+            .first_time("old", now - INBOUND_KEEP_SECS - 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .first_time("recent", now - INBOUND_KEEP_SECS + 5)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.prune_inbound(now).await.unwrap(), 1);
+    assert!(
+        !store.first_time("recent", now).await.unwrap(),
+        "a key within the window is still caught"
+    );
+    assert!(
+        store.first_time("old", now).await.unwrap(),
+        "an expired key was deleted"
+    );
+
+    // Recording requests prunes on its own, at most once a minute.
+    let later = now + 10 * INBOUND_KEEP_SECS;
+    assert!(store.first_time("new", later).await.unwrap());
+    for key in ["old", "recent"] {
+        assert!(
+            store.first_time(key, later).await.unwrap(),
+            "`{key}` was pruned when `new` was recorded"
+        );
+    }
+    assert!(!store.first_time("new", later).await.unwrap());
+}

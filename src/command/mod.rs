@@ -269,8 +269,7 @@ impl Options {
 
 /// Parse one line of the text grammar.
 pub fn parse(line: &str) -> Result<Command> {
-    let inv = tokenize(line)?;
-    from_invocation(inv)
+    tokenize(line).and_then(from_invocation).map_err(one_line)
 }
 
 /// Build a command from a path and named options, as any adapter has them.
@@ -279,10 +278,33 @@ pub fn from_options(path: &[&str], options: Vec<(String, String)>) -> Result<Com
         path: path.iter().map(|s| s.to_lowercase()).collect(),
         options,
     })
+    .map_err(one_line)
+}
+
+/// A refusal is one line of chat whatever was typed: control characters
+/// and line breaks quoted back from a value are shown escaped (`\n`).
+fn one_line(e: Error) -> Error {
+    match e {
+        Error::User(text) if text.chars().any(breaks_the_line) => Error::User(
+            text.chars()
+                .map(|c| match breaks_the_line(c) {
+                    true => c.escape_default().to_string(),
+                    false => c.to_string(),
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn breaks_the_line(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
 fn from_invocation(inv: Invocation) -> Result<Command> {
-    let family = inv.path[0].as_str();
+    let Some(family) = inv.path.first().map(String::as_str) else {
+        return user_err("a command needs a name, for example /meeting list (try /help)");
+    };
     match family {
         "help" => {
             let topic = inv.path[1..].join(" ");

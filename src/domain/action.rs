@@ -170,6 +170,9 @@ fn weekday(word: &str) -> Option<Weekday> {
         .map(|(_, d)| *d)
 }
 
+/// How far from today a due date may be: about 100 years.
+const MAX_DUE_DAYS: i64 = 36_600;
+
 /// Parse a due date relative to `today` (the local date where it applies).
 pub fn parse_due(text: &str, today: NaiveDate) -> Result<NaiveDate, ValueError> {
     let t = text.trim().to_lowercase();
@@ -179,14 +182,27 @@ pub fn parse_due(text: &str, today: NaiveDate) -> Result<NaiveDate, ValueError> 
         ))
     };
     if let Ok(d) = NaiveDate::parse_from_str(&t, "%Y-%m-%d") {
+        // Due dates are stored and compared as YYYY-MM-DD text: keep them
+        // within a century of today (four-digit years, sensible order).
+        if d.signed_duration_since(today).num_days().abs() > MAX_DUE_DAYS {
+            return Err(ValueError(format!(
+                "`{text}` is more than 100 years from today"
+            )));
+        }
         return Ok(d);
     }
     if t.len() == 10 && t.as_bytes()[4] == b'-' {
         return Err(ValueError(format!("`{text}` is not a real date")));
     }
+    let past_the_end = || ValueError(format!("`{text}` is past the last date Quorum can hold"));
+    let after = |days: i64| {
+        today
+            .checked_add_signed(Duration::try_days(days).ok_or_else(past_the_end)?)
+            .ok_or_else(past_the_end)
+    };
     match t.as_str() {
         "today" => return Ok(today),
-        "tomorrow" => return Ok(today + Duration::days(1)),
+        "tomorrow" => return after(1),
         _ => {}
     }
     let words: Vec<&str> = t.split_whitespace().collect();
@@ -196,12 +212,12 @@ pub fn parse_due(text: &str, today: NaiveDate) -> Result<NaiveDate, ValueError> 
     match words.as_slice() {
         [w] if weekday(w).is_some() => {
             let d = weekday(w).ok_or_else(explain)?;
-            Ok(today + Duration::days(days_until(d)))
+            after(days_until(d))
         }
         ["next", w] if weekday(w).is_some() => {
             let d = weekday(w).ok_or_else(explain)?;
             let n = days_until(d);
-            Ok(today + Duration::days(if n == 0 { 7 } else { n }))
+            after(if n == 0 { 7 } else { n })
         }
         ["in", rest @ ..] => {
             let (n, unit): (&str, &str) = match rest {
@@ -219,8 +235,8 @@ pub fn parse_due(text: &str, today: NaiveDate) -> Result<NaiveDate, ValueError> 
                 return Err(ValueError(format!("`{text}` is too far ahead")));
             }
             match unit {
-                "d" | "day" | "days" => Ok(today + Duration::days(n.into())),
-                "w" | "week" | "weeks" => Ok(today + Duration::weeks(n.into())),
+                "d" | "day" | "days" => after(n.into()),
+                "w" | "week" | "weeks" => after(i64::from(n) * 7),
                 "month" | "months" => today.checked_add_months(Months::new(n)).ok_or_else(explain),
                 _ => Err(explain()),
             }
@@ -280,6 +296,34 @@ mod tests {
                 .0
                 .contains("not a real date")
         );
+    }
+
+    #[test]
+    fn absurd_due_dates_are_refused_not_overflowed() {
+        let today = d("2026-11-24");
+        for bad in [
+            "9999-12-31",
+            "0001-01-01",
+            "+262142-12-31",
+            "-0001-01-01",
+            "in 4294967295 days",
+            "in 99999999999999999999 days",
+            "in 3661 weeks",
+            "in 4294967295 months",
+        ] {
+            assert!(parse_due(bad, today).is_err(), "{bad}");
+        }
+        assert_eq!(parse_due("2126-11-24", today).unwrap(), d("2126-11-24"));
+        assert_eq!(
+            parse_due("in 3660 weeks", today).unwrap(),
+            today + Duration::weeks(3660)
+        );
+        let far = NaiveDate::MAX - Duration::days(3);
+        assert!(
+            parse_due("in 3660 days", far).is_err(),
+            "past the last date"
+        );
+        assert!(parse_due("tomorrow", NaiveDate::MAX).is_err());
     }
 
     #[test]

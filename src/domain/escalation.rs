@@ -70,6 +70,12 @@ impl FromStr for Window {
             let n: u32 = n.trim().parse().map_err(|_| {
                 ValueError(format!("`{s}` is not a number of business days, e.g. 1bd"))
             })?;
+            if n > Window::MAX_BUSINESS_DAYS {
+                return Err(ValueError(format!(
+                    "`{s}` is too long; a window is at most {} business days (about 100 years)",
+                    Window::MAX_BUSINESS_DAYS
+                )));
+            }
             return Ok(Window::BusinessDays(n.max(1)));
         }
         let d = super::meeting::parse_duration(&t)?;
@@ -91,20 +97,32 @@ impl fmt::Display for Window {
 }
 
 impl Window {
-    /// The deadline for a post at `from`.
+    /// The longest business-day window, like the 100 years of a duration.
+    pub const MAX_BUSINESS_DAYS: u32 = 26_000;
+
+    /// The deadline for a post at `from`; the end of time when it would
+    /// fall past what a date can hold.
     pub fn deadline(self, from: DateTime<Utc>) -> DateTime<Utc> {
+        self.checked_deadline(from)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    fn checked_deadline(self, from: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
-            Window::Span(d) => from + d,
+            Window::Span(d) => from.checked_add_signed(d),
             Window::BusinessDays(n) => {
-                let mut at = from;
-                let mut left = n;
+                // Any seven days in a row hold five working days: skip whole
+                // weeks, then walk the last one to five days.
+                let weeks = n.saturating_sub(1) / 5;
+                let mut at = from.checked_add_signed(Duration::try_weeks(i64::from(weeks))?)?;
+                let mut left = n - weeks * 5;
                 while left > 0 {
-                    at += Duration::days(1);
+                    at = at.checked_add_signed(Duration::days(1))?;
                     if !matches!(at.weekday(), Weekday::Sat | Weekday::Sun) {
                         left -= 1;
                     }
                 }
-                at
+                Some(at)
             }
         }
     }
@@ -337,6 +355,59 @@ mod tests {
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn absurd_windows_are_refused_and_deadlines_never_overflow() {
+        for bad in [
+            "10000000000000000s",
+            "4294967295bd",
+            "99999999999999999999bd",
+            "26001bd",
+            "-1bd",
+        ] {
+            assert!(bad.parse::<Window>().is_err(), "{bad}");
+        }
+        let longest: Window = "26000bd".parse().unwrap();
+        let monday = at("2026-11-23T10:00:00Z");
+        let d = longest.deadline(monday);
+        assert!(d > monday + Duration::days(36_000) && d < monday + Duration::days(36_500));
+        // Near the end of time the deadline saturates instead of panicking.
+        let end = DateTime::<Utc>::MAX_UTC - Duration::days(3);
+        assert_eq!(longest.deadline(end), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(
+            Window::Span(Duration::days(36_500)).deadline(end),
+            DateTime::<Utc>::MAX_UTC
+        );
+        assert_eq!(
+            Window::BusinessDays(u32::MAX).deadline(monday),
+            DateTime::<Utc>::MAX_UTC
+        );
+    }
+
+    #[test]
+    fn skipping_whole_weeks_lands_where_walking_day_by_day_does() {
+        let walk = |from: DateTime<Utc>, n: u32| {
+            let mut at = from;
+            let mut left = n;
+            while left > 0 {
+                at += Duration::days(1);
+                if !matches!(at.weekday(), Weekday::Sat | Weekday::Sun) {
+                    left -= 1;
+                }
+            }
+            at
+        };
+        for day in 0..7 {
+            let from = at("2026-11-23T10:00:00Z") + Duration::days(day);
+            for n in 1..40 {
+                assert_eq!(
+                    Window::BusinessDays(n).deadline(from),
+                    walk(from, n),
+                    "{from} + {n}bd"
+                );
+            }
+        }
     }
 
     fn path() -> Vec<Level> {

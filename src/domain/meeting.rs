@@ -323,6 +323,19 @@ mod tests {
         let e = parse_duration("200000d").unwrap_err().to_string();
         assert!(e.contains("at most 100 years"), "{e}");
         assert_eq!(parse_duration("36500d").unwrap(), Duration::days(36500));
+        for bad in [
+            "10000000000000000s",
+            "153722867280912930m",
+            "9223372036854775807s",
+            "9223372036854775808s",
+            "1s9223372036854775807s",
+            "5000000000000000d",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        for bad in ["10000000000000000s", "5w", "1d,10000000000000000s"] {
+            assert!(bad.parse::<LeadTimes>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -347,8 +347,12 @@ impl FromStr for Cadence {
         if text.is_empty() {
             return err(format!("the cadence is empty; use {KINDS}"));
         }
-        if text.len() >= 5 && text[..5].eq_ignore_ascii_case("cron:") {
-            return parse_cron(text[5..].trim());
+        if let Some(expr) = text
+            .get(..5)
+            .filter(|head| head.eq_ignore_ascii_case("cron:"))
+            .and_then(|_| text.get(5..))
+        {
+            return parse_cron(expr.trim());
         }
         let lower = text.to_lowercase();
         let spaced = lower.replace(',', " , ");
@@ -1147,6 +1151,18 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn a_multibyte_character_where_cron_would_be_is_an_error_not_a_panic() {
+        for text in [
+            "u\u{201C}\u{201D}s0 qion",
+            "cro\u{e9}:0 * * * *",
+            "\u{1F600}\u{1F600}",
+        ] {
+            assert!(text.parse::<Cadence>().is_err(), "{text}");
+        }
+        assert!("CRON:0 10 * * *".parse::<Cadence>().is_ok());
     }
 
     #[test]

@@ -7,6 +7,14 @@
 //! platform-neutral `Command` the console builds from text, and the core's
 //! reply goes back as a type 4 response (flag 64, ephemeral, for errors and
 //! private lists).
+//!
+//! A signature proves who sent a request, not that it is new: the same signed
+//! bytes verify for 5 minutes. So each interaction's `id` is recorded before
+//! it acts (like Slack's `trigger_id`), and a repeat is answered "Already
+//! done" and changes nothing. An interaction id is a snowflake holding the
+//! time Discord created it: one created longer ago than recorded ids are
+//! kept ([`INBOUND_KEEP_SECS`], less the allowed clock skew) could no longer
+//! be told from a replay, so it is refused as expired.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -23,13 +31,16 @@ use crate::app::Reply;
 use crate::chat::discord::{MAX_CONTENT, escape};
 use crate::command::{self, Command};
 use crate::service::meetings::Actor;
+use crate::store::{INBOUND_KEEP_SECS, MAX_SKEW_SECS};
 
-/// How far a request's timestamp may be from our clock.
-const MAX_SKEW_SECS: i64 = 300;
 const EPHEMERAL: u64 = 64;
+/// Discord's epoch (2015-01-01), in unix milliseconds, for snowflake times.
+const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
 
 #[derive(Deserialize)]
 struct Interaction {
+    #[serde(default)]
+    id: Option<String>,
     #[serde(rename = "type")]
     kind: u8,
     #[serde(default)]
@@ -73,7 +84,7 @@ pub fn verify(
         .and_then(|v| v.to_str().ok())
         .ok_or("no timestamp")?;
     let when: i64 = ts.parse().map_err(|_| "bad timestamp")?;
-    if (now - when).abs() > MAX_SKEW_SECS {
+    if now.abs_diff(when) > MAX_SKEW_SECS.unsigned_abs() {
         return Err("timestamp too far from now");
     }
     let sig: [u8; 64] = hex::decode(sig)
@@ -131,6 +142,13 @@ pub async fn interactions(
     if interaction.kind == 1 {
         return Json(json!({ "type": 1 })).into_response();
     }
+    // Autocomplete only reads; everything else acts at most once.
+    if interaction.kind != 4 {
+        let id = interaction.id.as_deref().unwrap_or_default();
+        if let Some(answer) = replay_guard(&state.app.store, id, now.timestamp()).await {
+            return answer;
+        }
+    }
     let span = tracing::info_span!("discord", workspace = %actor.workspace, user = %actor.user, kind = interaction.kind);
     let response = tracing::Instrument::instrument(
         dispatch(&state.app, &actor, interaction.kind, &data, now),
@@ -138,6 +156,44 @@ pub async fn interactions(
     )
     .await;
     Json(response).into_response()
+}
+
+/// `None` when interaction `id` is new (it is recorded now); otherwise the
+/// answer to send instead of acting.
+async fn replay_guard(store: &crate::store::Store, id: &str, now: i64) -> Option<Response> {
+    let Some(created) = snowflake_secs(id) else {
+        return Some(
+            (
+                StatusCode::BAD_REQUEST,
+                "not an interaction: its id is not a Discord snowflake",
+            )
+                .into_response(),
+        );
+    };
+    let notice = |text: &str| Some(Json(respond(&error_reply(text.to_string()))).into_response());
+    if created < now.saturating_sub(INBOUND_KEEP_SECS - MAX_SKEW_SECS) {
+        tracing::info!(
+            interaction = id,
+            created,
+            "refused an expired Discord interaction"
+        );
+        return notice("This request has expired; run the command again.");
+    }
+    match store.first_time(&format!("discord:{id}"), now).await {
+        Ok(true) => None,
+        Ok(false) => {
+            tracing::info!(interaction = id, "ignoring a repeated Discord interaction");
+            notice("Already done: this request was handled before, so nothing changed.")
+        }
+        Err(e) => notice(&crate::error::Error::Internal(e).to_user_text()),
+    }
+}
+
+/// When Discord created the object with snowflake `id`, in unix seconds.
+fn snowflake_secs(id: &str) -> Option<i64> {
+    let n: u64 = id.parse().ok()?;
+    let ms = i64::try_from(n >> 22).ok()?.checked_add(DISCORD_EPOCH_MS)?;
+    Some(ms / 1000)
 }
 
 /// Run one interaction (either path: the HTTP endpoint or the gateway) and
@@ -320,6 +376,35 @@ mod tests {
             to_command(&data).unwrap(),
             Command::Escalation(EscalationCommand::Ack { id: 7 })
         ));
+    }
+
+    #[test]
+    fn a_hostile_timestamp_is_refused_without_overflow() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]).verifying_key();
+        for ts in [
+            i64::MIN.to_string(),
+            i64::MAX.to_string(),
+            "99999999999999999999".into(),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-signature-ed25519", "00".repeat(64).parse().unwrap());
+            headers.insert("x-signature-timestamp", ts.parse().unwrap());
+            assert!(
+                verify(&key, &headers, b"{}", 1_800_000_000).is_err(),
+                "{ts}"
+            );
+            assert!(verify(&key, &headers, b"{}", i64::MIN).is_err(), "{ts}");
+        }
+    }
+
+    #[test]
+    fn a_snowflake_tells_when_discord_created_it() {
+        // Discord's documented example: 175928847299117063 is 2016-04-30 11:18:25.796 UTC.
+        assert_eq!(snowflake_secs("175928847299117063"), Some(1_462_015_105));
+        assert_eq!(snowflake_secs(&u64::MAX.to_string()), Some(5_818_116_911));
+        for bad in ["", "-1", "abc", "1e9", "99999999999999999999999"] {
+            assert_eq!(snowflake_secs(bad), None, "{bad}");
+        }
     }
 
     #[test]

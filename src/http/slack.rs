@@ -7,7 +7,9 @@
 //! time) and rejected with 401 when it does not verify or its timestamp is
 //! more than 5 minutes off. A request Slack retries (`X-Slack-Retry-Num`)
 //! carries the same `trigger_id`; Quorum records each one it acts on, so a
-//! retry never acts twice. Commands answer within 3 seconds: when the work
+//! retry never acts twice. A request without a `trigger_id` is recorded by
+//! its signature instead: the same signed bytes verify for 5 minutes, and
+//! the signature is kept longer than that, so a replay never acts twice either. Commands answer within 3 seconds: when the work
 //! takes longer, Quorum acknowledges at once and finishes through `response_url`.
 
 use std::collections::HashMap;
@@ -27,8 +29,8 @@ use super::HttpState;
 use crate::app::Reply;
 use crate::chat::slack::escape;
 use crate::service::meetings::Actor;
+use crate::store::MAX_SKEW_SECS;
 
-const MAX_SKEW_SECS: i64 = 300;
 /// Slack wants an answer within 3 seconds; leave room for the network.
 const ANSWER_WITHIN: Duration = Duration::from_millis(2500);
 
@@ -57,7 +59,7 @@ pub fn verify(
         .and_then(|v| v.to_str().ok())
         .ok_or("no signature")?;
     let when: i64 = ts.parse().map_err(|_| "bad timestamp")?;
-    if (now - when).abs() > MAX_SKEW_SECS {
+    if now.abs_diff(when) > MAX_SKEW_SECS.unsigned_abs() {
         return Err("timestamp too far from now");
     }
     let hex_sig = sig.strip_prefix("v0=").ok_or("unknown signature version")?;
@@ -92,6 +94,8 @@ pub fn response(reply: &Reply) -> Value {
 
 struct Checked {
     form: HashMap<String, String>,
+    /// The verified `x-slack-signature`: the key of a request without a trigger id.
+    signature: String,
 }
 
 /// Signature, then the retry guard. `None` with a response to send instead.
@@ -109,7 +113,21 @@ async fn check(state: &HttpState, headers: &HeaderMap, body: &[u8]) -> Result<Ch
     }
     let form: HashMap<String, String> = serde_urlencoded::from_bytes(body)
         .map_err(|e| (StatusCode::BAD_REQUEST, format!("not a form: {e}")).into_response())?;
-    Ok(Checked { form })
+    let signature = headers
+        .get("x-slack-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    Ok(Checked { form, signature })
+}
+
+/// The retry guard's key: the trigger id when Slack sent one, else the signature.
+fn guard_key(team: &str, trigger: &str, signature: &str) -> String {
+    if trigger.is_empty() {
+        format!("slack-sig:{signature}")
+    } else {
+        format!("slack:{team}:{trigger}")
+    }
 }
 
 /// Whether this request is new (its retry guard was recorded now). When the
@@ -157,21 +175,19 @@ async fn follow_up(url: &str, reply: &Reply) {
 }
 
 pub async fn commands(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Checked { form } = match check(&state, &headers, &body).await {
+    let Checked { form, signature } = match check(&state, &headers, &body).await {
         Ok(c) => c,
         Err(r) => return r,
     };
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
-    let key = format!("slack:{}:{}", get("team_id"), get("trigger_id"));
-    if !get("trigger_id").is_empty() {
-        match first_time(&state, &key).await {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::info!(retry = ?headers.get("x-slack-retry-num"), "ignoring a repeated Slack command");
-                return StatusCode::OK.into_response();
-            }
-            Err(answer) => return answer,
+    let key = guard_key(&get("team_id"), &get("trigger_id"), &signature);
+    match first_time(&state, &key).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(retry = ?headers.get("x-slack-retry-num"), "ignoring a repeated Slack command");
+            return StatusCode::OK.into_response();
         }
+        Err(answer) => return answer,
     }
     let actor = Actor {
         workspace: get("team_id"),
@@ -203,7 +219,7 @@ pub async fn interactions(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Checked { form } = match check(&state, &headers, &body).await {
+    let Checked { form, signature } = match check(&state, &headers, &body).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -219,16 +235,13 @@ pub async fn interactions(
         .unwrap_or_default()
         .to_string();
     let trigger = payload["trigger_id"].as_str().unwrap_or_default();
-    let key = format!("slack:{team}:{trigger}");
-    let repeated = match trigger.is_empty() {
-        true => false,
-        false => match first_time(&state, &key).await {
-            Ok(first) => !first,
-            Err(answer) => return answer,
-        },
-    };
-    if repeated {
-        return StatusCode::OK.into_response();
+    match first_time(&state, &guard_key(&team, trigger, &signature)).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(retry = ?headers.get("x-slack-retry-num"), "ignoring a repeated Slack button press");
+            return StatusCode::OK.into_response();
+        }
+        Err(answer) => return answer,
     }
     let actor = Actor {
         workspace: team,
@@ -301,5 +314,23 @@ mod tests {
             verify("another secret", &headers, body.as_bytes(), 1531420618),
             Err("signature does not verify")
         );
+    }
+
+    #[test]
+    fn a_hostile_timestamp_is_refused_without_overflow() {
+        for ts in [
+            i64::MIN.to_string(),
+            i64::MAX.to_string(),
+            "99999999999999999999".into(),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-slack-request-timestamp", ts.parse().unwrap());
+            headers.insert("x-slack-signature", "v0=00".parse().unwrap());
+            assert!(
+                verify("secret", &headers, b"", 1_800_000_000).is_err(),
+                "{ts}"
+            );
+            assert!(verify("secret", &headers, b"", i64::MIN).is_err(), "{ts}");
+        }
     }
 }

@@ -28,6 +28,8 @@ pub struct Store {
     lease_secs: i64,
     /// SQLite: the file this store opened, to notice it being deleted or replaced.
     file: Option<std::sync::Arc<FileIdentity>>,
+    /// When `inbound_requests` was last pruned (unix seconds), shared by clones.
+    inbound_pruned: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// The database cannot be used (its file is gone or replaced): nothing is
@@ -130,6 +132,19 @@ pub enum Backend {
 
 /// The default lease of a claimed delivery.
 pub const LEASE_SECS: i64 = 60;
+
+/// How far a signed request's timestamp may be from our clock (Slack and
+/// Discord both allow 5 minutes).
+pub const MAX_SKEW_SECS: i64 = 300;
+
+/// How long an incoming request's key is kept. The same signed bytes verify
+/// while their timestamp is within [`MAX_SKEW_SECS`] of our clock, so a
+/// replay can come up to twice that after the first arrival; a minute more
+/// covers a clock step.
+pub const INBOUND_KEEP_SECS: i64 = 2 * MAX_SKEW_SECS + 60;
+
+/// How often recording a request also deletes the expired keys.
+const INBOUND_PRUNE_EVERY_SECS: i64 = 60;
 
 impl Store {
     /// Open (creating if missing) the database at `url` and apply migrations.
@@ -241,6 +256,7 @@ impl Store {
             backend,
             lease_secs: LEASE_SECS,
             file,
+            inbound_pruned: Default::default(),
         })
     }
 
@@ -952,6 +968,8 @@ impl Store {
     }
 
     /// Record an incoming request by its key; false when it was seen before.
+    /// At most once a minute (per process) it also deletes the keys older
+    /// than [`INBOUND_KEEP_SECS`], so the table holds only the replay window.
     pub async fn first_time(&self, key: &str, now: i64) -> anyhow::Result<bool> {
         let n = sqlx::query(
             "INSERT INTO inbound_requests (key, at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
@@ -962,7 +980,38 @@ impl Store {
         .await
         .context("recording an incoming request")?
         .rows_affected();
+        let last = self
+            .inbound_pruned
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if now.saturating_sub(last) >= INBOUND_PRUNE_EVERY_SECS
+            && self
+                .inbound_pruned
+                .compare_exchange(
+                    last,
+                    now,
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            // The request is recorded; a failed clean-up only waits for the next one.
+            if let Err(e) = self.prune_inbound(now).await {
+                tracing::warn!(error = ?e, "pruning old incoming request keys");
+            }
+        }
         Ok(n == 1)
+    }
+
+    /// Delete the incoming request keys older than [`INBOUND_KEEP_SECS`]
+    /// before `now`; returns how many went.
+    pub async fn prune_inbound(&self, now: i64) -> anyhow::Result<u64> {
+        let n = sqlx::query("DELETE FROM inbound_requests WHERE at < $1")
+            .bind(now.saturating_sub(INBOUND_KEEP_SECS))
+            .execute(&self.pool)
+            .await
+            .context("pruning old incoming request keys")?
+            .rows_affected();
+        Ok(n)
     }
 
     /// Whether a delivery with this key exists (any state).
