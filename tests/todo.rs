@@ -710,3 +710,34 @@ fn sync_keeps_a_file_exported_for_one_owner_to_that_owner() {
         "export --out without --owner keeps the scope too"
     );
 }
+
+#[test]
+fn a_sync_of_a_file_without_a_baseline_reports_differences_instead_of_guessing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = database(dir.path());
+    chat(&url, &ITEMS);
+    let file = dir.path().join("TODO.md");
+    let f = file.to_str().unwrap();
+    // Exported to standard output: Quorum cannot know which file it became.
+    std::fs::write(&file, at_url(&url, &["todo", "export"]).1).unwrap();
+    chat(&url, &["/action edit id:1 priority:medium"]);
+    let (code, out, _) = at_url(&url, &["todo", "sync", f]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("line 7: quorum:1 differs from Quorum and this file has no earlier export, import or sync to tell which side changed (priority: file high, Quorum medium); run `quorum todo import` to take the file's version, or edit the line to match"),
+        "{out}"
+    );
+    assert_eq!(
+        in_quorum(&url, 1),
+        Some(("Medium Priority".to_string(), ORIGINAL.to_string())),
+        "Quorum's edit stays"
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        shown(&text, 1),
+        Some(("High Priority".to_string(), ORIGINAL.to_string())),
+        "the file's line stays: {text}"
+    );
+    // The rest of the file agreed with Quorum and now has a baseline.
+    assert!(text.contains("- [x] **VERIFY**: Rotate keys"), "{text}");
+}

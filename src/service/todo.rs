@@ -604,12 +604,13 @@ impl Todo<'_> {
         let r = self
             .reconcile(actor, file, text, scope.as_deref(), Mode::Sync, now)
             .await?;
-        // Write Quorum's state, keeping the file's own line for each conflict.
+        // Write Quorum's state; each conflict keeps the file's own line,
+        // under the file's section (its priority is part of the file's side).
         let raw: Vec<&str> = r.text.lines().collect();
-        let kept: HashMap<i64, &str> = todo::parse_all(&r.text)
+        let kept: HashMap<i64, (&str, Priority)> = todo::parse_all(&r.text)
             .0
             .iter()
-            .filter_map(|l| Some((l.item.id?, *raw.get(l.line - 1)?)))
+            .filter_map(|l| Some((l.item.id?, (*raw.get(l.line - 1)?, l.item.priority))))
             .filter(|(id, _)| r.conflicted.contains(id))
             .collect();
         let in_file: HashSet<i64> = r
@@ -626,18 +627,22 @@ impl Todo<'_> {
             .map(to_item)
             .collect();
         let mut baseline = Vec::new();
-        for item in &items {
+        let mut shown = Vec::with_capacity(items.len());
+        for mut item in items {
             let Some(id) = item.id else { continue };
-            if r.conflicted.contains(&id) {
-                // Still unresolved: the old baseline stays, if there was one.
-                if let Some(old) = r.baseline.get(&id) {
-                    baseline.push((id, todo::baseline_text(old)));
+            match kept.get(&id) {
+                Some((_, file_priority)) => {
+                    // Still unresolved: the old baseline stays, if there was one.
+                    if let Some(old) = r.baseline.get(&id) {
+                        baseline.push((id, todo::baseline_text(old)));
+                    }
+                    item.priority = *file_priority;
                 }
-            } else {
-                baseline.push((id, todo::baseline_text(item)));
+                None => baseline.push((id, todo::baseline_text(&item))),
             }
+            shown.push(item);
         }
-        let rendered = todo::render(&items, scope.as_deref(), self.show_owner());
+        let rendered = todo::render(&shown, scope.as_deref(), self.show_owner());
         let mut out = String::new();
         for line in rendered.lines() {
             let id = todo::parse(line)
@@ -645,7 +650,7 @@ impl Todo<'_> {
                 .and_then(|v| v.into_iter().next())
                 .and_then(|l| l.item.id);
             match id.and_then(|id| kept.get(&id)) {
-                Some(file_line) => out.push_str(file_line),
+                Some((file_line, _)) => out.push_str(file_line),
                 None => out.push_str(line),
             }
             out.push('\n');
