@@ -741,3 +741,43 @@ fn a_sync_of_a_file_without_a_baseline_reports_differences_instead_of_guessing()
     // The rest of the file agreed with Quorum and now has a baseline.
     assert!(text.contains("- [x] **VERIFY**: Rotate keys"), "{text}");
 }
+
+#[test]
+fn a_priority_changed_on_both_sides_is_a_conflict_and_the_file_keeps_its_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = database(dir.path());
+    chat(&url, &ITEMS);
+    let file = dir.path().join("TODO.md");
+    let f = file.to_str().unwrap();
+    at_url(&url, &["todo", "export", "--out", f]);
+    chat(&url, &["/action edit id:1 priority:medium"]);
+    // In the file, the line moves from High to Low.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let line = text.lines().find(|l| l.contains("quorum:1 ")).unwrap();
+    let moved = text.replace(&format!("{line}\n"), "").replace(
+        "## Low Priority\n\n",
+        &format!("## Low Priority\n\n{line}\n"),
+    );
+    std::fs::write(&file, moved).unwrap();
+    let (code, out, _) = at_url(&url, &["todo", "sync", f]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("quorum:1 changed in both TODO.md and Quorum since the last sync (priority: file low, Quorum medium)"),
+        "{out}"
+    );
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        shown(&after, 1),
+        Some(("Low Priority".to_string(), ORIGINAL.to_string())),
+        "{after}"
+    );
+    assert_eq!(
+        in_quorum(&url, 1),
+        Some(("Medium Priority".to_string(), ORIGINAL.to_string()))
+    );
+    let (code, _, _) = at_url(&url, &["todo", "sync", f]);
+    assert_eq!(code, 2, "still a conflict until one side agrees");
+    chat(&url, &["/action edit id:1 priority:low"]);
+    let (code, out, _) = at_url(&url, &["todo", "sync", f]);
+    assert_eq!(code, 0, "resolved in chat: {out}");
+}
