@@ -100,12 +100,15 @@ enum ExportCmd {
 enum TodoCmd {
     /// Write action items as TODO.md (sections by priority).
     Export {
-        /// Only this owner's items (e.g. cto).
+        /// Only this owner's items (e.g. cto); a file kept for one owner stays so without it.
         #[arg(long)]
         owner: Option<String>,
-        /// Write to this file instead of standard output.
+        /// Write to this file instead of standard output (and keep its baseline for sync).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Overwrite edits in the --out file that Quorum has not seen yet.
+        #[arg(long)]
+        force: bool,
         #[arg(long, default_value = quorum::CONSOLE_WORKSPACE)]
         workspace: String,
     },
@@ -377,10 +380,30 @@ async fn todo(
         TodoCmd::Export {
             owner,
             out,
+            force,
             workspace,
         } => {
-            let text = todo.export(&workspace, owner_of(owner)?.as_deref()).await?;
-            write_out(out.as_ref(), &text)
+            let owner = owner_of(owner)?;
+            let Some(file) = out else {
+                let text = todo.export(&workspace, owner.as_deref()).await?;
+                return write_out(None, &text);
+            };
+            let current = if file.exists() {
+                Some(read_in(&file)?)
+            } else {
+                None
+            };
+            let text = todo
+                .export_to(
+                    &workspace,
+                    &file_key(&file),
+                    current.as_deref(),
+                    owner.as_deref(),
+                    force,
+                )
+                .await
+                .map_err(|e| in_file(e, &file))?;
+            write_out(Some(&file), &text)
         }
         TodoCmd::Import {
             file,
@@ -392,16 +415,18 @@ async fn todo(
             let (new_text, report) = todo
                 .import(
                     &actor(&workspace, &user),
+                    &file_key(&file),
                     &text,
                     owner_of(owner)?.as_deref(),
                     Utc::now(),
                 )
-                .await?;
+                .await
+                .map_err(|e| in_file(e, &file))?;
             if new_text != text {
                 write_out(Some(&file), &new_text)?;
             }
             println!("{}: {report}", file.display());
-            Ok(())
+            conflicts_left(&report, &file)
         }
         TodoCmd::Sync {
             file,
@@ -414,31 +439,54 @@ async fn todo(
             } else {
                 String::new()
             };
-            let key = std::path::absolute(&file)
-                .unwrap_or_else(|_| file.clone())
-                .display()
-                .to_string();
             let (new_text, report) = todo
                 .sync(
                     &actor(&workspace, &user),
-                    &key,
+                    &file_key(&file),
                     &text,
                     owner_of(owner)?.as_deref(),
                     Utc::now(),
                 )
-                .await?;
+                .await
+                .map_err(|e| in_file(e, &file))?;
             write_out(Some(&file), &new_text)?;
             println!("{}: {report}", file.display());
-            if report.conflicts.is_empty() {
-                Ok(())
-            } else {
-                Err(quorum::error::Error::user(format!(
-                    "{} conflict(s) to resolve in {}",
-                    report.conflicts.len(),
-                    file.display()
-                )))
-            }
+            conflicts_left(&report, &file)
         }
+    }
+}
+
+/// The key a TODO.md file's baseline is kept under: its absolute path.
+fn file_key(file: &std::path::Path) -> String {
+    std::path::absolute(file)
+        .unwrap_or_else(|_| file.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// Name the file in a user error that speaks of "the file".
+fn in_file(e: quorum::error::Error, file: &std::path::Path) -> quorum::error::Error {
+    match e {
+        quorum::error::Error::User(m) if m.starts_with("the file") => {
+            quorum::error::Error::user(format!("{}{}", file.display(), &m["the file".len()..]))
+        }
+        e => e,
+    }
+}
+
+/// Exit non-zero while conflicts are left to resolve.
+fn conflicts_left(
+    report: &quorum::service::todo::TodoReport,
+    file: &std::path::Path,
+) -> Result<(), quorum::error::Error> {
+    if report.conflicts.is_empty() {
+        Ok(())
+    } else {
+        Err(quorum::error::Error::user(format!(
+            "{} conflict(s) to resolve in {}",
+            report.conflicts.len(),
+            file.display()
+        )))
     }
 }
 

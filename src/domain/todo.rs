@@ -10,6 +10,13 @@
 //! ```
 //! Lines that are not checklist items (headings, prose) are kept out of the
 //! way; a checklist line that cannot be read is an error with its number.
+//!
+//! A `**VERIFY**:` line is done and awaiting verification whatever its box
+//! shows (the seed writes `- [ ] **VERIFY**: ...`); to reopen an item,
+//! untick it and drop the prefix. A file kept for one
+//! owner says so under its title, `<!-- quorum:scope owner:cto -->`, so a
+//! later sync keeps to that owner. [`merge`] is the three-way merge of one
+//! item: the version both sides last agreed on, the file's and Quorum's.
 
 use chrono::NaiveDate;
 
@@ -34,7 +41,9 @@ pub struct TodoLine {
     pub item: TodoItem,
 }
 
-const HEADER: &str = "# TODO\n\n_Synced with Quorum: tick a box to mark an item done, untick it to reopen, edit the text, or add `- [ ] Task [Owner: CTO] (due 2026-12-01)` under a priority. Keep the `<!-- quorum:N -->` markers._\n";
+const HEADER: &str = "# TODO\n\n_Synced with Quorum: tick a box to mark an item done, untick it (and drop `**VERIFY**:`) to reopen, edit the text, or add `- [ ] Task [Owner: CTO] (due 2026-12-01)` under a priority. Keep the `<!-- quorum:N -->` markers._\n";
+
+const SCOPE_MARK: &str = "<!-- quorum:scope owner:";
 
 fn section_title(p: Priority) -> &'static str {
     match p {
@@ -45,9 +54,17 @@ fn section_title(p: Priority) -> &'static str {
 }
 
 /// Render items; `show_owner` turns an owner key into its display form
-/// (role keys in capitals, as the seed writes `[Owner: CTO]`).
-pub fn render(items: &[TodoItem], show_owner: impl Fn(&str) -> String) -> String {
+/// (role keys in capitals, as the seed writes `[Owner: CTO]`). A file kept
+/// for one owner (`scope`) records it under the title.
+pub fn render(
+    items: &[TodoItem],
+    scope: Option<&str>,
+    show_owner: impl Fn(&str) -> String,
+) -> String {
     let mut out = String::from(HEADER);
+    if let Some(owner) = scope {
+        out.push_str(&format!("{SCOPE_MARK}{owner} -->\n"));
+    }
     for p in Priority::ALL {
         out.push_str(&format!("\n## {}\n\n", section_title(p)));
         for item in items.iter().filter(|i| i.priority == p) {
@@ -56,6 +73,40 @@ pub fn render(items: &[TodoItem], show_owner: impl Fn(&str) -> String) -> String
         }
     }
     out
+}
+
+/// One item under its priority heading, as a baseline keeps it: parsing it
+/// back gives the item, as a line of the file would.
+pub fn baseline_text(item: &TodoItem) -> String {
+    format!(
+        "## {}\n{}",
+        section_title(item.priority),
+        render_line(item, &|o: &str| o.to_string())
+    )
+}
+
+/// The item a baseline text holds (see [`baseline_text`]).
+pub fn from_baseline(text: &str) -> Option<TodoItem> {
+    parse(text).ok()?.into_iter().next().map(|l| l.item)
+}
+
+/// The owner a file is kept for, from its `<!-- quorum:scope owner:X -->`
+/// line; `None` when it holds every owner's items.
+pub fn scope(text: &str) -> Result<Option<String>, String> {
+    for raw in text.lines() {
+        let t = raw.trim();
+        if let Some(rest) = t.strip_prefix(SCOPE_MARK) {
+            let owner = rest
+                .strip_suffix("-->")
+                .map(str::trim)
+                .filter(|o| !o.is_empty() && !o.contains(char::is_whitespace))
+                .ok_or_else(|| {
+                    format!("`{t}` is not a scope line; it should look like {SCOPE_MARK}cto -->")
+                })?;
+            return Ok(Some(owner.to_lowercase()));
+        }
+    }
+    Ok(None)
 }
 
 fn render_line(item: &TodoItem, show_owner: &impl Fn(&str) -> String) -> String {
@@ -215,8 +266,11 @@ fn parse_line(raw: &str, priority: Priority) -> Result<Option<TodoItem>, String>
             rest.truncate(start);
         }
     }
-    let task_text = rest.trim().trim_start_matches("**VERIFY**:").trim();
-    let task = check_task(task_text).map_err(|e| e.0)?;
+    let body = rest.trim();
+    let task = check_task(body.trim_start_matches("**VERIFY**:").trim()).map_err(|e| e.0)?;
+    // `**VERIFY**:` is done and awaiting verification, even in an unticked
+    // box (the seed's own style); to reopen, untick and drop the prefix.
+    let checked = checked || (body.starts_with("**VERIFY**:") && !verified);
     Ok(Some(TodoItem {
         id,
         task,
@@ -226,6 +280,114 @@ fn parse_line(raw: &str, priority: Priority) -> Result<Option<TodoItem>, String>
         checked,
         verified: checked && verified,
     }))
+}
+
+/// One item merged three ways, field by field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Merge {
+    /// What both sides should now show: each field as the side that changed
+    /// it has it (or as both have it).
+    Merged(TodoItem),
+    /// Both sides changed these fields, to different values: `(field, the
+    /// file's value, Quorum's value)`.
+    Conflict(Vec<(&'static str, String, String)>),
+}
+
+fn state(i: &TodoItem) -> &'static str {
+    match (i.checked, i.verified) {
+        (false, _) => "open",
+        (true, false) => "done",
+        (true, true) => "verified",
+    }
+}
+
+/// Merge the file's version of an item with Quorum's, given `base`, what
+/// both showed at the last export, import or sync. A field changed on one
+/// side takes that side's value; a field changed on both sides to different
+/// values is a conflict, and then neither side is changed. A line that names
+/// no owner leaves the owner as it was.
+pub fn merge(base: &TodoItem, file: &TodoItem, quorum: &TodoItem) -> Merge {
+    fn pick<T: PartialEq + Clone>(
+        name: &'static str,
+        base: &T,
+        file: &T,
+        quorum: &T,
+        show: impl Fn(&T) -> String,
+        conflicts: &mut Vec<(&'static str, String, String)>,
+    ) -> T {
+        if file == base || file == quorum {
+            quorum.clone()
+        } else if quorum == base {
+            file.clone()
+        } else {
+            conflicts.push((name, show(file), show(quorum)));
+            quorum.clone()
+        }
+    }
+    let mut conflicts = Vec::new();
+    let c = &mut conflicts;
+    let file_owner = file.owner.clone().or_else(|| base.owner.clone());
+    let task = pick(
+        "task",
+        &base.task,
+        &file.task,
+        &quorum.task,
+        |t| format!("\"{t}\""),
+        c,
+    );
+    let owner = pick(
+        "owner",
+        &base.owner,
+        &file_owner,
+        &quorum.owner,
+        |o| o.clone().unwrap_or_default(),
+        c,
+    );
+    let due = pick(
+        "due",
+        &base.due,
+        &file.due,
+        &quorum.due,
+        |d| d.map_or("none".to_string(), |d| d.to_string()),
+        c,
+    );
+    let priority = pick(
+        "priority",
+        &base.priority,
+        &file.priority,
+        &quorum.priority,
+        |p| p.to_string(),
+        c,
+    );
+    // Done-and-verified and done-awaiting-verification are both a ticked box.
+    let checked = pick(
+        "state",
+        &base.checked,
+        &file.checked,
+        &quorum.checked,
+        |_| String::new(),
+        c,
+    );
+    if let Some(s) = conflicts.iter_mut().find(|(n, _, _)| *n == "state") {
+        *s = ("state", state(file).to_string(), state(quorum).to_string());
+    }
+    if !conflicts.is_empty() {
+        return Merge::Conflict(conflicts);
+    }
+    let verified = if checked == quorum.checked {
+        quorum.verified
+    } else {
+        file.verified
+    };
+    Merge::Merged(TodoItem {
+        id: quorum.id,
+        task,
+        owner,
+        due,
+        priority,
+        checked,
+        verified: checked && verified,
+    })
 }
 
 #[cfg(test)]
@@ -251,7 +413,7 @@ mod tests {
             item(43, "Rotate keys (all of them)", Priority::High, true, false),
             item(44, "Ship the audit log", Priority::Low, true, true),
         ];
-        let text = render(&items, |o| o.to_uppercase());
+        let text = render(&items, None, |o| o.to_uppercase());
         assert!(
             text.contains(
                 "- [ ] Evaluate pgvector [Owner: CTO] (due 2026-12-01) <!-- quorum:42 -->"
@@ -261,7 +423,7 @@ mod tests {
         assert!(text.contains("- [x] **VERIFY**: Rotate keys (all of them) [Owner: CTO] (due 2026-12-01) (needs verification) <!-- quorum:43 -->"), "{text}");
         let back: Vec<TodoItem> = parse(&text).unwrap().into_iter().map(|l| l.item).collect();
         assert_eq!(back, items);
-        let again = render(&back, |o| o.to_uppercase());
+        let again = render(&back, None, |o| o.to_uppercase());
         assert_eq!(again, text);
     }
 
@@ -286,5 +448,120 @@ mod tests {
         assert!(errors[0].1.contains("checkbox"));
         assert!(errors[1].1.contains("`2026-13-01` is not a due date"));
         assert!(errors[2].1.contains("appears twice (first on line 4)"));
+    }
+
+    #[test]
+    fn the_seeds_unticked_verify_lines_are_done_and_awaiting_verification() {
+        let text = "- [ ] **VERIFY**: Netlify configuration (`netlify.toml`) (needs verification)\n- [ ] **VERIFY**: Branch protection rules\n- [ ] Deployment docs (needs verification)\n- [ ] Conduct security audits\n";
+        let items: Vec<TodoItem> = parse(text).unwrap().into_iter().map(|l| l.item).collect();
+        let states: Vec<(&str, bool, bool)> = items
+            .iter()
+            .map(|i| (i.task.as_str(), i.checked, i.verified))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("Netlify configuration (`netlify.toml`)", true, false),
+                ("Branch protection rules", true, false),
+                // Only the prefix says so: an unticked line without it is open.
+                ("Deployment docs", false, false),
+                ("Conduct security audits", false, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_kept_for_one_owner_says_so_under_its_title() {
+        let text = render(&[], Some("cto"), |o| o.to_uppercase());
+        assert!(
+            text.contains("\n<!-- quorum:scope owner:cto -->\n"),
+            "{text}"
+        );
+        assert_eq!(scope(&text), Ok(Some("cto".to_string())));
+        assert_eq!(scope(&render(&[], None, |o| o.to_string())), Ok(None));
+        assert!(scope("<!-- quorum:scope owner: -->").is_err());
+    }
+
+    #[test]
+    fn a_baseline_text_gives_back_its_item() {
+        let i = item(43, "Rotate keys (all of them)", Priority::Low, true, false);
+        assert_eq!(from_baseline(&baseline_text(&i)), Some(i));
+    }
+
+    fn merged(base: &TodoItem, file: &TodoItem, quorum: &TodoItem) -> TodoItem {
+        match merge(base, file, quorum) {
+            Merge::Merged(m) => m,
+            Merge::Conflict(c) => panic!("unexpected conflict {c:?}"),
+        }
+    }
+
+    #[test]
+    fn a_change_on_one_side_wins_and_an_unchanged_side_never_overwrites_it() {
+        let base = item(1, "Evaluate pgvector", Priority::High, false, false);
+        let lowered = TodoItem {
+            priority: Priority::Medium,
+            ..base.clone()
+        };
+        // Quorum changed, the file is stale: Quorum's change stays.
+        assert_eq!(merged(&base, &base, &lowered), lowered);
+        // The file changed, Quorum did not: the file's change wins.
+        assert_eq!(merged(&base, &lowered, &base), lowered);
+        // Both made the same change: no conflict.
+        assert_eq!(merged(&base, &lowered, &lowered), lowered);
+    }
+
+    #[test]
+    fn changes_to_different_fields_on_each_side_are_both_kept() {
+        let base = item(1, "Evaluate pgvector", Priority::High, false, false);
+        let file = TodoItem {
+            task: "Evaluate pgvector and pgvecto.rs".to_string(),
+            checked: true,
+            ..base.clone()
+        };
+        let quorum = TodoItem {
+            priority: Priority::Low,
+            ..base.clone()
+        };
+        assert_eq!(
+            merged(&base, &file, &quorum),
+            TodoItem {
+                task: "Evaluate pgvector and pgvecto.rs".to_string(),
+                priority: Priority::Low,
+                checked: true,
+                ..base
+            }
+        );
+    }
+
+    #[test]
+    fn the_same_field_changed_differently_on_both_sides_is_a_conflict_naming_both_values() {
+        let base = item(1, "Evaluate pgvector", Priority::High, false, false);
+        let file = TodoItem {
+            priority: Priority::Low,
+            checked: true,
+            ..base.clone()
+        };
+        let quorum = TodoItem {
+            priority: Priority::Medium,
+            ..base.clone()
+        };
+        assert_eq!(
+            merge(&base, &file, &quorum),
+            Merge::Conflict(vec![("priority", "low".to_string(), "medium".to_string())])
+        );
+    }
+
+    #[test]
+    fn a_line_without_an_owner_leaves_the_owner_as_it_was() {
+        let base = item(1, "Evaluate pgvector", Priority::High, false, false);
+        let file = TodoItem {
+            owner: None,
+            ..base.clone()
+        };
+        let quorum = TodoItem {
+            owner: Some("ceo".to_string()),
+            ..base.clone()
+        };
+        assert_eq!(merged(&base, &file, &quorum), quorum);
     }
 }

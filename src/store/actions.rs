@@ -198,7 +198,26 @@ impl Store {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
-    /// Rendered lines at the last sync of `file`, by action id.
+    /// Items of `owner` whose task reads exactly `task`, oldest first (to
+    /// match an imported line without a marker to the item it repeats).
+    pub async fn actions_with_task(
+        &self,
+        workspace: &str,
+        owner: &str,
+        task: &str,
+    ) -> anyhow::Result<Vec<ActionRow>> {
+        sqlx::query_as::<_, ActionRow>(
+            "SELECT * FROM actions WHERE workspace = $1 AND owner = $2 AND task = $3 ORDER BY id",
+        )
+        .bind(workspace)
+        .bind(owner)
+        .bind(task)
+        .fetch_all(&self.pool)
+        .await
+        .context("finding action items by task")
+    }
+
+    /// Rendered lines at the last export, import or sync of `file`, by action id.
     pub async fn todo_snapshot(
         &self,
         workspace: &str,
@@ -214,13 +233,43 @@ impl Store {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
+    /// Record these items' lines for `file`, keeping the other items'.
     pub async fn save_todo_snapshot(
         &self,
         workspace: &str,
         file: &str,
         lines: &[(i64, String)],
     ) -> anyhow::Result<()> {
+        self.write_todo_snapshot(workspace, file, lines, false)
+            .await
+    }
+
+    /// Record exactly these items' lines for `file`, forgetting any other.
+    pub async fn replace_todo_snapshot(
+        &self,
+        workspace: &str,
+        file: &str,
+        lines: &[(i64, String)],
+    ) -> anyhow::Result<()> {
+        self.write_todo_snapshot(workspace, file, lines, true).await
+    }
+
+    async fn write_todo_snapshot(
+        &self,
+        workspace: &str,
+        file: &str,
+        lines: &[(i64, String)],
+        replace: bool,
+    ) -> anyhow::Result<()> {
         let mut tx = self.begin().await?;
+        if replace {
+            sqlx::query("DELETE FROM todo_sync WHERE workspace = $1 AND file = $2")
+                .bind(workspace)
+                .bind(file)
+                .execute(&mut *tx)
+                .await
+                .context("clearing the TODO.md sync state")?;
+        }
         for (id, line) in lines {
             sqlx::query(
                 "INSERT INTO todo_sync (workspace, file, action_id, line) VALUES ($1, $2, $3, $4)
