@@ -102,8 +102,27 @@ impl EventHandler for Gateway {
         let Some((kind, data, actor, id, token)) = event_to_parts(&interaction) else {
             return;
         };
-        let response =
-            crate::http::discord::dispatch(&self.app, &actor, kind, &data, Utc::now()).await;
+        let now = Utc::now();
+        // A resumed gateway session may deliver an event again: commands and
+        // presses act once (the key is the one the HTTP endpoint records).
+        if kind != 4 {
+            match self
+                .app
+                .store
+                .first_time(&format!("discord:{id}"), now.timestamp())
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::info!(interaction = %id, "ignoring a repeated Discord interaction");
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "recording a Discord interaction; acting on it anyway")
+                }
+            }
+        }
+        let response = crate::http::discord::dispatch(&self.app, &actor, kind, &data, now).await;
         if let Err(e) = ctx
             .http
             .create_interaction_response(id, &token, &response, Vec::new())
