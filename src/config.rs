@@ -42,6 +42,22 @@ fn check_span(d: Duration) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// Every environment override, as the README documents them.
+pub const ENV_OVERRIDES: &[&str] = &[
+    "QUORUM_DATABASE_URL",
+    "QUORUM_SCHEDULER_GRACE",
+    "QUORUM_SCHEDULER_LEASE",
+    "QUORUM_SCHEDULER_CONCURRENCY",
+    "QUORUM_SCHEDULER_MAX_LAG",
+    "QUORUM_HTTP_LISTEN",
+    "QUORUM_DISCORD_API_BASE",
+    "QUORUM_DISCORD_GATEWAY_URL",
+    "QUORUM_DISCORD_GUILDS",
+    "QUORUM_SLACK_API_BASE",
+    "QUORUM_SLACK_TEAMS",
+    "QUORUM_DEFAULTS_TIMEZONE",
+];
+
 /// Validated settings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -487,7 +503,8 @@ impl Config {
         Ok(config)
     }
 
-    /// Apply `QUORUM_*` overrides.
+    /// Apply `QUORUM_*` overrides ([`ENV_OVERRIDES`]); each applies whatever
+    /// the file holds.
     pub fn apply_env(&mut self, env: &[(String, String)]) -> Result<(), ConfigError> {
         for (key, value) in env {
             let fail = |message: String| ConfigError {
@@ -1119,6 +1136,92 @@ mod tests {
             e.to_string()
                 .starts_with("QUORUM_SCHEDULER_GRACE: `x` is not a duration")
         );
+    }
+
+    /// A file that sets every value an override can change, to other values.
+    const FULL_FILE: &str = "[database]\nurl = \"sqlite://file.db\"\n[scheduler]\ngrace = \"2h\"\nlease = \"30s\"\nconcurrency = 16\nmax_lag = \"10m\"\n[http]\nlisten = \"127.0.0.1:1\"\n[defaults]\ntimezone = \"Europe/Madrid\"\n[discord]\napi_base = \"http://file/discord\"\ngateway_url = \"ws://file\"\nguilds = [\"100000000000000001\"]\n[slack]\napi_base = \"http://file/slack\"\nteams = [\"T0001FILE\"]\n";
+
+    /// Each override, a value for it, and what it must change.
+    fn overrides() -> Vec<(&'static str, &'static str, fn(&Config) -> bool)> {
+        vec![
+            ("QUORUM_DATABASE_URL", "sqlite://env.db", |c| {
+                c.database_url == "sqlite://env.db"
+            }),
+            ("QUORUM_SCHEDULER_GRACE", "3h", |c| {
+                c.grace == Duration::hours(3)
+            }),
+            ("QUORUM_SCHEDULER_LEASE", "45s", |c| {
+                c.lease == Duration::seconds(45)
+            }),
+            ("QUORUM_SCHEDULER_CONCURRENCY", "7", |c| c.concurrency == 7),
+            ("QUORUM_SCHEDULER_MAX_LAG", "7m", |c| {
+                c.max_lag == Duration::minutes(7)
+            }),
+            ("QUORUM_HTTP_LISTEN", "127.0.0.1:2", |c| {
+                c.http_listen == "127.0.0.1:2"
+            }),
+            ("QUORUM_DISCORD_API_BASE", "http://env/discord", |c| {
+                c.discord.api_base == "http://env/discord"
+            }),
+            ("QUORUM_DISCORD_GATEWAY_URL", "ws://env", |c| {
+                c.discord.gateway_url.as_deref() == Some("ws://env")
+            }),
+            (
+                "QUORUM_DISCORD_GUILDS",
+                "200000000000000001, 200000000000000002",
+                |c| c.discord.guilds == ["200000000000000001", "200000000000000002"],
+            ),
+            ("QUORUM_SLACK_API_BASE", "http://env/slack", |c| {
+                c.slack.api_base == "http://env/slack"
+            }),
+            ("QUORUM_SLACK_TEAMS", "T0002ENV", |c| {
+                c.slack.teams == ["T0002ENV"]
+            }),
+            ("QUORUM_DEFAULTS_TIMEZONE", "Asia/Tokyo", |c| {
+                c.default_zone.to_string() == "Asia/Tokyo"
+            }),
+        ]
+    }
+
+    #[test]
+    fn every_documented_environment_override_applies_whatever_the_file_holds() {
+        let table = overrides();
+        let names: Vec<&str> = table.iter().map(|(k, _, _)| *k).collect();
+        assert_eq!(names, ENV_OVERRIDES, "one case per override");
+        for (key, value, applied) in table {
+            for file in [FULL_FILE, ""] {
+                let mut c = load(file).unwrap();
+                assert!(!applied(&c), "{key}: the file alone already has the value");
+                c.apply_env(&[(key.to_string(), value.to_string())])
+                    .unwrap_or_else(|e| panic!("{key}: {e}"));
+                assert!(applied(&c), "{key}={value} did not apply over {file:?}");
+            }
+            let mut c = Config::default();
+            let e = c
+                .apply_env(&[(key.to_string(), "\u{1}bad value".to_string())])
+                .unwrap_err();
+            assert!(e.to_string().starts_with(key), "{key}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_readme_lists_exactly_the_environment_overrides() {
+        let readme = include_str!("../README.md");
+        let start = readme
+            .find("Environment overrides:")
+            .expect("the README lists the overrides");
+        let end = readme[start..]
+            .find("Logs go")
+            .map_or(readme.len(), |e| start + e);
+        let listed: Vec<&str> = readme[start..end]
+            .split('`')
+            .filter(|w| w.starts_with("QUORUM_"))
+            .collect();
+        let mut want = ENV_OVERRIDES.to_vec();
+        want.sort_unstable();
+        let mut got = listed.clone();
+        got.sort_unstable();
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -352,3 +352,39 @@ async fn a_postgres_outage_makes_quorum_clear_and_fast_and_sigterm_still_stops_i
     assert_stops_in_time(q, "database down, request in flight");
     let _ = in_flight.await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quorum_slack_api_base_applies_when_the_file_names_no_api_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("q.db").display());
+    let store = quorum::store::Store::connect(&url).await.unwrap();
+    store
+        .enqueue_notice(
+            "T0001TEAM",
+            "C0001",
+            "env",
+            "sent where the environment says",
+            chrono::Utc::now().timestamp(),
+        )
+        .await
+        .unwrap();
+    drop(store);
+    let (fake, _, slack) = support::fakes::start().await;
+    let mut env = slack_env();
+    env.push(("QUORUM_SLACK_API_BASE", &slack));
+    let q = Quorum::start(dir.path(), &url, "[discord]\ngateway = false\n", &env);
+    q.ready().await;
+    let end = Instant::now() + Duration::from_secs(20);
+    while fake.slack_texts().is_empty() {
+        assert!(
+            Instant::now() < end,
+            "the notice never reached the Slack the environment names"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        fake.slack_texts().get("sent where the environment says"),
+        Some(&1)
+    );
+    assert_stops_in_time(q, "after posting");
+}
