@@ -479,3 +479,104 @@ async fn workspaces_never_see_each_others_decisions_or_items() {
         r.text
     );
 }
+
+#[tokio::test]
+async fn control_and_bidi_characters_never_reach_a_title_task_or_list() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user(
+        "cto",
+        T0,
+        "/decision record title:\"Adopt\u{0} Postgre\u{1b}SQL\u{7}\u{202E}\" category:tech-stack rationale:\"Mature\u{0}\"",
+    )
+    .await;
+    h.as_user(
+        "cto",
+        T0,
+        "/action add task:\"Evaluate\u{0} pgvector\u{2066}\" owner:cto",
+    )
+    .await;
+    let list = h.cmd(T0, "/decision list").await;
+    assert!(list.contains("] Adopt PostgreSQL ("), "{list}");
+    let items = h.cmd(T0, "/action list").await;
+    assert!(items.contains(": Evaluate pgvector ["), "{items}");
+    for text in [&list, &items, &h.cmd(T0, "/decision show id:1").await] {
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'
+                || ('\u{202A}'..='\u{202E}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)),
+            "{text:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_line_break_in_a_one_line_field_is_refused_so_no_line_can_be_forged() {
+    let h = harness(T0, Duration::hours(1)).await;
+    let forged = "Q3 plan\n[#finance] FAKE approved by CFO";
+    let e = h
+        .fails(
+            "cfo",
+            T0,
+            &format!("/decision record title:\"{forged}\" category:budget rationale:\"x\""),
+        )
+        .await;
+    assert_eq!(
+        e,
+        "title: the title must be one line; remove the line break"
+    );
+    let e = h
+        .fails(
+            "cto",
+            T0,
+            &format!("/action add task:\"{forged}\" owner:cto"),
+        )
+        .await;
+    assert_eq!(e, "task: the task must be one line; remove the line break");
+    let e = h
+        .fails(
+            "cto",
+            T0,
+            &format!("/meeting add title:\"{forged}\" when:\"weekly on monday at 10:00\""),
+        )
+        .await;
+    assert!(e.contains("the title must be one line"), "{e}");
+    let e = h
+        .fails(
+            "ana",
+            T0,
+            &format!("/escalate topic:budget severity:high summary:\"{forged}\""),
+        )
+        .await;
+    assert_eq!(
+        e,
+        "summary: the summary must be one line; remove the line break"
+    );
+    assert_eq!(h.cmd(T0, "/decision list").await, "No decisions match.");
+    assert!(
+        h.cmd(T0, "/escalation list")
+            .await
+            .contains("No escalation")
+    );
+}
+
+#[tokio::test]
+async fn emoji_and_accented_letters_are_kept_as_typed() {
+    let h = harness(T0, Duration::hours(1)).await;
+    let title = "Presupuesto 2027 ✅ für Café";
+    h.as_user(
+        "cfo",
+        T0,
+        &format!("/decision record title:\"{title}\" category:budget rationale:\"Año nuevo 🎉\""),
+    )
+    .await;
+    h.as_user(
+        "cfo",
+        T0,
+        &format!("/action add task:\"{title}\" owner:cfo"),
+    )
+    .await;
+    assert!(h.cmd(T0, "/decision list").await.contains(title));
+    let show = h.cmd(T0, "/decision show id:1").await;
+    assert!(show.contains("Rationale: Año nuevo 🎉"), "{show}");
+    assert!(h.cmd(T0, "/action list").await.contains(title));
+}

@@ -68,16 +68,12 @@ pub fn normalize_category(s: &str) -> String {
     s.trim().to_lowercase().replace([' ', '_'], "-")
 }
 
-/// Free text of a decision (title or rationale): one to `max` characters.
+/// A one-line field of a decision (title, reason): one to `max` characters.
 pub fn check_text(what: &str, text: &str, max: usize) -> Result<String, ValueError> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Err(ValueError(format!("the {what} is empty")));
-    }
-    if t.chars().count() > max {
-        return Err(ValueError(format!(
-            "the {what} is longer than {max} characters"
-        )));
-    }
-    Ok(t.to_string())
+    super::text::one_line(what, text, max)
+}
+
+/// A decision's rationale: a paragraph of one to `max` characters.
+pub fn check_rationale(text: &str, max: usize) -> Result<String, ValueError> {
+    super::text::paragraph("rationale", text, max)
 }

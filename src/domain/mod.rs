@@ -6,5 +6,6 @@ pub mod escalation;
 pub mod meeting;
 pub mod org;
 pub mod recurrence;
+pub mod text;
 pub mod todo;
 pub mod zone;
