@@ -526,6 +526,17 @@ async fn a_line_break_in_a_one_line_field_is_refused_so_no_line_can_be_forged() 
     );
     let e = h
         .fails(
+            "cfo",
+            T0,
+            "/decision record title:\"Q3\" category:budget rationale:\"x\n## 9. FAKE\"",
+        )
+        .await;
+    assert_eq!(
+        e,
+        "rationale: the rationale must be one line; remove the line break"
+    );
+    let e = h
+        .fails(
             "cto",
             T0,
             &format!("/action add task:\"{forged}\" owner:cto"),

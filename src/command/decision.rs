@@ -12,7 +12,7 @@
 use chrono::NaiveDate;
 
 use super::{CommandSpec, OptionSpec, Options};
-use crate::domain::decision::{DecisionStatus, check_rationale, check_text, normalize_category};
+use crate::domain::decision::{DecisionStatus, check_text, normalize_category};
 use crate::error::{Error, Result, user_err};
 
 #[derive(Debug, Clone)]
@@ -164,8 +164,7 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<DecisionCommand> 
         "record" => DecisionCommand::Record {
             title: text(o, "title", "title", 200)?,
             category: normalize_category(o.raw("category").unwrap_or("")),
-            rationale: check_rationale(o.raw("rationale").unwrap_or(""), 4000)
-                .map_err(|e| Error::user(format!("rationale: {e}")))?,
+            rationale: text(o, "rationale", "rationale", 4000)?,
             decided_by: who(o, "decided_by")?,
             meeting: o.id("meeting")?,
             supersedes: o.id("supersedes")?,

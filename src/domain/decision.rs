@@ -68,12 +68,8 @@ pub fn normalize_category(s: &str) -> String {
     s.trim().to_lowercase().replace([' ', '_'], "-")
 }
 
-/// A one-line field of a decision (title, reason): one to `max` characters.
+/// A field of a decision (title, rationale, reason): one line of one to
+/// `max` characters, without control characters.
 pub fn check_text(what: &str, text: &str, max: usize) -> Result<String, ValueError> {
     super::text::one_line(what, text, max)
-}
-
-/// A decision's rationale: a paragraph of one to `max` characters.
-pub fn check_rationale(text: &str, max: usize) -> Result<String, ValueError> {
-    super::text::paragraph("rationale", text, max)
 }

@@ -3,9 +3,10 @@
 //!
 //! Control characters (NUL, ESC, BEL, ...) and the bidirectional overrides
 //! that reorder what a reader sees (U+202A-U+202E, U+2066-U+2069, U+200E,
-//! U+200F) are dropped. A one-line field refuses line breaks, so no title
-//! can forge a line of its own in a list or a post; a paragraph keeps them.
-//! Emoji and every other printable character are kept as typed.
+//! U+200F) are dropped. Every field is one line (chat commands are typed on
+//! one), and a line break is refused, so no title or rationale can forge a
+//! line of its own in a list, a post or an export. Emoji and every other
+//! printable character are kept as typed.
 
 use super::meeting::ValueError;
 
@@ -21,8 +22,8 @@ fn is_line_break(c: char) -> bool {
     )
 }
 
-/// Drops control and bidi characters; tabs become spaces. Line breaks are
-/// the caller's concern and are kept (as `\n`).
+/// Drops control and bidi characters; tabs become spaces; every line break
+/// becomes `\n`, for the caller to refuse.
 fn clean(text: &str) -> String {
     let text = text.replace("\r\n", "\n");
     text.chars()
@@ -57,12 +58,6 @@ pub fn one_line(what: &str, text: &str, max: usize) -> Result<String, ValueError
         )));
     }
     bounded(what, t, max)
-}
-
-/// A paragraph of 1 to `max` characters, cleaned; line breaks are kept.
-pub fn paragraph(what: &str, text: &str, max: usize) -> Result<String, ValueError> {
-    let t = clean(text);
-    bounded(what, t.trim(), max)
 }
 
 #[cfg(test)]
@@ -101,14 +96,6 @@ mod tests {
     fn emoji_and_ordinary_unicode_are_kept() {
         let t = "Presupuesto 2027 ✅ für Café — 日本 👩‍💻 مرحبا";
         assert_eq!(one_line("title", t, 100).unwrap(), t);
-    }
-
-    #[test]
-    fn a_paragraph_keeps_its_lines_but_not_its_controls() {
-        assert_eq!(
-            paragraph("rationale", "one\r\ntwo\u{0}\u{202D}", 100).unwrap(),
-            "one\ntwo"
-        );
     }
 
     #[test]
