@@ -591,3 +591,138 @@ async fn emoji_and_accented_letters_are_kept_as_typed() {
     assert!(show.contains("Rationale: Año nuevo 🎉"), "{show}");
     assert!(h.cmd(T0, "/action list").await.contains(title));
 }
+
+#[tokio::test]
+async fn superseding_another_executives_decision_needs_their_authority_and_changes_nothing() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user(
+        "cfo",
+        T0,
+        r#"/decision record title:"Cloud budget 2027" category:budget rationale:"Plan""#,
+    )
+    .await;
+    let e = h
+        .fails("cto", T0, r#"/decision record title:"Move to bare metal" category:tech-stack rationale:"Cost" supersedes:1"#)
+        .await;
+    assert_eq!(
+        e,
+        "supersedes: decision 1 is a budget decision, and only the cfo may supersede it; you are cto"
+    );
+    let list = h.cmd(T0, "/decision list").await;
+    assert!(
+        list.starts_with("1 decision:") && list.contains("[approved] Cloud budget 2027"),
+        "{list}"
+    );
+}
+
+#[tokio::test]
+async fn a_proposed_decision_cannot_be_superseded_and_its_authority_still_settles_it() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user(
+        "ana",
+        T0,
+        r#"/decision record title:"Cloud budget 2027" category:budget rationale:"Plan""#,
+    )
+    .await;
+    let e = h
+        .fails("cto", T0, r#"/decision record title:"Move to bare metal" category:tech-stack rationale:"Cost" supersedes:1"#)
+        .await;
+    assert_eq!(
+        e,
+        "supersedes: decision 1 is proposed; only an approved decision can be superseded"
+    );
+    assert_eq!(
+        h.as_user("cfo", T0, "/decision approve id:1").await,
+        "Approved decision 1: Cloud budget 2027."
+    );
+}
+
+#[tokio::test]
+async fn a_proposal_supersedes_nothing_until_the_authority_approves_it() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user(
+        "cfo",
+        T0,
+        r#"/decision record title:"Budget v1" category:budget rationale:"Plan""#,
+    )
+    .await;
+    let r = h
+        .as_user(
+            "ana",
+            T0,
+            r#"/decision record title:"Budget v2" category:budget rationale:"Revised" supersedes:1"#,
+        )
+        .await;
+    assert!(r.contains("as proposed"), "{r}");
+    let old = h.cmd(T0, "/decision show id:1").await;
+    assert!(
+        old.contains("Status: approved") && !old.contains("Superseded by"),
+        "{old}"
+    );
+    h.as_user("cfo", T0, "/decision approve id:2").await;
+    let old = h.cmd(T0, "/decision show id:1").await;
+    assert!(
+        old.contains("Status: superseded") && old.contains("Superseded by: decision 2"),
+        "{old}"
+    );
+}
+
+#[tokio::test]
+async fn approving_a_proposal_that_supersedes_another_category_needs_both_authorities() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user(
+        "cfo",
+        T0,
+        r#"/decision record title:"Cloud budget 2027" category:budget rationale:"Plan""#,
+    )
+    .await;
+    h.as_user("ana", T0, r#"/decision record title:"Move to bare metal" category:tech-stack rationale:"Cost" supersedes:1"#)
+        .await;
+    let e = h.fails("cto", T0, "/decision approve id:2").await;
+    assert_eq!(
+        e,
+        "decision 2 supersedes decision 1 (budget), so approving it needs the cfo's authority as well; you are cto"
+    );
+    assert!(
+        h.cmd(T0, "/decision show id:1")
+            .await
+            .contains("Status: approved")
+    );
+    assert!(
+        h.cmd(T0, "/decision show id:2")
+            .await
+            .contains("Status: proposed")
+    );
+}
+
+#[tokio::test]
+async fn of_two_proposals_replacing_one_decision_only_the_first_approved_supersedes_it() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user(
+        "cfo",
+        T0,
+        r#"/decision record title:"Budget v1" category:budget rationale:"Plan""#,
+    )
+    .await;
+    for title in ["Budget v2", "Budget v2b"] {
+        h.as_user(
+            "ana",
+            T0,
+            &format!(
+                r#"/decision record title:"{title}" category:budget rationale:"x" supersedes:1"#
+            ),
+        )
+        .await;
+    }
+    h.as_user("cfo", T0, "/decision approve id:3").await;
+    let e = h.fails("cfo", T0, "/decision approve id:2").await;
+    assert_eq!(
+        e,
+        "decision 2 would supersede decision 1, which is superseded now; reject it and record it again if it still applies"
+    );
+    assert!(
+        h.cmd(T0, "/decision show id:1")
+            .await
+            .contains("Superseded by: decision 3")
+    );
+}

@@ -9,7 +9,7 @@ use crate::command::DecisionCommand;
 use crate::config::Config;
 use crate::error::{Result, user_err};
 use crate::service::meetings::Actor;
-use crate::store::{AuditRow, DecisionRow, NewDecision, Store};
+use crate::store::{AuditRow, DecisionRow, NewDecision, Settled, Store};
 
 #[derive(Clone)]
 pub struct Decisions {
@@ -35,6 +35,27 @@ impl Decisions {
             Some(d) => Ok(d),
             None => user_err(format!(
                 "there is no decision {id} here; see /decision list"
+            )),
+        }
+    }
+
+    /// The decision `old` that a new one is to supersede: it must exist and
+    /// be approved (a proposed one is rejected instead, and a superseded
+    /// one already has its successor).
+    async fn replaceable(&self, workspace: &str, old: i64) -> Result<DecisionRow> {
+        let d = self.store.decision(workspace, old).await?.ok_or_else(|| {
+            crate::error::Error::user(format!(
+                "supersedes: there is no decision {old} here; see /decision list"
+            ))
+        })?;
+        match d.status.as_str() {
+            "approved" => Ok(d),
+            "superseded" => user_err(format!(
+                "supersedes: decision {old} is already superseded by decision {}",
+                d.superseded_by.unwrap_or_default()
+            )),
+            other => user_err(format!(
+                "supersedes: decision {old} is {other}; only an approved decision can be superseded"
             )),
         }
     }
@@ -86,20 +107,23 @@ impl Decisions {
                 ));
             }
         }
-        if let Some(old) = supersedes {
-            let d = self.load(&actor.workspace, old).await.map_err(|_| {
-                crate::error::Error::user(format!(
-                    "supersedes: there is no decision {old} here; see /decision list"
-                ))
-            })?;
-            if d.status == "superseded" {
+        let replaced = match supersedes {
+            Some(old) => Some(self.replaceable(&actor.workspace, old).await?),
+            None => None,
+        };
+        let roles = config.roles_for(actor);
+        let holds = roles.contains(&authority);
+        // Approved at once, it would supersede at once: that needs the
+        // replaced decision's authority too. A proposal supersedes nothing
+        // until it is approved, and its approver is checked then.
+        if let (true, Some(old)) = (holds, &replaced) {
+            if !roles.contains(&old.authority) {
                 return user_err(format!(
-                    "supersedes: decision {old} is already superseded by decision {}",
-                    d.superseded_by.unwrap_or_default()
+                    "supersedes: decision {} is a {} decision, and only the {} may supersede it; you are {}",
+                    old.id, old.category, old.authority, actor.user
                 ));
             }
         }
-        let holds = config.roles_for(actor).contains(&authority);
         let status = if holds { "approved" } else { "proposed" };
         let new = NewDecision {
             workspace: actor.workspace.clone(),
@@ -113,7 +137,16 @@ impl Decisions {
             meeting_id: meeting,
             supersedes,
         };
-        let id = self.store.insert_decision(&new, now.timestamp()).await?;
+        let id = match self.store.insert_decision(&new, now.timestamp()).await? {
+            Settled::Done(id) => id,
+            Settled::NotProposed | Settled::Stale => {
+                return user_err(format!(
+                    "supersedes: decision {} was superseded by another decision just now; see /decision show id:{}",
+                    supersedes.unwrap_or_default(),
+                    supersedes.unwrap_or_default()
+                ));
+            }
+        };
         let mut routed_to = None;
         if !holds {
             let channel = config.channel_of(&authority);
@@ -172,8 +205,23 @@ impl Decisions {
                 actor.user
             ));
         }
+        if let (true, Some(old)) = (approve, d.supersedes) {
+            let replaced = self.load(&actor.workspace, old).await?;
+            if replaced.status != "approved" {
+                return user_err(format!(
+                    "decision {id} would supersede decision {old}, which is {} now; reject it and record it again if it still applies",
+                    replaced.status
+                ));
+            }
+            if !config.roles_for(actor).contains(&replaced.authority) {
+                return user_err(format!(
+                    "decision {id} supersedes decision {old} ({}), so approving it needs the {}'s authority as well; you are {}",
+                    replaced.category, replaced.authority, actor.user
+                ));
+            }
+        }
         let status = if approve { "approved" } else { "rejected" };
-        if !self
+        match self
             .store
             .settle_decision(
                 &actor.workspace,
@@ -185,11 +233,15 @@ impl Decisions {
             )
             .await?
         {
-            return user_err(format!(
+            Settled::Done(_) => self.load(&actor.workspace, id).await,
+            Settled::NotProposed => user_err(format!(
                 "decision {id} was settled by someone else just now; see /decision show id:{id}"
-            ));
+            )),
+            Settled::Stale => user_err(format!(
+                "decision {id} would supersede decision {}, which was superseded by another decision just now; reject it and record it again if it still applies",
+                d.supersedes.unwrap_or_default()
+            )),
         }
-        self.load(&actor.workspace, id).await
     }
 
     pub async fn list(

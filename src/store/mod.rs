@@ -15,6 +15,7 @@ mod actions;
 mod decisions;
 mod escalations;
 mod leases;
+pub use decisions::Settled;
 pub use escalations::EscalationLock;
 pub mod rows;
 pub use rows::*;
