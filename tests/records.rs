@@ -726,3 +726,40 @@ async fn of_two_proposals_replacing_one_decision_only_the_first_approved_superse
             .contains("Superseded by: decision 3")
     );
 }
+
+#[tokio::test]
+async fn an_attribution_to_an_executive_never_reads_as_their_approval() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user(
+        "mallory",
+        T0,
+        r#"/decision record title:"Double the cloud budget" category:budget rationale:"More" decided_by:cfo"#,
+    )
+    .await;
+    h.tick(T0).await;
+    let ping = h.chat.texts().pop().unwrap_or_default();
+    assert!(
+        ping.contains("was proposed by mallory for cfo and needs your approval"),
+        "{ping}"
+    );
+    for view in [
+        h.cmd(T0, "/decision list").await,
+        h.cmd(T0, "/decision search query:cloud").await,
+    ] {
+        assert!(
+            view.contains("(budget, proposed by mallory for cfo, ") && !view.contains("by cfo"),
+            "{view}"
+        );
+    }
+    let show = h.cmd(T0, "/decision show id:1").await;
+    assert!(
+        show.contains("Status: proposed\nBy: proposed by mallory for cfo\nRecorded by mallory on "),
+        "{show}"
+    );
+    h.as_user("cfo", T0, "/decision approve id:1").await;
+    let list = h.cmd(T0, "/decision list").await;
+    assert!(
+        list.contains("(budget, approved by cfo, recorded by mallory, "),
+        "once the cfo approves, the list says so: {list}"
+    );
+}

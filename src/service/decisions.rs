@@ -7,6 +7,7 @@ use tracing::instrument;
 
 use crate::command::DecisionCommand;
 use crate::config::Config;
+use crate::domain::decision::attribution;
 use crate::error::{Result, user_err};
 use crate::service::meetings::Actor;
 use crate::store::{AuditRow, DecisionRow, NewDecision, Settled, Store};
@@ -157,8 +158,8 @@ impl Decisions {
                 .map(|u| format!("@{u}"))
                 .unwrap_or_else(|| authority.to_uppercase());
             let body = format!(
-                "{who}: decision {id} \"{title}\" ({category}) was proposed by {} and needs your approval: /decision approve id:{id} or /decision reject id:{id} reason:\"...\"",
-                actor.user
+                "{who}: decision {id} \"{title}\" ({category}) was {} and needs your approval: /decision approve id:{id} or /decision reject id:{id} reason:\"...\"",
+                attribution("proposed", &new.decided_by, &new.recorded_by, None)
             );
             let mention: Vec<String> = config.user_of(&authority).into_iter().collect();
             self.store
@@ -313,9 +314,14 @@ struct ExportRow<'a> {
     title: &'a str,
     category: &'a str,
     status: &'a str,
-    decided_by: &'a str,
+    /// Who the recorder said decided it: an attribution, not an approval.
+    attributed_to: &'a str,
     authority: &'a str,
     recorded_by: &'a str,
+    /// Who approved it (empty unless it was approved).
+    approved_by: &'a str,
+    #[serde(skip)]
+    by: String,
     meeting: Option<i64>,
     supersedes: Option<i64>,
     superseded_by: Option<i64>,
@@ -354,9 +360,19 @@ impl Decisions {
                 title: &r.title,
                 category: &r.category,
                 status: &r.status,
-                decided_by: &r.decided_by,
+                attributed_to: &r.decided_by,
                 authority: &r.authority,
                 recorded_by: &r.recorded_by,
+                approved_by: match r.status.as_str() {
+                    "approved" | "superseded" => r.settled_by.as_deref().unwrap_or(&r.recorded_by),
+                    _ => "",
+                },
+                by: attribution(
+                    &r.status,
+                    &r.decided_by,
+                    &r.recorded_by,
+                    r.settled_by.as_deref(),
+                ),
                 meeting: r.meeting_id,
                 supersedes: r.supersedes,
                 superseded_by: r.superseded_by,
@@ -377,9 +393,10 @@ impl Decisions {
                         "title",
                         "category",
                         "status",
-                        "decided_by",
+                        "attributed_to",
                         "authority",
                         "recorded_by",
+                        "approved_by",
                         "meeting",
                         "supersedes",
                         "superseded_by",
@@ -402,8 +419,8 @@ impl Decisions {
                 );
                 for r in &export {
                     out.push_str(&format!(
-                        "\n## {}. {}\n\n- Date: {}\n- Category: {} (authority: {})\n- Status: {}\n- Decided by: {} (recorded by {})\n",
-                        r.id, r.title, r.date, r.category, r.authority, r.status, r.decided_by, r.recorded_by
+                        "\n## {}. {}\n\n- Date: {}\n- Category: {} (authority: {})\n- Status: {}\n- By: {}\n- Recorded by: {}\n",
+                        r.id, r.title, r.date, r.category, r.authority, r.status, r.by, r.recorded_by
                     ));
                     if let Some(m) = r.meeting {
                         out.push_str(&format!("- Meeting: series {m}\n"));
