@@ -448,13 +448,13 @@ impl App {
                 let r = d.show(actor, id).await?;
                 let row = &r.row;
                 let mut out = format!(
-                    "Decision {}: {}\nCategory: {} (authority: {})\nStatus: {}\nDecided by: {}; recorded by {} on {}\nRationale: {}",
+                    "Decision {}: {}\nCategory: {} (authority: {})\nStatus: {}\nBy: {}\nRecorded by {} on {}\nRationale: {}",
                     row.id,
                     row.title,
                     row.category,
                     row.authority,
                     row.status,
-                    row.decided_by,
+                    by_whom(row),
                     row.recorded_by,
                     date_of(row.created_at, c),
                     row.rationale
@@ -716,13 +716,22 @@ fn date_of(at: i64, c: &Config) -> String {
 
 fn decision_line(r: &DecisionRow, c: &Config) -> String {
     format!(
-        "{}. [{}] {} ({}, by {}, {})",
+        "{}. [{}] {} ({}, {}, {})",
         r.id,
         r.status,
         r.title,
         r.category,
-        r.decided_by,
+        by_whom(r),
         date_of(r.created_at, c)
+    )
+}
+
+fn by_whom(r: &DecisionRow) -> String {
+    crate::domain::decision::attribution(
+        &r.status,
+        &r.decided_by,
+        &r.recorded_by,
+        r.settled_by.as_deref(),
     )
 }
 

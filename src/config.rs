@@ -762,6 +762,10 @@ impl Config {
         if let Some(a) = e.ack_by_anyone {
             policy.ack_by_anyone = a;
         }
+        if let Err(m) = config.check_path() {
+            let span = e.path.as_ref().map(|p| p.span());
+            return Err(loc.at(span, format!("escalation.path: {m}")));
+        }
         if let Some(l) = &raw.http.listen {
             config.http_listen = check_listen(l.get_ref())
                 .map_err(|m| loc.at(Some(l.span()), format!("http.listen: {m}")))?;
@@ -932,6 +936,59 @@ impl Config {
             .map(|(_, r)| r.as_str())
     }
 
+    /// Whether `role` is one the config gives someone: an `[org.<role>]`
+    /// entry, a decision category's authority, or an escalation route's
+    /// executive. Its holders are the entry's chat users and platform role,
+    /// and in the console the user named after it.
+    pub fn is_known_role(&self, role: &str) -> bool {
+        self.org.get(role).is_some()
+            || self.categories.iter().any(|(_, r)| r == role)
+            || self.escalation.routes.iter().any(|(_, r)| r == role)
+    }
+
+    /// Every level of the escalation path has someone who can act on it, and
+    /// every severity has a level (the board takes only critical and high).
+    fn check_path(&self) -> Result<(), String> {
+        use crate::domain::escalation::{BOARD, BOARD_DEPUTY, Level, Severity, steps};
+        let path = &self.escalation.path;
+        if steps(path, BOARD_DEPUTY, Severity::Low).is_empty() {
+            return Err(
+                "medium and low escalations never reach the board, so they would have no level; add one before board, such as exec-team"
+                    .to_string(),
+            );
+        }
+        if self.escalation.ack_by_anyone {
+            return Ok(());
+        }
+        for level in path {
+            let (name, actable) = match level {
+                Level::Department | Level::Channel(_) => continue,
+                Level::ExecTeam => (
+                    "exec-team".to_string(),
+                    self.org.roles().any(|r| r != BOARD)
+                        || self.categories.iter().any(|(_, r)| r != BOARD),
+                ),
+                // Topics without a route go to the CTO review step.
+                Level::Relevant => ("relevant".to_string(), self.is_known_role("cto")),
+                Level::Role(r) => (
+                    r.clone(),
+                    self.is_known_role(r) || (r == BOARD && self.is_known_role(BOARD_DEPUTY)),
+                ),
+            };
+            if !actable {
+                let role = if name == "relevant" {
+                    "cto"
+                } else {
+                    name.as_str()
+                };
+                return Err(format!(
+                    "nobody can act at level `{name}`; add [org.{role}] with the user who holds it, or remove the level"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The zone of an owner: their configured zone or the workspace default.
     pub fn zone_of(&self, owner: &str) -> Zone {
         self.zones.get(owner).copied().unwrap_or(self.default_zone)
@@ -950,10 +1007,7 @@ impl Config {
             })
             .map(str::to_string)
             .collect();
-        let known = self.org.get(user).is_some()
-            || self.categories.iter().any(|(_, r)| r == user)
-            || self.escalation.routes.iter().any(|(_, r)| r == user)
-            || user == "board";
+        let known = self.is_known_role(user) || user == crate::domain::escalation::BOARD;
         if known && !roles.iter().any(|r| r == user) {
             roles.push(user.to_string());
         }
@@ -1141,8 +1195,10 @@ mod tests {
     /// A file that sets every value an override can change, to other values.
     const FULL_FILE: &str = "[database]\nurl = \"sqlite://file.db\"\n[scheduler]\ngrace = \"2h\"\nlease = \"30s\"\nconcurrency = 16\nmax_lag = \"10m\"\n[http]\nlisten = \"127.0.0.1:1\"\n[defaults]\ntimezone = \"Europe/Madrid\"\n[discord]\napi_base = \"http://file/discord\"\ngateway_url = \"ws://file\"\nguilds = [\"100000000000000001\"]\n[slack]\napi_base = \"http://file/slack\"\nteams = [\"T0001FILE\"]\n";
 
-    /// Each override, a value for it, and what it must change.
-    fn overrides() -> Vec<(&'static str, &'static str, fn(&Config) -> bool)> {
+    /// An override, a value for it, and what it must change.
+    type Case = (&'static str, &'static str, fn(&Config) -> bool);
+
+    fn overrides() -> Vec<Case> {
         vec![
             ("QUORUM_DATABASE_URL", "sqlite://env.db", |c| {
                 c.database_url == "sqlite://env.db"
@@ -1222,6 +1278,41 @@ mod tests {
         let mut got = listed.clone();
         got.sort_unstable();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_path_level_nobody_can_act_at_is_rejected_naming_the_level() {
+        let e = load("[escalation]\npath = [\"department\", \"vp-eng\"]\n").unwrap_err();
+        assert_eq!(
+            e,
+            "q.toml:2:8: escalation.path: nobody can act at level `vp-eng`; add [org.vp-eng] with the user who holds it, or remove the level"
+        );
+        let c = load(
+            "[escalation]\npath = [\"department\", \"vp-eng\"]\n[org.vp-eng]\nname = \"VP Eng\"\n",
+        );
+        assert!(c.is_ok(), "{c:?}");
+    }
+
+    #[test]
+    fn a_path_that_leaves_medium_escalations_without_a_level_is_rejected() {
+        let e = load("[escalation]\npath = [\"board\"]\n").unwrap_err();
+        assert!(
+            e.starts_with(
+                "q.toml:2:8: escalation.path: medium and low escalations never reach the board"
+            ),
+            "{e}"
+        );
+        assert!(load("[escalation]\npath = [\"exec-team\", \"board\"]\n").is_ok());
+    }
+
+    #[test]
+    fn the_board_step_is_actable_through_the_ceo() {
+        // No [org.board], and nothing names the ceo: nobody at the board.
+        let without_ceo = "[decisions.categories]\nbudget = \"cfo\"\n[escalation]\npath = [\"cfo\", \"board\"]\n[escalation.routes]\nstrategy = \"cfo\"\nmarket = \"cfo\"\nrisk = \"cfo\"\n";
+        let e = load(without_ceo).unwrap_err();
+        assert!(e.contains("nobody can act at level `board`"), "{e}");
+        assert!(load(&format!("{without_ceo}[org.ceo]\nname = \"CEO\"\n")).is_ok());
+        assert!(load(&format!("{without_ceo}[org.board]\nname = \"Board\"\n")).is_ok());
     }
 
     #[test]

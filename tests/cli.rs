@@ -127,3 +127,29 @@ fn a_bad_environment_override_stops_start_up() {
         "{err}"
     );
 }
+
+#[test]
+fn check_config_rejects_a_path_level_nobody_can_act_at_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("q.toml");
+    let cases = [
+        (
+            "[escalation]\npath = [\"department\", \"vp-eng\"]\n",
+            "escalation.path: nobody can act at level `vp-eng`",
+        ),
+        (
+            "[escalation]\npath = [\"board\"]\n",
+            "escalation.path: medium and low escalations never reach the board",
+        ),
+    ];
+    for (text, expected) in cases {
+        std::fs::write(&file, text).unwrap();
+        let (code, _, err) = run(&["check-config", "--config", file.to_str().unwrap()], &[]);
+        assert_eq!(code, 2, "{text}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(
+            err.starts_with(&format!("quorum: {}:2:8: {expected}", file.display())),
+            "{err}"
+        );
+    }
+}

@@ -621,3 +621,79 @@ async fn bad_topics_severities_and_ids_are_rejected_and_change_nothing() {
     );
     assert_eq!(h.tick(T0).await.sent, 0);
 }
+
+#[tokio::test]
+async fn the_ceo_may_act_for_the_board_and_is_pinged_there() {
+    // As in deploy/quorum.example.toml: a board channel, nobody's user on it.
+    let org = ORG.replace("user = \"u-board\"\n", "");
+    let config = Config::from_toml(&org, "test.toml").unwrap();
+    let h = harness_with(T0, config).await;
+    raise(
+        &h,
+        "ana",
+        r#"/escalate topic:budget severity:critical summary:"Bank run" level:board"#,
+    )
+    .await;
+    h.tick(T0).await;
+    let posts = h.chat.posts.lock().unwrap().clone();
+    let to_board = posts.iter().find(|p| p.channel == "board").unwrap();
+    assert_eq!(to_board.mention, ["u-ceo"], "the one who can act is pinged");
+    let e = h.fails("u-cfo", T0, "/escalation ack id:1").await;
+    assert_eq!(
+        e,
+        "only board, ceo may acknowledge escalation 1 (it is at board); you are u-cfo"
+    );
+    let r = h.as_user("u-ceo", T0, "/escalation ack id:1").await;
+    assert!(r.starts_with("Acknowledged escalation 1"), "{r}");
+    h.as_user(
+        "u-ceo",
+        T0,
+        r#"/escalation resolve id:1 note:"Board briefed""#,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_path_that_config_leaves_empty_for_a_severity_never_panics() {
+    use quorum::domain::escalation::Level;
+    let h = harness_with(T0, config("")).await;
+    raise(
+        &h,
+        "ana",
+        r#"/escalate topic:budget severity:medium summary:"Invoice late" level:cfo"#,
+    )
+    .await;
+    h.tick(T0).await;
+    // Restarted with a path only the board is on (check-config refuses it;
+    // a config built in code, or an old file, may still have it).
+    let mut board_only = config("");
+    board_only.escalation.path = vec![Level::Role("board".into())];
+    let Harness { dir, url, .. } = h;
+    let h = reopen(dir, url, T0, board_only).await;
+    let e = h
+        .fails(
+            "ana",
+            T0,
+            r#"/escalate topic:budget severity:low summary:"Another""#,
+        )
+        .await;
+    assert!(
+        e.starts_with("escalation.path has no level for a low escalation"),
+        "{e}"
+    );
+    for later in ["2026-11-24T15:00:00Z", "2026-11-25T15:00:00Z"] {
+        h.tick(later).await;
+    }
+    let e = h.fails("u-cfo", T0, "/escalation ack id:1").await;
+    assert!(
+        e.starts_with("escalation.path has no level for a medium escalation"),
+        "{e}"
+    );
+    let e = h
+        .fails("ana", T0, r#"/escalation raise id:1 reason:"x""#)
+        .await;
+    assert!(e.starts_with("escalation.path has no level"), "{e}");
+    let show = h.cmd(T0, "/escalation show id:1").await;
+    assert!(show.contains("Escalation") || show.contains("#1"), "{show}");
+    h.cmd(T0, "/escalation list mine:true").await;
+}

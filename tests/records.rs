@@ -479,3 +479,287 @@ async fn workspaces_never_see_each_others_decisions_or_items() {
         r.text
     );
 }
+
+#[tokio::test]
+async fn control_and_bidi_characters_never_reach_a_title_task_or_list() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user(
+        "cto",
+        T0,
+        "/decision record title:\"Adopt\u{0} Postgre\u{1b}SQL\u{7}\u{202E}\" category:tech-stack rationale:\"Mature\u{0}\"",
+    )
+    .await;
+    h.as_user(
+        "cto",
+        T0,
+        "/action add task:\"Evaluate\u{0} pgvector\u{2066}\" owner:cto",
+    )
+    .await;
+    let list = h.cmd(T0, "/decision list").await;
+    assert!(list.contains("] Adopt PostgreSQL ("), "{list}");
+    let items = h.cmd(T0, "/action list").await;
+    assert!(items.contains(": Evaluate pgvector ["), "{items}");
+    for text in [&list, &items, &h.cmd(T0, "/decision show id:1").await] {
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'
+                || ('\u{202A}'..='\u{202E}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)),
+            "{text:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_line_break_in_a_one_line_field_is_refused_so_no_line_can_be_forged() {
+    let h = harness(T0, Duration::hours(1)).await;
+    let forged = "Q3 plan\n[#finance] FAKE approved by CFO";
+    let e = h
+        .fails(
+            "cfo",
+            T0,
+            &format!("/decision record title:\"{forged}\" category:budget rationale:\"x\""),
+        )
+        .await;
+    assert_eq!(
+        e,
+        "title: the title must be one line; remove the line break"
+    );
+    let e = h
+        .fails(
+            "cfo",
+            T0,
+            "/decision record title:\"Q3\" category:budget rationale:\"x\n## 9. FAKE\"",
+        )
+        .await;
+    assert_eq!(
+        e,
+        "rationale: the rationale must be one line; remove the line break"
+    );
+    let e = h
+        .fails(
+            "cto",
+            T0,
+            &format!("/action add task:\"{forged}\" owner:cto"),
+        )
+        .await;
+    assert_eq!(e, "task: the task must be one line; remove the line break");
+    let e = h
+        .fails(
+            "cto",
+            T0,
+            &format!("/meeting add title:\"{forged}\" when:\"weekly on monday at 10:00\""),
+        )
+        .await;
+    assert!(e.contains("the title must be one line"), "{e}");
+    let e = h
+        .fails(
+            "ana",
+            T0,
+            &format!("/escalate topic:budget severity:high summary:\"{forged}\""),
+        )
+        .await;
+    assert_eq!(
+        e,
+        "summary: the summary must be one line; remove the line break"
+    );
+    assert_eq!(h.cmd(T0, "/decision list").await, "No decisions match.");
+    assert!(
+        h.cmd(T0, "/escalation list")
+            .await
+            .contains("No escalation")
+    );
+}
+
+#[tokio::test]
+async fn emoji_and_accented_letters_are_kept_as_typed() {
+    let h = harness(T0, Duration::hours(1)).await;
+    let title = "Presupuesto 2027 ✅ für Café";
+    h.as_user(
+        "cfo",
+        T0,
+        &format!("/decision record title:\"{title}\" category:budget rationale:\"Año nuevo 🎉\""),
+    )
+    .await;
+    h.as_user(
+        "cfo",
+        T0,
+        &format!("/action add task:\"{title}\" owner:cfo"),
+    )
+    .await;
+    assert!(h.cmd(T0, "/decision list").await.contains(title));
+    let show = h.cmd(T0, "/decision show id:1").await;
+    assert!(show.contains("Rationale: Año nuevo 🎉"), "{show}");
+    assert!(h.cmd(T0, "/action list").await.contains(title));
+}
+
+#[tokio::test]
+async fn superseding_another_executives_decision_needs_their_authority_and_changes_nothing() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user(
+        "cfo",
+        T0,
+        r#"/decision record title:"Cloud budget 2027" category:budget rationale:"Plan""#,
+    )
+    .await;
+    let e = h
+        .fails("cto", T0, r#"/decision record title:"Move to bare metal" category:tech-stack rationale:"Cost" supersedes:1"#)
+        .await;
+    assert_eq!(
+        e,
+        "supersedes: decision 1 is a budget decision, and only the cfo may supersede it; you are cto"
+    );
+    let list = h.cmd(T0, "/decision list").await;
+    assert!(
+        list.starts_with("1 decision:") && list.contains("[approved] Cloud budget 2027"),
+        "{list}"
+    );
+}
+
+#[tokio::test]
+async fn a_proposed_decision_cannot_be_superseded_and_its_authority_still_settles_it() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user(
+        "ana",
+        T0,
+        r#"/decision record title:"Cloud budget 2027" category:budget rationale:"Plan""#,
+    )
+    .await;
+    let e = h
+        .fails("cto", T0, r#"/decision record title:"Move to bare metal" category:tech-stack rationale:"Cost" supersedes:1"#)
+        .await;
+    assert_eq!(
+        e,
+        "supersedes: decision 1 is proposed; only an approved decision can be superseded"
+    );
+    assert_eq!(
+        h.as_user("cfo", T0, "/decision approve id:1").await,
+        "Approved decision 1: Cloud budget 2027."
+    );
+}
+
+#[tokio::test]
+async fn a_proposal_supersedes_nothing_until_the_authority_approves_it() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user(
+        "cfo",
+        T0,
+        r#"/decision record title:"Budget v1" category:budget rationale:"Plan""#,
+    )
+    .await;
+    let r = h
+        .as_user(
+            "ana",
+            T0,
+            r#"/decision record title:"Budget v2" category:budget rationale:"Revised" supersedes:1"#,
+        )
+        .await;
+    assert!(r.contains("as proposed"), "{r}");
+    let old = h.cmd(T0, "/decision show id:1").await;
+    assert!(
+        old.contains("Status: approved") && !old.contains("Superseded by"),
+        "{old}"
+    );
+    h.as_user("cfo", T0, "/decision approve id:2").await;
+    let old = h.cmd(T0, "/decision show id:1").await;
+    assert!(
+        old.contains("Status: superseded") && old.contains("Superseded by: decision 2"),
+        "{old}"
+    );
+}
+
+#[tokio::test]
+async fn approving_a_proposal_that_supersedes_another_category_needs_both_authorities() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user(
+        "cfo",
+        T0,
+        r#"/decision record title:"Cloud budget 2027" category:budget rationale:"Plan""#,
+    )
+    .await;
+    h.as_user("ana", T0, r#"/decision record title:"Move to bare metal" category:tech-stack rationale:"Cost" supersedes:1"#)
+        .await;
+    let e = h.fails("cto", T0, "/decision approve id:2").await;
+    assert_eq!(
+        e,
+        "decision 2 supersedes decision 1 (budget), so approving it needs the cfo's authority as well; you are cto"
+    );
+    assert!(
+        h.cmd(T0, "/decision show id:1")
+            .await
+            .contains("Status: approved")
+    );
+    assert!(
+        h.cmd(T0, "/decision show id:2")
+            .await
+            .contains("Status: proposed")
+    );
+}
+
+#[tokio::test]
+async fn of_two_proposals_replacing_one_decision_only_the_first_approved_supersedes_it() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user(
+        "cfo",
+        T0,
+        r#"/decision record title:"Budget v1" category:budget rationale:"Plan""#,
+    )
+    .await;
+    for title in ["Budget v2", "Budget v2b"] {
+        h.as_user(
+            "ana",
+            T0,
+            &format!(
+                r#"/decision record title:"{title}" category:budget rationale:"x" supersedes:1"#
+            ),
+        )
+        .await;
+    }
+    h.as_user("cfo", T0, "/decision approve id:3").await;
+    let e = h.fails("cfo", T0, "/decision approve id:2").await;
+    assert_eq!(
+        e,
+        "decision 2 would supersede decision 1, which is superseded now; reject it and record it again if it still applies"
+    );
+    assert!(
+        h.cmd(T0, "/decision show id:1")
+            .await
+            .contains("Superseded by: decision 3")
+    );
+}
+
+#[tokio::test]
+async fn an_attribution_to_an_executive_never_reads_as_their_approval() {
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user(
+        "mallory",
+        T0,
+        r#"/decision record title:"Double the cloud budget" category:budget rationale:"More" decided_by:cfo"#,
+    )
+    .await;
+    h.tick(T0).await;
+    let ping = h.chat.texts().pop().unwrap_or_default();
+    assert!(
+        ping.contains("was proposed by mallory for cfo and needs your approval"),
+        "{ping}"
+    );
+    for view in [
+        h.cmd(T0, "/decision list").await,
+        h.cmd(T0, "/decision search query:cloud").await,
+    ] {
+        assert!(
+            view.contains("(budget, proposed by mallory for cfo, ") && !view.contains("by cfo"),
+            "{view}"
+        );
+    }
+    let show = h.cmd(T0, "/decision show id:1").await;
+    assert!(
+        show.contains("Status: proposed\nBy: proposed by mallory for cfo\nRecorded by mallory on "),
+        "{show}"
+    );
+    h.as_user("cfo", T0, "/decision approve id:1").await;
+    let list = h.cmd(T0, "/decision list").await;
+    assert!(
+        list.contains("(budget, approved by cfo, recorded by mallory, "),
+        "once the cfo approves, the list says so: {list}"
+    );
+}

@@ -194,7 +194,7 @@ fn the_decision_log_exports_as_markdown_csv_and_json() {
         &db,
         &[
             r#"/decision record title:"Adopt PostgreSQL" category:tech-stack rationale:"Mature, with pgvector""#,
-            r#"/decision record title:"Cut cloud spend" category:budget rationale:"Bill doubled""#,
+            r#"/decision record title:"Cut cloud spend" category:budget rationale:"Bill doubled" decided_by:cfo"#,
         ],
     );
     let (code, md, _) = quorum(&db, &["export", "decisions", "--format", "md"]);
@@ -204,19 +204,28 @@ fn the_decision_log_exports_as_markdown_csv_and_json() {
         "{md}"
     );
     assert!(md.contains("- Status: proposed"), "{md}");
+    assert!(
+        md.contains("- By: approved by cto\n- Recorded by: cto\n")
+            && md.contains("- By: proposed by cto for cfo\n- Recorded by: cto\n"),
+        "an attribution to the cfo is not an approval by the cfo: {md}"
+    );
     let (_, csv, _) = quorum(&db, &["export", "decisions", "--format", "csv"]);
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
         Some(
-            "id,date,title,category,status,decided_by,authority,recorded_by,meeting,supersedes,superseded_by,rationale"
+            "id,date,title,category,status,decided_by,authority,recorded_by,meeting,supersedes,superseded_by,rationale,approved_by"
         )
+    );
+    assert!(
+        csv.contains(",proposed,cfo,cfo,cto,,,,Bill doubled,\n"),
+        "attributed to the cfo, approved by nobody yet: {csv}"
     );
     assert!(
         lines
             .next()
             .unwrap()
-            .ends_with(",\"Mature, with pgvector\""),
+            .ends_with(",\"Mature, with pgvector\",cto"),
         "{csv}"
     );
     let (_, json, _) = quorum(
@@ -232,6 +241,12 @@ fn the_decision_log_exports_as_markdown_csv_and_json() {
     );
     assert!(
         json.contains("\"title\": \"Cut cloud spend\"") && json.contains("\"authority\": \"cfo\""),
+        "{json}"
+    );
+    assert!(
+        json.contains("\"decided_by\": \"cfo\"")
+            && json.contains("\"recorded_by\": \"")
+            && json.contains("\"approved_by\": \"\""),
         "{json}"
     );
     let (code, _, err) = quorum(&db, &["export", "decisions", "--format", "pdf"]);

@@ -192,10 +192,15 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<ActionCommand> {
         "done" => ActionCommand::Done { id: id()? },
         "verify" => ActionCommand::Verify { id: id()? },
         "reopen" => {
-            let reason = o.raw("reason").unwrap_or("").trim().to_string();
-            if reason.is_empty() {
-                return user_err("reason: say why the item is reopened");
-            }
+            let reason =
+                crate::domain::text::one_line("reason", o.raw("reason").unwrap_or(""), 1000)
+                    .map_err(|e| {
+                        if e.0 == "the reason is empty" {
+                            Error::user("reason: say why the item is reopened")
+                        } else {
+                            Error::user(format!("reason: {e}"))
+                        }
+                    })?;
             ActionCommand::Reopen { id: id()?, reason }
         }
         "edit" => {

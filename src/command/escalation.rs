@@ -10,6 +10,7 @@
 use super::{CommandSpec, OptionSpec, Options};
 use crate::domain::decision::normalize_category;
 use crate::domain::escalation::Severity;
+use crate::domain::text::one_line;
 use crate::error::{Error, Result, user_err};
 
 #[derive(Debug, Clone)]
@@ -159,22 +160,16 @@ fn flag(o: &Options, name: &str) -> Result<bool> {
     }
 }
 
+/// A one-line text option, cleaned of control characters (see [`crate::domain::text`]).
 fn text(o: &Options, name: &str, max: usize) -> Result<String> {
-    let t = o.raw(name).unwrap_or("").trim().to_string();
-    if t.is_empty() {
-        return user_err(format!("{name}: it is empty"));
-    }
-    if t.chars().count() > max {
-        return user_err(format!("{name}: longer than {max} characters"));
-    }
-    Ok(t)
+    one_line(name, o.raw(name).unwrap_or(""), max).map_err(|e| Error::user(format!("{name}: {e}")))
 }
 
 pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<EscalationCommand> {
     let id = || o.id("id")?.ok_or_else(|| Error::user("id: missing"));
     Ok(match (spec.family, spec.name) {
         ("escalate", _) => {
-            let topic = normalize_category(o.raw("topic").unwrap_or(""));
+            let topic = normalize_category(&text(o, "topic", 64)?);
             if topic.is_empty() || !topic.chars().all(|c| c.is_alphanumeric() || c == '-') {
                 return user_err(format!(
                     "topic: `{topic}` is not a topic; use a word such as budget or security"

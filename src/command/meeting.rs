@@ -15,7 +15,7 @@ use super::{CommandSpec, OptionSpec, Options};
 use crate::domain::meeting::{Attendees, ChannelRef, LeadTimes, Title};
 use crate::domain::recurrence::Cadence;
 use crate::domain::zone::Zone;
-use crate::error::{Result, user_err};
+use crate::error::{Error, Result, user_err};
 
 #[derive(Debug, Clone)]
 pub enum MeetingCommand {
@@ -193,13 +193,10 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<MeetingCommand> {
         "agenda" => {
             let item = match o.raw("item") {
                 None => None,
-                Some(t) if t.trim().is_empty() => {
-                    return user_err("item: the agenda item is empty");
-                }
-                Some(t) if t.chars().count() > 300 => {
-                    return user_err("item: agenda items are at most 300 characters");
-                }
-                Some(t) => Some(t.trim().to_string()),
+                Some(t) => Some(
+                    crate::domain::text::one_line("agenda item", t, 300)
+                        .map_err(|e| Error::user(format!("item: {e}")))?,
+                ),
             };
             MeetingCommand::Agenda { id: id()?, item }
         }

@@ -136,21 +136,15 @@ impl fmt::Display for Owner {
     }
 }
 
-/// A task description: one line, 1 to 300 characters.
+/// A task description: one line, 1 to 300 characters, without control characters.
 pub fn check_task(text: &str) -> Result<String, ValueError> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Err(ValueError(
-            "the task is empty; describe it, e.g. task:\"Evaluate pgvector\"".into(),
-        ));
-    }
-    if t.contains(['\n', '\r']) {
-        return Err(ValueError("the task must be one line".into()));
-    }
-    if t.chars().count() > 300 {
-        return Err(ValueError("the task is longer than 300 characters".into()));
-    }
-    Ok(t.to_string())
+    super::text::one_line("task", text, 300).map_err(|e| {
+        if e.0 == "the task is empty" {
+            ValueError("the task is empty; describe it, e.g. task:\"Evaluate pgvector\"".into())
+        } else {
+            e
+        }
+    })
 }
 
 const DAY_NAMES: [(&str, Weekday); 7] = [

@@ -68,16 +68,82 @@ pub fn normalize_category(s: &str) -> String {
     s.trim().to_lowercase().replace([' ', '_'], "-")
 }
 
-/// Free text of a decision (title or rationale): one to `max` characters.
+/// A field of a decision (title, rationale, reason): one line of one to
+/// `max` characters, without control characters.
 pub fn check_text(what: &str, text: &str, max: usize) -> Result<String, ValueError> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Err(ValueError(format!("the {what} is empty")));
+    super::text::one_line(what, text, max)
+}
+
+/// Who a decision is by, in words that never pass an attribution off as an
+/// approval: only who approved (the authority who settled it, or the
+/// recorder when they held the authority) is called the approver.
+///
+/// `approved by cfo`, `proposed by ana for cfo`, `decided by ana, approved
+/// by cto`, `approved by cfo, recorded by ana`, `rejected by cfo; proposed by ana`.
+pub fn attribution(
+    status: &str,
+    decided_by: &str,
+    recorded_by: &str,
+    settled_by: Option<&str>,
+) -> String {
+    let proposed = if decided_by == recorded_by {
+        format!("proposed by {recorded_by}")
+    } else {
+        format!("proposed by {recorded_by} for {decided_by}")
+    };
+    match status {
+        "approved" | "superseded" => {
+            let approver = settled_by.unwrap_or(recorded_by);
+            let mut out = if decided_by == approver {
+                format!("approved by {approver}")
+            } else {
+                format!("decided by {decided_by}, approved by {approver}")
+            };
+            if recorded_by != approver {
+                out.push_str(&format!(", recorded by {recorded_by}"));
+            }
+            out
+        }
+        "rejected" => match settled_by {
+            Some(s) => format!("rejected by {s}; {proposed}"),
+            None => format!("rejected; {proposed}"),
+        },
+        _ => proposed,
     }
-    if t.chars().count() > max {
-        return Err(ValueError(format!(
-            "the {what} is longer than {max} characters"
-        )));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attribution_never_reads_as_an_approval() {
+        let table = [
+            (
+                ("proposed", "cfo", "mallory", None),
+                "proposed by mallory for cfo",
+            ),
+            (("proposed", "ana", "ana", None), "proposed by ana"),
+            (("approved", "cto", "cto", None), "approved by cto"),
+            (
+                ("approved", "cfo", "mallory", Some("cfo")),
+                "approved by cfo, recorded by mallory",
+            ),
+            (
+                ("approved", "ana", "cto", None),
+                "decided by ana, approved by cto",
+            ),
+            (
+                ("superseded", "ceo", "ana", Some("cto")),
+                "decided by ceo, approved by cto, recorded by ana",
+            ),
+            (
+                ("rejected", "cfo", "mallory", Some("cfo")),
+                "rejected by cfo; proposed by mallory for cfo",
+            ),
+        ];
+        for ((status, decided, recorded, settled), want) in table {
+            assert_eq!(attribution(status, decided, recorded, settled), want);
+        }
     }
-    Ok(t.to_string())
 }

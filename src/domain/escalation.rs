@@ -171,7 +171,17 @@ pub struct Step {
     pub role: Option<String>,
     /// True for the executive team: any executive may act.
     pub team: bool,
+    /// Another role that may act here: the CEO at the board's step.
+    pub deputy: Option<String>,
 }
+
+/// The role key of the board.
+pub const BOARD: &str = "board";
+
+/// Who acts for the board in chat: the CEO answers to the board and takes
+/// what reaches it there, so an escalation at the board's step is one the CEO
+/// may acknowledge and resolve (board members rarely live in the team's chat).
+pub const BOARD_DEPUTY: &str = "ceo";
 
 /// The concrete path of one escalation: `routed` fills `relevant`, repeated
 /// roles are dropped, and `board` is kept only for critical and high ones
@@ -184,29 +194,34 @@ pub fn steps(path: &[Level], routed: &str, severity: Severity) -> Vec<Step> {
                 label: "department".into(),
                 role: None,
                 team: false,
+                deputy: None,
             },
             Level::Role(r) => Step {
                 label: r.clone(),
                 role: Some(r.clone()),
                 team: false,
+                deputy: (r == BOARD).then(|| BOARD_DEPUTY.to_string()),
             },
             Level::Relevant => Step {
                 label: routed.to_string(),
                 role: Some(routed.to_string()),
                 team: false,
+                deputy: (routed == BOARD).then(|| BOARD_DEPUTY.to_string()),
             },
             Level::ExecTeam => Step {
                 label: "exec-team".into(),
                 role: None,
                 team: true,
+                deputy: None,
             },
             Level::Channel(c) => Step {
                 label: format!("#{c}"),
                 role: None,
                 team: false,
+                deputy: None,
             },
         };
-        if step.role.as_deref() == Some("board") && severity > Severity::High {
+        if step.role.as_deref() == Some(BOARD) && severity > Severity::High {
             continue;
         }
         if step.role.is_some() && out.iter().any(|s| s.role == step.role) {
@@ -215,6 +230,18 @@ pub fn steps(path: &[Level], routed: &str, severity: Severity) -> Vec<Step> {
         out.push(step);
     }
     out
+}
+
+impl Step {
+    /// Whether someone holding `roles` acts at this step: its executive or
+    /// deputy, or for the executive team any executive but the board.
+    pub fn held_by(&self, roles: &[String]) -> bool {
+        roles.iter().any(|r| {
+            self.role.as_ref() == Some(r)
+                || self.deputy.as_ref() == Some(r)
+                || (self.team && r != BOARD)
+        })
+    }
 }
 
 /// Working hours: days of the week and a daily window, in a zone.
@@ -443,6 +470,19 @@ mod tests {
             labels(&steps(&path(), "cfo", Severity::Low)),
             ["department", "cto", "cfo", "exec-team"]
         );
+    }
+
+    #[test]
+    fn the_ceo_acts_for_the_board_and_nobody_else_does() {
+        let board = steps(&path(), "cfo", Severity::Critical)
+            .pop()
+            .expect("the board's step");
+        assert_eq!(board.label, "board");
+        let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(board.held_by(&roles(&["board"])));
+        assert!(board.held_by(&roles(&["ceo"])));
+        assert!(!board.held_by(&roles(&["cfo", "cto"])));
+        assert!(!board.held_by(&[]));
     }
 
     #[test]

@@ -166,7 +166,7 @@ impl fmt::Display for LeadTimes {
     }
 }
 
-/// A meeting title: 1 to 100 characters, one line.
+/// A meeting title: 1 to 100 characters, one line, without control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Title(String);
 
@@ -174,17 +174,13 @@ impl FromStr for Title {
     type Err = ValueError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let t = text.trim();
-        if t.is_empty() {
-            return bad("the title is empty; give one such as title:\"Exec team\"");
+        match super::text::one_line("title", text, 100) {
+            Ok(t) => Ok(Title(t)),
+            Err(e) if e.0 == "the title is empty" => {
+                bad("the title is empty; give one such as title:\"Exec team\"")
+            }
+            Err(e) => Err(e),
         }
-        if t.chars().count() > 100 {
-            return bad("the title is longer than 100 characters; shorten it");
-        }
-        if t.contains(['\n', '\r']) {
-            return bad("the title must be one line");
-        }
-        Ok(Title(t.to_string()))
     }
 }
 

@@ -6,6 +6,7 @@ pub mod escalation;
 pub mod meeting;
 pub mod org;
 pub mod recurrence;
+pub mod text;
 pub mod todo;
 pub mod workspace;
 pub mod zone;

@@ -7,9 +7,10 @@ use tracing::instrument;
 
 use crate::command::DecisionCommand;
 use crate::config::Config;
+use crate::domain::decision::attribution;
 use crate::error::{Result, user_err};
 use crate::service::meetings::Actor;
-use crate::store::{AuditRow, DecisionRow, NewDecision, Store};
+use crate::store::{AuditRow, DecisionRow, NewDecision, Settled, Store};
 
 #[derive(Clone)]
 pub struct Decisions {
@@ -35,6 +36,27 @@ impl Decisions {
             Some(d) => Ok(d),
             None => user_err(format!(
                 "there is no decision {id} here; see /decision list"
+            )),
+        }
+    }
+
+    /// The decision `old` that a new one is to supersede: it must exist and
+    /// be approved (a proposed one is rejected instead, and a superseded
+    /// one already has its successor).
+    async fn replaceable(&self, workspace: &str, old: i64) -> Result<DecisionRow> {
+        let d = self.store.decision(workspace, old).await?.ok_or_else(|| {
+            crate::error::Error::user(format!(
+                "supersedes: there is no decision {old} here; see /decision list"
+            ))
+        })?;
+        match d.status.as_str() {
+            "approved" => Ok(d),
+            "superseded" => user_err(format!(
+                "supersedes: decision {old} is already superseded by decision {}",
+                d.superseded_by.unwrap_or_default()
+            )),
+            other => user_err(format!(
+                "supersedes: decision {old} is {other}; only an approved decision can be superseded"
             )),
         }
     }
@@ -86,20 +108,23 @@ impl Decisions {
                 ));
             }
         }
-        if let Some(old) = supersedes {
-            let d = self.load(&actor.workspace, old).await.map_err(|_| {
-                crate::error::Error::user(format!(
-                    "supersedes: there is no decision {old} here; see /decision list"
-                ))
-            })?;
-            if d.status == "superseded" {
+        let replaced = match supersedes {
+            Some(old) => Some(self.replaceable(&actor.workspace, old).await?),
+            None => None,
+        };
+        let roles = config.roles_for(actor);
+        let holds = roles.contains(&authority);
+        // Approved at once, it would supersede at once: that needs the
+        // replaced decision's authority too. A proposal supersedes nothing
+        // until it is approved, and its approver is checked then.
+        if let (true, Some(old)) = (holds, &replaced) {
+            if !roles.contains(&old.authority) {
                 return user_err(format!(
-                    "supersedes: decision {old} is already superseded by decision {}",
-                    d.superseded_by.unwrap_or_default()
+                    "supersedes: decision {} is a {} decision, and only the {} may supersede it; you are {}",
+                    old.id, old.category, old.authority, actor.user
                 ));
             }
         }
-        let holds = config.roles_for(actor).contains(&authority);
         let status = if holds { "approved" } else { "proposed" };
         let new = NewDecision {
             workspace: actor.workspace.clone(),
@@ -113,14 +138,23 @@ impl Decisions {
             meeting_id: meeting,
             supersedes,
         };
-        let id = self.store.insert_decision(&new, now.timestamp()).await?;
+        let id = match self.store.insert_decision(&new, now.timestamp()).await? {
+            Settled::Done(id) => id,
+            Settled::NotProposed | Settled::Stale => {
+                return user_err(format!(
+                    "supersedes: decision {} was superseded by another decision just now; see /decision show id:{}",
+                    supersedes.unwrap_or_default(),
+                    supersedes.unwrap_or_default()
+                ));
+            }
+        };
         let mut routed_to = None;
         if !holds {
             let channel = config.channel_of(&authority);
             let who = config.org.addressee(&authority);
             let body = format!(
-                "{who}: decision {id} \"{title}\" ({category}) was proposed by {} and needs your approval: /decision approve id:{id} or /decision reject id:{id} reason:\"...\"",
-                actor.user
+                "{who}: decision {id} \"{title}\" ({category}) was {} and needs your approval: /decision approve id:{id} or /decision reject id:{id} reason:\"...\"",
+                attribution("proposed", &new.decided_by, &new.recorded_by, None)
             );
             let mention: Vec<String> = config.user_of(&authority).into_iter().collect();
             self.store
@@ -167,8 +201,23 @@ impl Decisions {
                 actor.user
             ));
         }
+        if let (true, Some(old)) = (approve, d.supersedes) {
+            let replaced = self.load(&actor.workspace, old).await?;
+            if replaced.status != "approved" {
+                return user_err(format!(
+                    "decision {id} would supersede decision {old}, which is {} now; reject it and record it again if it still applies",
+                    replaced.status
+                ));
+            }
+            if !config.roles_for(actor).contains(&replaced.authority) {
+                return user_err(format!(
+                    "decision {id} supersedes decision {old} ({}), so approving it needs the {}'s authority as well; you are {}",
+                    replaced.category, replaced.authority, actor.user
+                ));
+            }
+        }
         let status = if approve { "approved" } else { "rejected" };
-        if !self
+        match self
             .store
             .settle_decision(
                 &actor.workspace,
@@ -180,11 +229,15 @@ impl Decisions {
             )
             .await?
         {
-            return user_err(format!(
+            Settled::Done(_) => self.load(&actor.workspace, id).await,
+            Settled::NotProposed => user_err(format!(
                 "decision {id} was settled by someone else just now; see /decision show id:{id}"
-            ));
+            )),
+            Settled::Stale => user_err(format!(
+                "decision {id} would supersede decision {}, which was superseded by another decision just now; reject it and record it again if it still applies",
+                d.supersedes.unwrap_or_default()
+            )),
         }
-        self.load(&actor.workspace, id).await
     }
 
     pub async fn list(
@@ -256,13 +309,20 @@ struct ExportRow<'a> {
     title: &'a str,
     category: &'a str,
     status: &'a str,
+    /// Who the recorder said decided it: an attribution, not an approval
+    /// (the column keeps its name: exports are a contract).
     decided_by: &'a str,
     authority: &'a str,
     recorded_by: &'a str,
+    #[serde(skip)]
+    by: String,
     meeting: Option<i64>,
     supersedes: Option<i64>,
     superseded_by: Option<i64>,
     rationale: &'a str,
+    /// Who approved it (empty unless it was approved); added last, so
+    /// readers of the earlier columns keep working.
+    approved_by: &'a str,
 }
 
 impl Decisions {
@@ -300,6 +360,16 @@ impl Decisions {
                 decided_by: &r.decided_by,
                 authority: &r.authority,
                 recorded_by: &r.recorded_by,
+                approved_by: match r.status.as_str() {
+                    "approved" | "superseded" => r.settled_by.as_deref().unwrap_or(&r.recorded_by),
+                    _ => "",
+                },
+                by: attribution(
+                    &r.status,
+                    &r.decided_by,
+                    &r.recorded_by,
+                    r.settled_by.as_deref(),
+                ),
                 meeting: r.meeting_id,
                 supersedes: r.supersedes,
                 superseded_by: r.superseded_by,
@@ -327,6 +397,7 @@ impl Decisions {
                         "supersedes",
                         "superseded_by",
                         "rationale",
+                        "approved_by",
                     ])?;
                 }
                 String::from_utf8(
@@ -345,8 +416,8 @@ impl Decisions {
                 );
                 for r in &export {
                     out.push_str(&format!(
-                        "\n## {}. {}\n\n- Date: {}\n- Category: {} (authority: {})\n- Status: {}\n- Decided by: {} (recorded by {})\n",
-                        r.id, r.title, r.date, r.category, r.authority, r.status, r.decided_by, r.recorded_by
+                        "\n## {}. {}\n\n- Date: {}\n- Category: {} (authority: {})\n- Status: {}\n- By: {}\n- Recorded by: {}\n",
+                        r.id, r.title, r.date, r.category, r.authority, r.status, r.by, r.recorded_by
                     ));
                     if let Some(m) = r.meeting {
                         out.push_str(&format!("- Meeting: series {m}\n"));

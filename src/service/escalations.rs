@@ -56,6 +56,23 @@ fn path(config: &Config, row: &EscalationRow) -> Vec<Step> {
     steps(&config.escalation.path, &row.routed_to, severity(row))
 }
 
+/// The step at `level`, clamped to the path (the path may have changed
+/// since the row was written); `None` only when the path has no step for
+/// this escalation at all.
+fn step_at(steps: &[Step], level: i64) -> Option<(usize, &Step)> {
+    let last = steps.len().checked_sub(1)?;
+    let i = usize::try_from(level).unwrap_or(0).min(last);
+    steps.get(i).map(|s| (i, s))
+}
+
+/// The user error when config leaves an escalation without a step.
+fn no_step(row: &EscalationRow) -> Error {
+    Error::user(format!(
+        "escalation.path has no level for a {} escalation (the board takes only critical and high ones); ask an admin to add one, then see quorum check-config",
+        row.severity
+    ))
+}
+
 fn channel(config: &Config, row: &EscalationRow, step: &Step) -> String {
     let policy = &config.escalation;
     if let Some(role) = &step.role {
@@ -76,11 +93,20 @@ fn channel(config: &Config, row: &EscalationRow, step: &Step) -> String {
         .unwrap_or_else(|| row.raised_in.clone())
 }
 
-/// The chat users a post at `step` pings: the step's executive, or for the
-/// executive team every executive but the board. Nobody else.
+/// The chat users a post at `step` pings: the step's executive (and its
+/// deputy: the CEO at the board's step), or for the executive team every
+/// executive but the board. Nobody else.
 fn mention(config: &Config, step: &Step) -> Vec<String> {
     match (&step.role, step.team) {
-        (Some(role), _) => config.user_of(role),
+        (Some(role), _) => {
+            let mut users = config.user_of(role);
+            for u in step.deputy.iter().flat_map(|d| config.user_of(d)) {
+                if !users.contains(&u) {
+                    users.push(u);
+                }
+            }
+            users
+        }
         (None, true) => config
             .org
             .roles()
@@ -166,11 +192,10 @@ fn place(
     config: &Config,
     row: &mut EscalationRow,
     level: usize,
+    step: &Step,
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    let steps = path(config, row);
-    row.level = level as i64;
-    let step = &steps[level];
+    row.level = i64::try_from(level).unwrap_or(i64::MAX);
     let hours = step.role.as_ref().and_then(|r| config.working_hours.get(r));
     match hours {
         Some(h) if severity(row) != Severity::Critical && !h.is_open(now) => {
@@ -201,39 +226,47 @@ impl Escalations {
 
     /// Whether `user` may acknowledge or resolve `row`: the current step's
     /// executive or anyone above it on the path (any executive at the
-    /// executive-team step; anyone at a department step), or anyone when
-    /// the config says so.
+    /// executive-team step; the board or the CEO at the board's step; anyone
+    /// at a department step), or anyone when the config says so.
     pub fn may_act(config: &Config, row: &EscalationRow, actor: &Actor) -> bool {
         if config.escalation.ack_by_anyone {
             return true;
         }
         let roles = config.roles_for(actor);
         let steps = path(config, row);
-        let level = (row.level.max(0) as usize).min(steps.len().saturating_sub(1));
-        if steps
-            .get(level)
-            .is_some_and(|s| s.role.is_none() && !s.team)
-        {
+        let Some((level, step)) = step_at(&steps, row.level) else {
+            return false;
+        };
+        if step.role.is_none() && !step.team {
             return true;
         }
-        steps[level..].iter().any(|s| match &s.role {
-            Some(r) => roles.contains(r),
-            None => s.team && roles.iter().any(|r| r != "board"),
-        })
+        steps
+            .get(level..)
+            .unwrap_or_default()
+            .iter()
+            .any(|s| s.held_by(&roles))
     }
 
     fn refuse(config: &Config, row: &EscalationRow, user: &str, what: &str) -> Error {
         let steps = path(config, row);
-        let level = row.level.max(0) as usize;
-        let who: Vec<String> = steps[level.min(steps.len() - 1)..]
-            .iter()
-            .map(|s| s.label.clone())
-            .collect();
+        let Some((level, here)) = step_at(&steps, row.level) else {
+            return no_step(row);
+        };
+        let above = steps.get(level..).unwrap_or_default();
+        let mut who: Vec<String> = above.iter().map(|s| s.label.clone()).collect();
+        // A deputy is named unless the executive team, which includes them, is.
+        if !above.iter().any(|s| s.team) {
+            for d in above.iter().filter_map(|s| s.deputy.clone()) {
+                if !who.contains(&d) {
+                    who.push(d);
+                }
+            }
+        }
         Error::user(format!(
             "only {} may {what} escalation {} (it is at {}); you are {user}",
             who.join(", "),
             row.id,
-            steps.get(level).map_or("?", |s| s.label.as_str())
+            here.label
         ))
     }
 
@@ -319,6 +352,9 @@ impl Escalations {
             updated_at: ts(now),
         };
         let steps = path(config, &row);
+        if steps.is_empty() {
+            return Err(no_step(&row));
+        }
         let start = match level.as_deref() {
             Some(l) => {
                 let l = l.trim().trim_start_matches('#').to_lowercase();
@@ -342,8 +378,8 @@ impl Escalations {
                 .position(|s| s.role.as_deref() == Some(routed.as_str()))
                 .unwrap_or(0),
         };
-        let waits = place(config, &mut row, start, now);
-        let step = &steps[start];
+        let step = steps.get(start).ok_or_else(|| no_step(&row))?;
+        let waits = place(config, &mut row, start, step, now);
         let id = self
             .store
             .insert_escalation(
@@ -537,19 +573,22 @@ impl Escalations {
             return Err(Self::refuse(config, &row, &actor.user, "raise"));
         }
         let steps = path(config, &row);
-        let next = row.level as usize + 1;
-        if next >= steps.len() {
+        let (level, here) = step_at(&steps, row.level).ok_or_else(|| no_step(&row))?;
+        let Some(up) = steps.get(level + 1) else {
             return user_err(format!(
                 "escalation {id} is already at the last level ({})",
-                steps[steps.len() - 1].label
+                here.label
             ));
-        }
-        let below = format!(
-            "{} moved it up from {}: {reason}.",
-            actor.user, steps[row.level as usize].label
+        };
+        let below = format!("{} moved it up from {}: {reason}.", actor.user, here.label);
+        let (b, events, posts) = self.climb_to(
+            config,
+            &row,
+            (here, level + 1, up),
+            &below,
+            actor.user.as_str(),
+            now,
         );
-        let (b, events, posts) =
-            self.climb_to(config, &row, next, &below, actor.user.as_str(), now);
         self.save(&row, &b, &events, &posts, true, now).await
     }
 
@@ -577,14 +616,18 @@ impl Escalations {
         let mut b = row.clone();
         b.routed_to = to.clone();
         let steps = path(config, &b);
-        let level = steps
+        let (level, step) = match steps
             .iter()
             .position(|s| s.role.as_deref() == Some(to.as_str()))
-            .unwrap_or(row.level as usize);
+        {
+            Some(i) => steps.get(i).map(|s| (i, s)),
+            None => step_at(&steps, row.level),
+        }
+        .ok_or_else(|| no_step(&b))?;
         b.acked_by = None;
         b.acked_at = None;
         b.follow_up_at = None;
-        let waits = place(config, &mut b, level, now);
+        let waits = place(config, &mut b, level, step, now);
         let mut events = vec![ev(
             &actor.user,
             "reassigned",
@@ -604,7 +647,7 @@ impl Escalations {
             None => posts.push(ping(
                 config,
                 &b,
-                &steps[level],
+                step,
                 b.deadline_at.unwrap_or_default(),
                 Some(&below),
                 format!("reassign:{}:{}", level, ts(now)),
@@ -629,10 +672,10 @@ impl Escalations {
             .into_iter()
             .filter(|r| {
                 let steps = path(config, r);
-                let here = steps.get(r.level as usize).and_then(|s| s.role.clone());
+                let here = step_at(&steps, r.level).map(|(_, s)| s);
                 r.raised_by == actor.user
                     || r.acked_by.as_deref() == Some(actor.user.as_str())
-                    || here.is_some_and(|h| roles.contains(&h))
+                    || here.is_some_and(|s| s.role.is_some() && s.held_by(&roles))
             })
             .collect())
     }
@@ -644,12 +687,13 @@ impl Escalations {
         Ok(Timeline { row, steps, events })
     }
 
-    /// The new row, events and posts for moving `row` to step `level`.
+    /// The new row, events and posts for moving `row` from step `from` to
+    /// step `step`, number `level` of its path.
     fn climb_to(
         &self,
         config: &Config,
         row: &EscalationRow,
-        level: usize,
+        (from, level, step): (&Step, usize, &Step),
         below: &str,
         actor: &str,
         now: DateTime<Utc>,
@@ -658,12 +702,10 @@ impl Escalations {
         Vec<(String, String, String)>,
         Vec<EscalationPost>,
     ) {
-        let steps = path(config, row);
         let mut b = row.clone();
         b.repeats = 0;
-        let waits = place(config, &mut b, level, now);
-        let step = &steps[level];
-        let from = &steps[row.level as usize].label;
+        let waits = place(config, &mut b, level, step, now);
+        let from = &from.label;
         let mut events = vec![ev(
             actor,
             "climbed",
@@ -706,10 +748,16 @@ impl Escalations {
         let mut moved = 0;
         for row in self.store.escalations_due(ts(now)).await? {
             let steps = path(config, &row);
-            let level = (row.level.max(0) as usize).min(steps.len() - 1);
-            let step = &steps[level];
-            let (b, events, posts, cancel) = match row.state.as_str() {
-                "waiting" => {
+            let Some((level, step)) = step_at(&steps, row.level) else {
+                tracing::warn!(
+                    escalation = row.id,
+                    severity = %row.severity,
+                    "escalation.path has no level for this escalation; it is left as it is"
+                );
+                continue;
+            };
+            let (b, events, posts, cancel) = match (row.state.as_str(), steps.get(level + 1)) {
+                ("waiting", _) => {
                     let mut b = row.clone();
                     b.state = "open".into();
                     b.post_at = None;
@@ -734,13 +782,14 @@ impl Escalations {
                         false,
                     )
                 }
-                "open" if level + 1 < steps.len() => {
+                ("open", Some(up)) => {
                     let window = config.escalation.window(severity(&row));
                     let below = format!("Nobody at {} acknowledged within {window}.", step.label);
-                    let (b, e, p) = self.climb_to(config, &row, level + 1, &below, "quorum", now);
+                    let (b, e, p) =
+                        self.climb_to(config, &row, (step, level + 1, up), &below, "quorum", now);
                     (b, e, p, true)
                 }
-                "open" if row.repeats < i64::from(config.escalation.max_repeats) => {
+                ("open", None) if row.repeats < i64::from(config.escalation.max_repeats) => {
                     let mut b = row.clone();
                     b.repeats += 1;
                     b.deadline_at =
@@ -764,7 +813,7 @@ impl Escalations {
                     );
                     (b, vec![event], vec![post], true)
                 }
-                "open" => {
+                ("open", None) => {
                     let mut b = row.clone();
                     b.deadline_at = None;
                     let text = format!(
@@ -782,7 +831,7 @@ impl Escalations {
                         false,
                     )
                 }
-                "acked" => {
+                ("acked", _) => {
                     let mut b = row.clone();
                     let acker = row.acked_by.clone().unwrap_or_default();
                     let mut posts = Vec::new();

@@ -6,10 +6,23 @@ use sqlx::Row;
 use super::{DecisionRow, NewDecision, Store, audit};
 use crate::store::AuditRow;
 
+/// What became of a write that may supersede another decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// Written (the decision's id).
+    Done(i64),
+    /// The decision was no longer proposed: someone settled it first.
+    NotProposed,
+    /// The decision it supersedes is no longer approved (another decision
+    /// superseded it first); nothing was written.
+    Stale,
+}
+
 impl Store {
     /// Insert a decision (and its audit entry); when it is approved and
-    /// supersedes another, mark that one superseded in the same transaction.
-    pub async fn insert_decision(&self, d: &NewDecision, now: i64) -> anyhow::Result<i64> {
+    /// supersedes another, mark that one superseded in the same transaction,
+    /// only while it is still approved.
+    pub async fn insert_decision(&self, d: &NewDecision, now: i64) -> anyhow::Result<Settled> {
         let mut tx = self.begin().await?;
         let id: i64 = sqlx::query(
             "INSERT INTO decisions (workspace, title, category, rationale, decided_by, authority, recorded_by,
@@ -44,11 +57,13 @@ impl Store {
         .await?;
         if d.status == "approved" {
             if let Some(old) = d.supersedes {
-                supersede(&mut tx, &d.workspace, old, id, &d.recorded_by, now).await?;
+                if !supersede(&mut tx, &d.workspace, old, id, &d.recorded_by, now).await? {
+                    return Ok(Settled::Stale);
+                }
             }
         }
         tx.commit().await.context("committing a decision")?;
-        Ok(id)
+        Ok(Settled::Done(id))
     }
 
     pub async fn decision(&self, workspace: &str, id: i64) -> anyhow::Result<Option<DecisionRow>> {
@@ -60,7 +75,9 @@ impl Store {
             .context("reading a decision")
     }
 
-    /// Settle a proposed decision: approve (superseding what it replaces) or reject.
+    /// Settle a proposed decision: approve (superseding what it replaces,
+    /// while that is still approved) or reject. Nothing is written unless
+    /// the answer is `Done`.
     pub async fn settle_decision(
         &self,
         workspace: &str,
@@ -69,7 +86,7 @@ impl Store {
         by: &str,
         note: Option<&str>,
         now: i64,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Settled> {
         let mut tx = self.begin().await?;
         let row = sqlx::query(
             "UPDATE decisions SET status = $1, settled_by = $2, settle_note = $3, updated_at = $4
@@ -85,7 +102,7 @@ impl Store {
         .await
         .context("settling a decision")?;
         let Some(row) = row else {
-            return Ok(false);
+            return Ok(Settled::NotProposed);
         };
         let change = match note {
             Some(n) => format!("{status}: {n}"),
@@ -94,10 +111,12 @@ impl Store {
         audit(&mut tx, workspace, "decision", id, by, now, &change).await?;
         let supersedes: Option<i64> = row.get(0);
         if let (Some(old), "approved") = (supersedes, status) {
-            supersede(&mut tx, workspace, old, id, by, now).await?;
+            if !supersede(&mut tx, workspace, old, id, by, now).await? {
+                return Ok(Settled::Stale);
+            }
         }
         tx.commit().await.context("committing a settled decision")?;
-        Ok(true)
+        Ok(Settled::Done(id))
     }
 
     pub async fn list_decisions(
@@ -177,6 +196,8 @@ impl Store {
     }
 }
 
+/// Mark `old` superseded by `new` if it is approved; false (and nothing
+/// written) otherwise. The caller drops the transaction on false.
 async fn supersede(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     workspace: &str,
@@ -184,9 +205,10 @@ async fn supersede(
     new: i64,
     by: &str,
     now: i64,
-) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE decisions SET status = 'superseded', superseded_by = $1, updated_at = $2 WHERE workspace = $3 AND id = $4",
+) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE decisions SET status = 'superseded', superseded_by = $1, updated_at = $2
+         WHERE workspace = $3 AND id = $4 AND status = 'approved'",
     )
     .bind(new)
     .bind(now)
@@ -194,7 +216,11 @@ async fn supersede(
     .bind(old)
     .execute(&mut **tx)
     .await
-    .context("marking a decision superseded")?;
+    .context("marking a decision superseded")?
+    .rows_affected();
+    if done == 0 {
+        return Ok(false);
+    }
     audit(
         tx,
         workspace,
@@ -204,5 +230,6 @@ async fn supersede(
         now,
         &format!("superseded by decision {new}"),
     )
-    .await
+    .await?;
+    Ok(true)
 }

@@ -16,6 +16,7 @@ mod decisions;
 mod escalations;
 mod leases;
 mod workspaces;
+pub use decisions::Settled;
 pub use escalations::EscalationLock;
 pub mod rows;
 pub use rows::*;
