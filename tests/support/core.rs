@@ -95,14 +95,83 @@ pub async fn test_database(dir: &std::path::Path) -> String {
     }
 }
 
+/// Databases this test process created: dropped when it exits.
+static CREATED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static CLEAN_UP: std::sync::Once = std::sync::Once::new();
+
+/// Run `sql` statements on the admin database, on a runtime of their own
+/// (callable from an exit handler, where no runtime runs).
+fn admin_run(admin: &str, sql: Vec<String>) {
+    let admin = admin.to_string();
+    let _ = std::thread::spawn(move || {
+        use sqlx::Connection as _;
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async move {
+            let Ok(mut conn) = sqlx::postgres::PgConnection::connect(&admin).await else {
+                return;
+            };
+            for statement in sql {
+                let _ = sqlx::Executor::execute(&mut conn, statement.as_str()).await;
+            }
+        });
+    })
+    .join();
+}
+
+fn drop_statement(name: &str) -> String {
+    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+}
+
+extern "C" fn drop_created_databases() {
+    let names = std::mem::take(&mut *CREATED.lock().unwrap_or_else(|e| e.into_inner()));
+    if let (false, Ok(admin)) = (names.is_empty(), std::env::var("QUORUM_TEST_POSTGRES_URL")) {
+        admin_run(&admin, names.iter().map(|n| drop_statement(n)).collect());
+    }
+}
+
+/// Drop test databases left by test processes that no longer run (killed
+/// before their exit handler), and arrange to drop this process's own at exit.
+async fn clean_up_test_databases(admin: &str) {
+    use sqlx::Connection as _;
+    let Ok(mut conn) = sqlx::postgres::PgConnection::connect(admin).await else {
+        return;
+    };
+    let names: Vec<(String,)> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'quorum\\_test\\_%'")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap_or_default();
+    for (name,) in names {
+        let pid = name.split('_').nth(2).unwrap_or_default();
+        let alive = !pid.is_empty() && std::path::Path::new(&format!("/proc/{pid}")).exists();
+        if !alive {
+            let _ = sqlx::Executor::execute(&mut conn, drop_statement(&name).as_str()).await;
+        }
+    }
+    // SAFETY: registers a plain function with no captured state to run at exit.
+    unsafe {
+        libc::atexit(drop_created_databases);
+    }
+}
+
 /// A new, empty PostgreSQL database for one test, on the server named by
-/// QUORUM_TEST_POSTGRES_URL (a url whose user may create databases).
+/// QUORUM_TEST_POSTGRES_URL (a url whose user may create databases). It is
+/// dropped when the test process exits.
 pub async fn fresh_postgres_database() -> String {
     use sqlx::Connection as _;
     use std::sync::atomic::AtomicU64;
     static N: AtomicU64 = AtomicU64::new(0);
     let admin = std::env::var("QUORUM_TEST_POSTGRES_URL")
         .expect("QUORUM_TEST_BACKEND=postgres needs QUORUM_TEST_POSTGRES_URL, e.g. postgres://quorum:quorum@127.0.0.1/postgres");
+    if !CLEAN_UP.is_completed() {
+        clean_up_test_databases(&admin).await;
+        CLEAN_UP.call_once(|| {});
+    }
     let name = format!(
         "quorum_test_{}_{}_{}",
         std::process::id(),
@@ -115,6 +184,7 @@ pub async fn fresh_postgres_database() -> String {
     sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
         .await
         .expect("create a test database");
+    CREATED.lock().unwrap().push(name.clone());
     let base = &admin[..admin.rfind('/').expect("a database in the url")];
     format!("{base}/{name}")
 }
