@@ -158,75 +158,9 @@ impl Default for DiscordSettings {
     }
 }
 
-/// How escalations are routed and climb.
-#[derive(Debug, Clone)]
-pub struct EscalationPolicy {
-    pub path: Vec<crate::domain::escalation::Level>,
-    pub routes: Vec<(String, String)>,
-    pub windows: Vec<(
-        crate::domain::escalation::Severity,
-        crate::domain::escalation::Window,
-    )>,
-    pub department_channel: Option<String>,
-    /// `None`: the default channel.
-    pub exec_team_channel: Option<String>,
-    /// Pings repeated at the last level before giving up.
-    pub max_repeats: u32,
-    /// An acknowledged, unresolved escalation reminds its acknowledger this often.
-    pub follow_up: Duration,
-    /// Anyone may acknowledge and resolve, not only the path's executives.
-    pub ack_by_anyone: bool,
-}
-
-impl Default for EscalationPolicy {
-    fn default() -> Self {
-        use crate::domain::escalation::{Level, Severity, Window};
-        EscalationPolicy {
-            path: vec![
-                Level::Department,
-                Level::Role("cto".into()),
-                Level::Relevant,
-                Level::ExecTeam,
-                Level::Role("board".into()),
-            ],
-            routes: crate::domain::escalation::DEFAULT_ROUTES
-                .iter()
-                .map(|(t, r)| (t.to_string(), r.to_string()))
-                .collect(),
-            windows: vec![
-                (Severity::Critical, Window::Span(Duration::minutes(15))),
-                (Severity::High, Window::Span(Duration::hours(1))),
-                (Severity::Medium, Window::Span(Duration::hours(4))),
-                (Severity::Low, Window::BusinessDays(1)),
-            ],
-            department_channel: None,
-            exec_team_channel: None,
-            max_repeats: 3,
-            follow_up: Duration::hours(4),
-            ack_by_anyone: false,
-        }
-    }
-}
-
-impl EscalationPolicy {
-    pub fn window(
-        &self,
-        s: crate::domain::escalation::Severity,
-    ) -> crate::domain::escalation::Window {
-        self.windows
-            .iter()
-            .find(|(sev, _)| *sev == s)
-            .map(|(_, w)| *w)
-            .unwrap_or(crate::domain::escalation::Window::Span(Duration::hours(1)))
-    }
-
-    pub fn route(&self, topic: &str) -> Option<&str> {
-        self.routes
-            .iter()
-            .find(|(t, _)| t == topic)
-            .map(|(_, r)| r.as_str())
-    }
-}
+/// The escalation policy is a domain value the services only read; the
+/// config builds and validates it at start.
+pub use crate::domain::escalation::EscalationPolicy;
 
 /// A meeting series the config asks for; created at start when missing.
 #[derive(Debug, Clone)]
@@ -1032,7 +966,7 @@ impl Config {
 
     /// Roles an actor holds: by user (see [`Config::roles_of`]) and by the
     /// platform roles they have (`[org.cfo] discord_role = "..."`).
-    pub fn roles_for(&self, actor: &crate::service::meetings::Actor) -> Vec<String> {
+    pub fn roles_for(&self, actor: &crate::domain::org::Actor) -> Vec<String> {
         let mut roles = self.roles_of(&actor.user);
         for role in self.org.roles() {
             let by_platform = self

@@ -376,6 +376,69 @@ pub const DEFAULT_ROUTES: [(&str, &str); 17] = [
     ("risk", "ceo"),
 ];
 
+/// How escalations are routed and climb.
+#[derive(Debug, Clone)]
+pub struct EscalationPolicy {
+    pub path: Vec<Level>,
+    pub routes: Vec<(String, String)>,
+    pub windows: Vec<(Severity, Window)>,
+    pub department_channel: Option<String>,
+    /// `None`: the default channel.
+    pub exec_team_channel: Option<String>,
+    /// Pings repeated at the last level before giving up.
+    pub max_repeats: u32,
+    /// An acknowledged, unresolved escalation reminds its acknowledger this often.
+    pub follow_up: Duration,
+    /// Anyone may acknowledge and resolve, not only the path's executives.
+    pub ack_by_anyone: bool,
+}
+
+impl Default for EscalationPolicy {
+    fn default() -> Self {
+        EscalationPolicy {
+            path: vec![
+                Level::Department,
+                Level::Role("cto".into()),
+                Level::Relevant,
+                Level::ExecTeam,
+                Level::Role("board".into()),
+            ],
+            routes: DEFAULT_ROUTES
+                .iter()
+                .map(|(t, r)| (t.to_string(), r.to_string()))
+                .collect(),
+            windows: vec![
+                (Severity::Critical, Window::Span(Duration::minutes(15))),
+                (Severity::High, Window::Span(Duration::hours(1))),
+                (Severity::Medium, Window::Span(Duration::hours(4))),
+                (Severity::Low, Window::BusinessDays(1)),
+            ],
+            department_channel: None,
+            exec_team_channel: None,
+            max_repeats: 3,
+            follow_up: Duration::hours(4),
+            ack_by_anyone: false,
+        }
+    }
+}
+
+impl EscalationPolicy {
+    pub fn window(&self, s: Severity) -> Window {
+        self.windows
+            .iter()
+            .find(|(sev, _)| *sev == s)
+            .map(|(_, w)| *w)
+            .unwrap_or(Window::Span(Duration::hours(1)))
+    }
+
+    pub fn route(&self, topic: &str) -> Option<&str> {
+        self.routes
+            .iter()
+            .find(|(t, _)| t == topic)
+            .map(|(_, r)| r.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,18 @@
 
 use std::collections::BTreeMap;
 
+/// Who is acting, where, and when.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub workspace: String,
+    pub user: String,
+    /// The channel the command was typed in, when there is one.
+    pub channel: Option<String>,
+    /// Platform roles the user holds (Discord role ids), for executives
+    /// configured by role rather than by user.
+    pub platform_roles: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Executive {
     pub role: String,

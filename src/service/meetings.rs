@@ -14,17 +14,8 @@ use crate::domain::zone::Zone;
 use crate::error::{Error, Result, user_err};
 use crate::store::{NewSeries, Plan, PlannedReminder, SeriesRow, Store};
 
-/// Who is acting, where, and when.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub workspace: String,
-    pub user: String,
-    /// The channel the command was typed in, when there is one.
-    pub channel: Option<String>,
-    /// Platform roles the user holds (Discord role ids), for executives
-    /// configured by role rather than by user.
-    pub platform_roles: Vec<String>,
-}
+/// Who is acting (a domain value; kept here under its old path too).
+pub use crate::domain::org::Actor;
 
 /// A stored series with its values parsed back into domain types.
 #[derive(Debug, Clone)]
