@@ -23,6 +23,12 @@ impl Error {
     pub fn to_user_text(&self) -> String {
         match self {
             Error::User(msg) => msg.clone(),
+            Error::Internal(e)
+                if e.chain()
+                    .any(|c| c.downcast_ref::<crate::store::AlreadyHandled>().is_some()) =>
+            {
+                ALREADY_DONE.to_string()
+            }
             Error::Internal(e) => {
                 let reference = error_reference();
                 tracing::error!(reference = %reference, error = ?e, "internal error");
@@ -36,6 +42,9 @@ impl Error {
         }
     }
 }
+
+/// The answer to a request that already acted.
+pub const ALREADY_DONE: &str = "Already done: this request was handled before, so nothing changed.";
 
 /// Whether `e` comes from the database failing (unreachable, read-only,
 /// full, gone), as opposed to a bug: the user is told plainly that nothing

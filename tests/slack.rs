@@ -932,3 +932,95 @@ async fn request_keys_older_than_the_replay_window_are_pruned_and_recent_ones_ke
     }
     assert!(!store.first_time("new", later).await.unwrap());
 }
+
+/// Hold the database's write lock (as a long transaction elsewhere would)
+/// until the returned sender is dropped or fired.
+async fn hold_write_lock(url: &str) -> tokio::sync::oneshot::Sender<()> {
+    use sqlx::Connection as _;
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let (locked, is_locked) = tokio::sync::oneshot::channel::<()>();
+    let url = url.to_string();
+    tokio::spawn(async move {
+        if url.starts_with("sqlite:") {
+            let mut c = sqlx::sqlite::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::Executor::execute(&mut c, "BEGIN IMMEDIATE")
+                .await
+                .unwrap();
+            locked.send(()).unwrap();
+            let _ = released.await;
+            sqlx::Executor::execute(&mut c, "COMMIT").await.unwrap();
+        } else {
+            let mut c = sqlx::postgres::PgConnection::connect(&url).await.unwrap();
+            sqlx::Executor::execute(
+                &mut c,
+                "BEGIN; LOCK TABLE inbound_requests, actions IN EXCLUSIVE MODE",
+            )
+            .await
+            .unwrap();
+            locked.send(()).unwrap();
+            let _ = released.await;
+            sqlx::Executor::execute(&mut c, "COMMIT").await.unwrap();
+        }
+    });
+    is_locked.await.unwrap();
+    release
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_command_whose_client_gives_up_before_it_is_recorded_is_not_lost() {
+    let b = bot().await;
+    b.command(TEAM, ANA, "/help", "").await;
+    let body = b.command_body(
+        TEAM,
+        ANA,
+        "/action",
+        r#"add task:"Survives a hang-up" owner:cto"#,
+    );
+    let release = hold_write_lock(&b.app.config.database_url).await;
+    // The client gives up while the command waits for the database, between
+    // its retry guard and its effects.
+    let ts = Utc::now().timestamp().to_string();
+    let sig = quorum::http::slack::signature(SECRET, &ts, body.as_bytes());
+    let gave_up = reqwest::Client::new()
+        .post(format!("{}/slack/commands", b.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", &ts)
+        .header("x-slack-signature", &sig)
+        .timeout(std::time::Duration::from_millis(300))
+        .body(body.clone())
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the client hung up first: {gave_up:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    release.send(()).unwrap();
+    let stored = || async {
+        b.app
+            .store
+            .list_actions(TEAM, &Default::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.task == "Survives a hang-up")
+            .count()
+    };
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stored().await == 0 {
+        assert!(
+            std::time::Instant::now() < end,
+            "the command was lost with its client"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Slack's retry of it acts no more.
+    let retry = b
+        .raw(
+            "/slack/commands",
+            &body,
+            Utc::now().timestamp(),
+            None,
+            Some("1"),
+        )
+        .await;
+    assert_eq!(retry.status(), 200);
+    assert_eq!(stored().await, 1, "done once, neither lost nor doubled");
+}

@@ -104,25 +104,25 @@ impl EventHandler for Gateway {
         };
         let now = Utc::now();
         // A resumed gateway session may deliver an event again: commands and
-        // presses act once (the key is the one the HTTP endpoint records).
+        // presses act once (the key is the one the HTTP endpoint records, and
+        // it commits with the command's first write).
+        let key = format!("discord:{id}");
         if kind != 4 {
-            match self
-                .app
-                .store
-                .first_time(&format!("discord:{id}"), now.timestamp())
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => {
+            match self.app.store.seen(&key, now.timestamp()).await {
+                Ok(false) => {}
+                Ok(true) => {
                     tracing::info!(interaction = %id, "ignoring a repeated Discord interaction");
                     return;
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "recording a Discord interaction; acting on it anyway")
-                }
+                Err(e) => tracing::error!(error = %e, "looking up a Discord interaction"),
             }
         }
-        let response = crate::http::discord::dispatch(&self.app, &actor, kind, &data, now).await;
+        let work = crate::http::discord::dispatch(&self.app, &actor, kind, &data, now);
+        let response = if kind == 4 {
+            work.await
+        } else {
+            crate::store::with_request_guard(key, now.timestamp(), work).await
+        };
         if let Err(e) = ctx
             .http
             .create_interaction_response(id, &token, &response, Vec::new())

@@ -142,19 +142,25 @@ pub async fn interactions(
     if interaction.kind == 1 {
         return Json(json!({ "type": 1 })).into_response();
     }
-    // Autocomplete only reads; everything else acts at most once.
+    // Autocomplete only reads; everything else acts at most once: its key
+    // commits with its first write (so a request dropped half-way left no
+    // key, and its retry acts).
+    let id = interaction.id.as_deref().unwrap_or_default();
     if interaction.kind != 4 {
-        let id = interaction.id.as_deref().unwrap_or_default();
         if let Some(answer) = replay_guard(&state.app.store, id, now.timestamp()).await {
             return answer;
         }
     }
     let span = tracing::info_span!("discord", workspace = %actor.workspace, user = %actor.user, kind = interaction.kind);
-    let response = tracing::Instrument::instrument(
+    let work = tracing::Instrument::instrument(
         dispatch(&state.app, &actor, interaction.kind, &data, now),
         span,
-    )
-    .await;
+    );
+    let response = if interaction.kind == 4 {
+        work.await
+    } else {
+        crate::store::with_request_guard(format!("discord:{id}"), now.timestamp(), work).await
+    };
     Json(response).into_response()
 }
 
@@ -179,9 +185,9 @@ async fn replay_guard(store: &crate::store::Store, id: &str, now: i64) -> Option
         );
         return notice("This request has expired; run the command again.");
     }
-    match store.first_time(&format!("discord:{id}"), now).await {
-        Ok(true) => None,
-        Ok(false) => {
+    match store.seen(&format!("discord:{id}"), now).await {
+        Ok(false) => None,
+        Ok(true) => {
             tracing::info!(interaction = id, "ignoring a repeated Discord interaction");
             notice("Already done: this request was handled before, so nothing changed.")
         }

@@ -130,18 +130,13 @@ fn guard_key(team: &str, trigger: &str, signature: &str) -> String {
     }
 }
 
-/// Whether this request is new (its retry guard was recorded now). When the
-/// database cannot record it, the command could not be recorded either: the
-/// caller answers at once that nothing was recorded, instead of spending
-/// Slack's 3 seconds on a second attempt.
-async fn first_time(state: &HttpState, key: &str) -> Result<bool, Response> {
-    match state
-        .app
-        .store
-        .first_time(key, Utc::now().timestamp())
-        .await
-    {
-        Ok(first) => Ok(first),
+/// Whether this request already acted (its retry guard committed with its
+/// effects). When the database cannot answer, the command could not be
+/// recorded either: the caller answers at once that nothing was recorded,
+/// instead of spending Slack's 3 seconds on a second attempt.
+async fn seen(state: &HttpState, key: &str) -> Result<bool, Response> {
+    match state.app.store.seen(key, Utc::now().timestamp()).await {
+        Ok(seen) => Ok(seen),
         Err(e) => {
             let reply = Reply {
                 text: crate::error::Error::Internal(e).to_user_text(),
@@ -181,9 +176,9 @@ pub async fn commands(State(state): State<HttpState>, headers: HeaderMap, body: 
     };
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
     let key = guard_key(&get("team_id"), &get("trigger_id"), &signature);
-    match first_time(&state, &key).await {
-        Ok(true) => {}
-        Ok(false) => {
+    match seen(&state, &key).await {
+        Ok(false) => {}
+        Ok(true) => {
             tracing::info!(retry = ?headers.get("x-slack-retry-num"), "ignoring a repeated Slack command");
             return StatusCode::OK.into_response();
         }
@@ -199,8 +194,16 @@ pub async fn commands(State(state): State<HttpState>, headers: HeaderMap, body: 
     let response_url = get("response_url");
     let app = state.app.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<Reply>();
+    // The command runs in its own task, so a client that gives up does not
+    // cancel it half-way; its retry guard commits with its first write.
     tokio::spawn(async move {
-        let reply = app.handle_line(&actor, &line, Utc::now()).await;
+        let now = Utc::now();
+        let reply = crate::store::with_request_guard(
+            key,
+            now.timestamp(),
+            app.handle_line(&actor, &line, now),
+        )
+        .await;
         if let Err(reply) = tx.send(reply) {
             // The request was already answered: finish through response_url.
             follow_up(&response_url, &reply).await;
@@ -235,9 +238,10 @@ pub async fn interactions(
         .unwrap_or_default()
         .to_string();
     let trigger = payload["trigger_id"].as_str().unwrap_or_default();
-    match first_time(&state, &guard_key(&team, trigger, &signature)).await {
-        Ok(true) => {}
-        Ok(false) => {
+    let key = guard_key(&team, trigger, &signature);
+    match seen(&state, &key).await {
+        Ok(false) => {}
+        Ok(true) => {
             tracing::info!(retry = ?headers.get("x-slack-retry-num"), "ignoring a repeated Slack button press");
             return StatusCode::OK.into_response();
         }
@@ -263,12 +267,18 @@ pub async fn interactions(
     let app = state.app.clone();
     // Slack wants the 200 at once; the answer follows through response_url.
     tokio::spawn(async move {
-        let reply = app.press(&actor, &action, Utc::now()).await;
+        let now = Utc::now();
+        let reply =
+            crate::store::with_request_guard(key, now.timestamp(), app.press(&actor, &action, now))
+                .await;
         let reply = Reply {
             ephemeral: true,
             ..reply
         };
-        follow_up(&url, &reply).await;
+        // A repeat that raced the original: the original answers.
+        if reply.text != crate::error::ALREADY_DONE {
+            follow_up(&url, &reply).await;
+        }
     });
     StatusCode::OK.into_response()
 }

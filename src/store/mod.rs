@@ -33,6 +33,41 @@ pub struct Store {
     inbound_pruned: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
+/// The retry guard of the request a task is handling (see [`with_request_guard`]).
+#[derive(Clone)]
+struct RequestGuard {
+    key: String,
+    at: i64,
+    taken: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+tokio::task_local! {
+    static REQUEST: RequestGuard;
+}
+
+/// Run `work` (one incoming request) with its retry guard `key`: the key is
+/// recorded in the same transaction as the request's first write, so a
+/// request lost mid-way (client gone, crash) left no key behind and its retry
+/// acts; a request that acted left its key, and a retry of it fails that
+/// transaction with [`AlreadyHandled`], changing nothing.
+pub async fn with_request_guard<F: std::future::Future>(
+    key: String,
+    at: i64,
+    work: F,
+) -> F::Output {
+    let guard = RequestGuard {
+        key,
+        at,
+        taken: Default::default(),
+    };
+    REQUEST.scope(guard, work).await
+}
+
+/// A request's retry guard was already recorded: it acted before.
+#[derive(Debug, thiserror::Error)]
+#[error("this request was handled before")]
+pub struct AlreadyHandled;
+
 /// The database cannot be used (its file is gone or replaced): nothing is
 /// written, and the user is told so.
 #[derive(Debug, thiserror::Error)]
@@ -288,10 +323,43 @@ impl Store {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
         };
-        self.pool
+        let mut tx = self
+            .pool
             .begin_with(begin)
             .await
-            .context("starting a database transaction")
+            .context("starting a database transaction")?;
+        // The retry guard of the request being handled commits with the
+        // request's first write, so the request is recorded with its effects
+        // or not at all.
+        if let Ok(guard) = REQUEST.try_with(RequestGuard::clone) {
+            if !guard.taken.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                let n = sqlx::query(
+                    "INSERT INTO inbound_requests (key, at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(&guard.key)
+                .bind(guard.at)
+                .execute(&mut *tx)
+                .await
+                .context("recording an incoming request")?
+                .rows_affected();
+                if n == 0 {
+                    return Err(AlreadyHandled.into());
+                }
+            }
+        }
+        Ok(tx)
+    }
+
+    /// Whether an incoming request with this key was already acted on (its
+    /// guard committed with its effects). Also prunes old keys now and then.
+    pub async fn seen(&self, key: &str, now: i64) -> anyhow::Result<bool> {
+        let row = sqlx::query("SELECT 1 FROM inbound_requests WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .context("looking up an incoming request")?;
+        self.maybe_prune_inbound(now).await;
+        Ok(row.is_some())
     }
 
     /// Health probe: can we reach the database (and, on SQLite, is its
@@ -550,6 +618,7 @@ impl Store {
         by: &str,
         now: i64,
     ) -> anyhow::Result<i64> {
+        let mut tx = self.begin().await?;
         let id = sqlx::query(
             "INSERT INTO agenda_items (workspace, series_id, occurrence_at, text, added_by, added_at)
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -560,10 +629,11 @@ impl Store {
         .bind(text)
         .bind(by)
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .context("adding an agenda item")?
         .get(0);
+        tx.commit().await.context("adding an agenda item")?;
         Ok(id)
     }
 
@@ -981,6 +1051,13 @@ impl Store {
         .await
         .context("recording an incoming request")?
         .rows_affected();
+        self.maybe_prune_inbound(now).await;
+        Ok(n == 1)
+    }
+
+    /// At most once a minute (per process), delete the request keys older
+    /// than [`INBOUND_KEEP_SECS`].
+    async fn maybe_prune_inbound(&self, now: i64) {
         let last = self
             .inbound_pruned
             .load(std::sync::atomic::Ordering::Relaxed);
@@ -1000,7 +1077,6 @@ impl Store {
                 tracing::warn!(error = ?e, "pruning old incoming request keys");
             }
         }
-        Ok(n == 1)
     }
 
     /// Delete the incoming request keys older than [`INBOUND_KEEP_SECS`]
