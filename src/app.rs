@@ -417,6 +417,7 @@ impl App {
                 category,
                 since,
                 status,
+                page,
             } => {
                 if let Some(cat) = &category {
                     if c.authority_of(cat).is_none() {
@@ -425,23 +426,38 @@ impl App {
                         )));
                     }
                 }
+                let mut next = String::from("/decision list");
+                if let Some(cat) = &category {
+                    next.push_str(&format!(" category:{cat}"));
+                }
+                if let Some(d) = since {
+                    next.push_str(&format!(" since:{d}"));
+                }
+                if let Some(st) = &status {
+                    next.push_str(&format!(" status:{}", st.as_str()));
+                }
                 let rows = d
                     .list(
                         actor,
                         category.as_deref(),
                         since,
                         status.map(|s| s.as_str()),
+                        page,
                     )
                     .await?;
-                if rows.is_empty() {
-                    return Ok(Reply::private("No decisions match."));
+                if rows.rows.is_empty() {
+                    return Ok(Reply::private(if page > 1 {
+                        format!("No decisions on page {page}; try {next}")
+                    } else {
+                        "No decisions match.".to_string()
+                    }));
                 }
-                let lines: Vec<String> = rows.iter().map(|r| decision_line(r, c)).collect();
-                Ok(Reply::private(format!(
-                    "{} decision{}:\n{}",
-                    rows.len(),
-                    plural(rows.len()),
-                    lines.join("\n")
+                let lines: Vec<String> = rows.rows.iter().map(|r| decision_line(r, c)).collect();
+                Ok(Reply::private(paged(
+                    &rows,
+                    ("decision", "decisions"),
+                    lines,
+                    &next,
                 )))
             }
             DecisionCommand::Show { id } => {
@@ -474,18 +490,31 @@ impl App {
                 out.push_str(&history_text(&r.history, c));
                 Ok(Reply::private(out))
             }
-            DecisionCommand::Search { query } => {
-                let rows = d.search(actor, &query).await?;
-                if rows.is_empty() {
-                    return Ok(Reply::private(format!("No decision mentions \"{query}\".")));
+            DecisionCommand::Search { query, page } => {
+                let rows = d.search(actor, &query, page).await?;
+                if rows.rows.is_empty() {
+                    return Ok(Reply::private(if page > 1 {
+                        format!("No more decisions mention \"{query}\".")
+                    } else {
+                        format!("No decision mentions \"{query}\".")
+                    }));
                 }
-                let lines: Vec<String> = rows.iter().map(|r| decision_line(r, c)).collect();
-                Ok(Reply::private(format!(
-                    "{} match{}, best first:\n{}",
-                    rows.len(),
-                    if rows.len() == 1 { "" } else { "es" },
-                    lines.join("\n")
-                )))
+                let lines: Vec<String> = rows.rows.iter().map(|r| decision_line(r, c)).collect();
+                let n = lines.len();
+                let head = if page == 1 && !rows.more {
+                    format!("{n} match{}, best first:", if n == 1 { "" } else { "es" })
+                } else {
+                    let first = crate::service::Page::<DecisionRow>::offset(page) + 1;
+                    format!("Matches {first}-{}, best first:", first + n as i64 - 1)
+                };
+                let mut out = format!("{head}\n{}", lines.join("\n"));
+                if rows.more {
+                    out.push_str(&format!(
+                        "\nNext page: /decision search query:\"{query}\" page:{}",
+                        page + 1
+                    ));
+                }
+                Ok(Reply::private(out))
             }
         }
     }
@@ -535,11 +564,43 @@ impl App {
                 owner,
                 status,
                 overdue,
+                page,
             } => {
+                let mut next = String::from("/action list");
+                if let Some(o) = &owner {
+                    next.push_str(&format!(" owner:{o}"));
+                }
+                if let Some(st) = &status {
+                    next.push_str(&format!(" status:{st}"));
+                }
+                if overdue {
+                    next.push_str(" overdue:true");
+                }
                 let rows = a
-                    .list(c, actor, owner.map(|o| o.to_string()), status, overdue, now)
+                    .list(
+                        c,
+                        actor,
+                        owner.map(|o| o.to_string()),
+                        status,
+                        overdue,
+                        page,
+                        now,
+                    )
                     .await?;
-                Ok(Reply::private(action_list(&rows, "No action items match.")))
+                if rows.rows.is_empty() {
+                    return Ok(Reply::private(if page > 1 {
+                        format!("No action items on page {page}; try {next}")
+                    } else {
+                        "No action items match.".to_string()
+                    }));
+                }
+                let lines: Vec<String> = rows.rows.iter().map(action_line).collect();
+                Ok(Reply::private(paged(
+                    &rows,
+                    ("action item", "action items"),
+                    lines,
+                    &next,
+                )))
             }
             ActionCommand::Mine => {
                 let rows = a.mine(c, actor).await?;
@@ -698,6 +759,36 @@ fn escalation_line(r: &EscalationRow, c: &Config) -> String {
         r.raised_by,
         date_of(r.created_at, c)
     )
+}
+
+/// A page of a list: `3 decisions:` when it all fits, else `1,234 decisions
+/// (21-40 shown):` and how to ask for the next page.
+fn paged<T>(
+    p: &crate::service::Page<T>,
+    (one, many): (&str, &str),
+    lines: Vec<String>,
+    next: &str,
+) -> String {
+    let n = lines.len();
+    let head = if p.page == 1 && !p.more {
+        format!("{n} {}:", if n == 1 { one } else { many })
+    } else {
+        let first = crate::service::Page::<T>::offset(p.page) + 1;
+        let last = first + n as i64 - 1;
+        let total = match p.total {
+            Some(t) if t >= crate::service::COUNT_CAP => {
+                format!("More than {} {many}", crate::service::COUNT_CAP)
+            }
+            Some(t) => format!("{t} {}", if t == 1 { one } else { many }),
+            None => many.to_string(),
+        };
+        format!("{total} ({first}-{last} shown):")
+    };
+    let mut out = format!("{head}\n{}", lines.join("\n"));
+    if p.more {
+        out.push_str(&format!("\nNext page: {next} page:{}", p.page + 1));
+    }
+    out
 }
 
 fn plural(n: usize) -> &'static str {

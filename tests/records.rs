@@ -763,3 +763,74 @@ async fn an_attribution_to_an_executive_never_reads_as_their_approval() {
         "once the cfo approves, the list says so: {list}"
     );
 }
+
+#[tokio::test]
+async fn long_lists_come_in_pages_with_counts_and_the_next_page_to_ask_for() {
+    let h = harness(T0, Duration::hours(1)).await;
+    for i in 1..=45 {
+        h.cmd(T0, &format!(r#"/action add task:"Item {i:02}" owner:cto"#))
+            .await;
+        h.as_user(
+            "cto",
+            T0,
+            &format!(r#"/decision record title:"Choice {i:02} pgvector" category:tech-stack rationale:"r""#),
+        )
+        .await;
+    }
+    let first = h.cmd(T0, "/action list owner:cto").await;
+    assert!(
+        first.starts_with("45 action items (1-20 shown):\n"),
+        "{first}"
+    );
+    assert_eq!(first.lines().count(), 22, "{first}");
+    assert!(
+        first.ends_with("\nNext page: /action list owner:cto page:2"),
+        "{first}"
+    );
+    let last = h.cmd(T0, "/action list owner:cto page:3").await;
+    assert!(
+        last.starts_with("45 action items (41-45 shown):\n"),
+        "{last}"
+    );
+    assert!(!last.contains("Next page"), "{last}");
+    let all: Vec<String> = [
+        first,
+        h.cmd(T0, "/action list owner:cto page:2").await,
+        last,
+    ]
+    .iter()
+    .flat_map(|p| {
+        p.lines()
+            .filter(|l| l.contains(": Item "))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    })
+    .collect();
+    let unique: std::collections::HashSet<&String> = all.iter().collect();
+    assert_eq!(
+        (all.len(), unique.len()),
+        (45, 45),
+        "every item once across the pages"
+    );
+    let past = h.cmd(T0, "/action list page:9").await;
+    assert!(past.starts_with("No action items on page 9"), "{past}");
+    let e = h.fails("ana", T0, "/action list page:0").await;
+    assert!(e.starts_with("page: `0` is not a page"), "{e}");
+
+    let d = h.cmd(T0, "/decision list category:tech-stack page:2").await;
+    assert!(d.starts_with("45 decisions (21-40 shown):\n"), "{d}");
+    assert!(
+        d.ends_with("\nNext page: /decision list category:tech-stack page:3"),
+        "{d}"
+    );
+    let s = h.cmd(T0, r#"/decision search query:"pgvector""#).await;
+    assert!(s.starts_with("Matches 1-20, best first:\n"), "{s}");
+    assert!(
+        s.ends_with("\nNext page: /decision search query:\"pgvector\" page:2"),
+        "{s}"
+    );
+    let s3 = h
+        .cmd(T0, r#"/decision search query:"pgvector" page:3"#)
+        .await;
+    assert!(s3.starts_with("Matches 41-45, best first:\n"), "{s3}");
+}

@@ -438,7 +438,7 @@ pub fn application_commands(categories: &[(String, String)]) -> serde_json::Valu
                 v["min_value"] = 1.into();
                 v["autocomplete"] = true.into();
             }
-            "meeting" | "decision" | "supersedes" => {
+            "meeting" | "decision" | "supersedes" | "page" => {
                 v["type"] = 4.into();
                 v["min_value"] = 1.into();
             }

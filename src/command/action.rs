@@ -4,10 +4,10 @@
 //! /action add task:"Evaluate pgvector" owner:cto [due:2026-12-01|friday|"in 3 days"] [priority:high|medium|low] [meeting:N] [decision:N]
 //! /action done id:N            /action verify id:N           /action reopen id:N reason:"..."
 //! /action edit id:N [task:..] [owner:..] [due:..] [priority:..] [meeting:N] [decision:N]
-//! /action list [owner:X] [status:S] [overdue:true]          /action mine          /action show id:N
+//! /action list [owner:X] [status:S] [overdue:true] [page:N]          /action mine          /action show id:N
 //! ```
 
-use super::{CommandSpec, OptionSpec, Options};
+use super::{CommandSpec, OptionSpec, Options, PAGE};
 use crate::domain::action::{Owner, Priority, Status, check_task};
 use crate::error::{Error, Result, user_err};
 
@@ -43,6 +43,7 @@ pub enum ActionCommand {
         owner: Option<Owner>,
         status: Option<Status>,
         overdue: bool,
+        page: u32,
     },
     Mine,
     Show {
@@ -154,6 +155,7 @@ pub static SPECS: [CommandSpec; 8] = [
                 required: false,
                 help: "true: only open items past their due date",
             },
+            PAGE,
         ],
     },
     CommandSpec {
@@ -230,6 +232,7 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<ActionCommand> {
                 Some(v) if v == "false" || v == "no" => false,
                 Some(v) => return user_err(format!("overdue: `{v}` is not true or false")),
             },
+            page: o.page()?,
         },
         "mine" => ActionCommand::Mine,
         "show" => ActionCommand::Show { id: id()? },

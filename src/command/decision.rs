@@ -11,7 +11,7 @@
 
 use chrono::NaiveDate;
 
-use super::{CommandSpec, OptionSpec, Options};
+use super::{CommandSpec, OptionSpec, Options, PAGE};
 use crate::domain::decision::{DecisionStatus, check_text, normalize_category};
 use crate::error::{Error, Result, user_err};
 
@@ -36,12 +36,14 @@ pub enum DecisionCommand {
         category: Option<String>,
         since: Option<NaiveDate>,
         status: Option<DecisionStatus>,
+        page: u32,
     },
     Show {
         id: i64,
     },
     Search {
         query: String,
+        page: u32,
     },
 }
 
@@ -128,6 +130,7 @@ pub static SPECS: [CommandSpec; 6] = [
                 required: false,
                 help: "proposed, approved, rejected or superseded",
             },
+            PAGE,
         ],
     },
     CommandSpec {
@@ -140,11 +143,14 @@ pub static SPECS: [CommandSpec; 6] = [
         family: "decision",
         name: "search",
         help: "full-text search of titles and rationales, best match first",
-        options: &[OptionSpec {
-            name: "query",
-            required: true,
-            help: "words to look for, e.g. postgres",
-        }],
+        options: &[
+            OptionSpec {
+                name: "query",
+                required: true,
+                help: "words to look for, e.g. postgres",
+            },
+            PAGE,
+        ],
     },
 ];
 
@@ -185,6 +191,7 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<DecisionCommand> 
                 })?),
             },
             status: o.get("status")?,
+            page: o.page()?,
         },
         "show" => DecisionCommand::Show { id: id()? },
         "search" => {
@@ -192,7 +199,10 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<DecisionCommand> 
             if query.is_empty() {
                 return user_err("query: give some words to search for");
             }
-            DecisionCommand::Search { query }
+            DecisionCommand::Search {
+                query,
+                page: o.page()?,
+            }
         }
         other => return user_err(format!("/decision has no subcommand `{other}`")),
     })

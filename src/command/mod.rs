@@ -40,6 +40,16 @@ pub struct OptionSpec {
     pub help: &'static str,
 }
 
+/// `page:N` of a long list (20 lines a page).
+pub const PAGE: OptionSpec = OptionSpec {
+    name: "page",
+    required: false,
+    help: "which page of a long list: 1 (the default), 2, 3, ...",
+};
+
+/// The highest page a list may be asked for.
+pub const MAX_PAGE: u32 = 100_000;
+
 /// One subcommand: `/meeting add`, with its options.
 #[derive(Debug, Clone, Copy)]
 pub struct CommandSpec {
@@ -248,6 +258,23 @@ impl Options {
     }
 
     /// A record id: a positive whole number, `#` allowed.
+    /// The `page` option: 1 when absent.
+    pub fn page(&self) -> Result<u32> {
+        match self.raw("page") {
+            None => Ok(1),
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE).contains(n))
+                .ok_or_else(|| {
+                    Error::user(format!(
+                        "page: `{v}` is not a page; use a whole number from 1 to {MAX_PAGE}, such as page:2"
+                    ))
+                }),
+        }
+    }
+
     pub fn id(&self, name: &str) -> Result<Option<i64>> {
         match self.raw(name) {
             None => Ok(None),

@@ -264,14 +264,28 @@ impl Actions {
         owner: Option<String>,
         status: Option<Status>,
         overdue: bool,
+        page: u32,
         now: DateTime<Utc>,
-    ) -> Result<Vec<ActionRow>> {
+    ) -> Result<crate::service::Page<ActionRow>> {
+        use crate::service::{COUNT_CAP, PAGE_SIZE, Page};
         let filter = ActionFilter {
             due_before: overdue.then(|| config.default_zone.local(now).date().to_string()),
             owner,
             status: status.map(|s| s.to_string()),
         };
-        let mut rows = self.store.list_actions(&actor.workspace, &filter).await?;
+        let total = self
+            .store
+            .count_actions(&actor.workspace, &filter, COUNT_CAP)
+            .await?;
+        let mut rows = self
+            .store
+            .page_actions(
+                &actor.workspace,
+                &filter,
+                Page::<ActionRow>::offset(page),
+                PAGE_SIZE + 1,
+            )
+            .await?;
         if overdue {
             // Overdue is judged in each owner's own zone.
             rows.retain(|a| {
@@ -280,7 +294,7 @@ impl Actions {
                     .is_some_and(|d| d < today_for(config, &a.owner, now).to_string().as_str())
             });
         }
-        Ok(rows)
+        Ok(Page::from_extra(rows, page, Some(total)))
     }
 
     pub async fn mine(&self, config: &Config, actor: &Actor) -> Result<Vec<ActionRow>> {

@@ -246,12 +246,27 @@ impl Decisions {
         category: Option<&str>,
         since: Option<chrono::NaiveDate>,
         status: Option<&str>,
-    ) -> Result<Vec<DecisionRow>> {
+        page: u32,
+    ) -> Result<crate::service::Page<DecisionRow>> {
+        use crate::service::{COUNT_CAP, PAGE_SIZE, Page};
         let since = since.map(|d| d.and_time(NaiveTime::MIN).and_utc().timestamp());
-        Ok(self
+        let ws = &actor.workspace;
+        let total = self
             .store
-            .list_decisions(&actor.workspace, category, since, status)
-            .await?)
+            .count_decisions(ws, category, since, status, COUNT_CAP)
+            .await?;
+        let rows = self
+            .store
+            .page_decisions(
+                ws,
+                category,
+                since,
+                status,
+                Page::<DecisionRow>::offset(page),
+                PAGE_SIZE + 1,
+            )
+            .await?;
+        Ok(Page::from_extra(rows, page, Some(total)))
     }
 
     pub async fn show(&self, actor: &Actor, id: i64) -> Result<DecisionRecord> {
@@ -264,7 +279,13 @@ impl Decisions {
     }
 
     /// Words are matched as prefixes, all of them required; punctuation is ignored.
-    pub async fn search(&self, actor: &Actor, query: &str) -> Result<Vec<DecisionRow>> {
+    pub async fn search(
+        &self,
+        actor: &Actor,
+        query: &str,
+        page: u32,
+    ) -> Result<crate::service::Page<DecisionRow>> {
+        use crate::service::{PAGE_SIZE, Page};
         let words: Vec<String> = query
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
@@ -273,10 +294,16 @@ impl Decisions {
         if words.is_empty() {
             return user_err("query: give some words to search for");
         }
-        Ok(self
+        let rows = self
             .store
-            .search_decisions(&actor.workspace, &words)
-            .await?)
+            .search_decisions_page(
+                &actor.workspace,
+                &words,
+                Page::<DecisionRow>::offset(page),
+                PAGE_SIZE + 1,
+            )
+            .await?;
+        Ok(Page::from_extra(rows, page, None))
     }
 }
 

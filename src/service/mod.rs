@@ -6,3 +6,43 @@ pub mod decisions;
 pub mod escalations;
 pub mod meetings;
 pub mod todo;
+
+/// Lines on one page of a list reply: short enough for a Slack section and
+/// a Discord message.
+pub const PAGE_SIZE: i64 = 20;
+
+/// Counts stop here ("more than 10,000"), so they cost the same however long
+/// the history grows.
+pub const COUNT_CAP: i64 = 10_000;
+
+/// One page of a long list.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    /// 1-based.
+    pub page: u32,
+    /// Matches in all, up to [`COUNT_CAP`]; `None` when not counted (search).
+    pub total: Option<i64>,
+    /// Whether a next page exists.
+    pub more: bool,
+}
+
+impl<T> Page<T> {
+    /// The rows after skipping `page - 1` pages, read as `PAGE_SIZE + 1` rows
+    /// (the extra one only says whether there is more).
+    pub fn from_extra(mut rows: Vec<T>, page: u32, total: Option<i64>) -> Page<T> {
+        let more = rows.len() as i64 > PAGE_SIZE;
+        rows.truncate(PAGE_SIZE as usize);
+        Page {
+            rows,
+            page,
+            total,
+            more,
+        }
+    }
+
+    /// Where page `page` starts.
+    pub fn offset(page: u32) -> i64 {
+        (i64::from(page.max(1)) - 1).saturating_mul(PAGE_SIZE)
+    }
+}

@@ -5,6 +5,11 @@ use sqlx::Row;
 
 use super::{ActionFilter, ActionRow, Store, audit};
 
+/// The filter of action lists (binds $1 to $7).
+const ACTION_FILTER: &str = "workspace = $1
+               AND (CAST($2 AS TEXT) IS NULL OR owner = $3) AND (CAST($4 AS TEXT) IS NULL OR status = $5)
+               AND (CAST($6 AS TEXT) IS NULL OR (status IN ('open', 'reopened') AND due_date IS NOT NULL AND due_date < $7))";
+
 impl Store {
     pub async fn insert_action(&self, a: &ActionRow, now: i64) -> anyhow::Result<i64> {
         let mut tx = self.begin().await?;
@@ -119,14 +124,23 @@ impl Store {
         workspace: &str,
         f: &ActionFilter,
     ) -> anyhow::Result<Vec<ActionRow>> {
-        sqlx::query_as::<_, ActionRow>(
-            "SELECT * FROM actions WHERE workspace = $1
-               AND (CAST($2 AS TEXT) IS NULL OR owner = $3) AND (CAST($4 AS TEXT) IS NULL OR status = $5)
-               AND (CAST($6 AS TEXT) IS NULL OR (status IN ('open', 'reopened') AND due_date IS NOT NULL AND due_date < $7))
+        self.page_actions(workspace, f, 0, 1000).await
+    }
+
+    /// One page of action items, most urgent first: `limit` rows after `offset`.
+    pub async fn page_actions(
+        &self,
+        workspace: &str,
+        f: &ActionFilter,
+        offset: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<ActionRow>> {
+        sqlx::query_as::<_, ActionRow>(&format!(
+            "SELECT * FROM actions WHERE {ACTION_FILTER}
              ORDER BY CASE priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END,
                       due_date IS NULL, due_date, id
-             LIMIT 1000",
-        )
+             LIMIT $8 OFFSET $9"
+        ))
         .bind(workspace)
         .bind(&f.owner)
         .bind(&f.owner)
@@ -134,9 +148,36 @@ impl Store {
         .bind(&f.status)
         .bind(&f.due_before)
         .bind(&f.due_before)
+        .bind(limit)
+        .bind(offset)
         .fetch_all(&self.pool)
         .await
         .context("listing action items")
+    }
+
+    /// How many action items match, counting no further than `cap` (so a
+    /// count costs the same however long the history grows).
+    pub async fn count_actions(
+        &self,
+        workspace: &str,
+        f: &ActionFilter,
+        cap: i64,
+    ) -> anyhow::Result<i64> {
+        let row = sqlx::query(&format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM actions WHERE {ACTION_FILTER} LIMIT $8) capped"
+        ))
+        .bind(workspace)
+        .bind(&f.owner)
+        .bind(&f.owner)
+        .bind(&f.status)
+        .bind(&f.status)
+        .bind(&f.due_before)
+        .bind(&f.due_before)
+        .bind(cap)
+        .fetch_one(&self.pool)
+        .await
+        .context("counting action items")?;
+        Ok(row.try_get::<i64, _>(0)?)
     }
 
     /// Open items owned by any of `owners` or tied to meeting series `series_id`.

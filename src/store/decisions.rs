@@ -18,6 +18,11 @@ pub enum Settled {
     Stale,
 }
 
+/// The filter of decision lists (binds $1 to $7).
+const DECISION_FILTER: &str = "workspace = $1
+               AND (CAST($2 AS TEXT) IS NULL OR category = $3) AND (CAST($4 AS BIGINT) IS NULL OR created_at >= $5)
+               AND (CAST($6 AS TEXT) IS NULL OR status = $7)";
+
 impl Store {
     /// Insert a decision (and its audit entry); when it is approved and
     /// supersedes another, mark that one superseded in the same transaction,
@@ -126,12 +131,24 @@ impl Store {
         since: Option<i64>,
         status: Option<&str>,
     ) -> anyhow::Result<Vec<DecisionRow>> {
-        sqlx::query_as::<_, DecisionRow>(
-            "SELECT * FROM decisions WHERE workspace = $1
-               AND (CAST($2 AS TEXT) IS NULL OR category = $3) AND (CAST($4 AS BIGINT) IS NULL OR created_at >= $5)
-               AND (CAST($6 AS TEXT) IS NULL OR status = $7)
-             ORDER BY created_at DESC, id DESC LIMIT 500",
-        )
+        self.page_decisions(workspace, category, since, status, 0, 500)
+            .await
+    }
+
+    /// One page of decisions, newest first: `limit` rows after `offset`.
+    pub async fn page_decisions(
+        &self,
+        workspace: &str,
+        category: Option<&str>,
+        since: Option<i64>,
+        status: Option<&str>,
+        offset: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<DecisionRow>> {
+        sqlx::query_as::<_, DecisionRow>(&format!(
+            "SELECT * FROM decisions WHERE {DECISION_FILTER}
+             ORDER BY created_at DESC, id DESC LIMIT $8 OFFSET $9"
+        ))
         .bind(workspace)
         .bind(category)
         .bind(category)
@@ -139,9 +156,37 @@ impl Store {
         .bind(since)
         .bind(status)
         .bind(status)
+        .bind(limit)
+        .bind(offset)
         .fetch_all(&self.pool)
         .await
         .context("listing decisions")
+    }
+
+    /// How many decisions match, counting no further than `cap`.
+    pub async fn count_decisions(
+        &self,
+        workspace: &str,
+        category: Option<&str>,
+        since: Option<i64>,
+        status: Option<&str>,
+        cap: i64,
+    ) -> anyhow::Result<i64> {
+        let row = sqlx::query(&format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM decisions WHERE {DECISION_FILTER} LIMIT $8) capped"
+        ))
+        .bind(workspace)
+        .bind(category)
+        .bind(category)
+        .bind(since)
+        .bind(since)
+        .bind(status)
+        .bind(status)
+        .bind(cap)
+        .fetch_one(&self.pool)
+        .await
+        .context("counting decisions")?;
+        Ok(row.try_get::<i64, _>(0)?)
     }
 
     /// Full-text search, best match first (SQLite: BM25 with the title
@@ -152,11 +197,22 @@ impl Store {
         workspace: &str,
         words: &[String],
     ) -> anyhow::Result<Vec<DecisionRow>> {
+        self.search_decisions_page(workspace, words, 0, 20).await
+    }
+
+    /// One page of [`Store::search_decisions`]: `limit` matches after `offset`.
+    pub async fn search_decisions_page(
+        &self,
+        workspace: &str,
+        words: &[String],
+        offset: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<DecisionRow>> {
         let (sql, query) = match self.backend {
             super::Backend::Sqlite => (
                 "SELECT d.* FROM decisions_fts f JOIN decisions d ON d.id = f.rowid
                  WHERE decisions_fts MATCH $1 AND d.workspace = $2
-                 ORDER BY bm25(decisions_fts, 10.0, 1.0, 2.0), d.id DESC LIMIT 20",
+                 ORDER BY bm25(decisions_fts, 10.0, 1.0, 2.0), d.id DESC LIMIT $3 OFFSET $4",
                 words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" "),
             ),
             super::Backend::Postgres => (
@@ -166,13 +222,15 @@ impl Store {
                                  setweight(to_tsvector('english', rationale), 'C')) AS doc, id FROM decisions) s,
                         to_tsquery('english', $1) q
                  WHERE s.id = d.id AND s.doc @@ q AND d.workspace = $2
-                 ORDER BY ts_rank(s.doc, q) DESC, d.id DESC LIMIT 20",
+                 ORDER BY ts_rank(s.doc, q) DESC, d.id DESC LIMIT $3 OFFSET $4",
                 words.iter().map(|w| format!("{w}:*")).collect::<Vec<_>>().join(" & "),
             ),
         };
         sqlx::query_as::<_, DecisionRow>(sql)
             .bind(query)
             .bind(workspace)
+            .bind(limit)
+            .bind(offset)
             .fetch_all(&self.pool)
             .await
             .context("searching decisions")
