@@ -580,10 +580,12 @@ impl App {
                     .list(
                         c,
                         actor,
-                        owner.map(|o| o.to_string()),
-                        status,
-                        overdue,
-                        page,
+                        crate::service::actions::ListQuery {
+                            owner: owner.map(|o| o.to_string()),
+                            status,
+                            overdue,
+                            page,
+                        },
                         now,
                     )
                     .await?;

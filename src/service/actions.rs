@@ -27,6 +27,17 @@ pub fn today_for(config: &Config, owner: &str, now: DateTime<Utc>) -> NaiveDate 
     config.zone_of(owner).local(now).date()
 }
 
+/// What `/action list` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub owner: Option<String>,
+    pub status: Option<Status>,
+    /// Only open items past their due date, in each owner's zone.
+    pub overdue: bool,
+    /// 1-based.
+    pub page: u32,
+}
+
 impl Actions {
     pub async fn load(&self, workspace: &str, id: i64) -> Result<ActionRow> {
         match self.store.action(workspace, id).await? {
@@ -261,13 +272,16 @@ impl Actions {
         &self,
         config: &Config,
         actor: &Actor,
-        owner: Option<String>,
-        status: Option<Status>,
-        overdue: bool,
-        page: u32,
+        query: ListQuery,
         now: DateTime<Utc>,
     ) -> Result<crate::service::Page<ActionRow>> {
         use crate::service::{COUNT_CAP, PAGE_SIZE, Page};
+        let ListQuery {
+            owner,
+            status,
+            overdue,
+            page,
+        } = query;
         let filter = ActionFilter {
             due_before: overdue.then(|| config.default_zone.local(now).date().to_string()),
             owner,
