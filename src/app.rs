@@ -208,8 +208,11 @@ impl App {
     /// Run one command.
     pub async fn handle(&self, actor: &Actor, cmd: Command, now: DateTime<Utc>) -> Reply {
         let span = tracing::info_span!("command", workspace = %actor.workspace, user = %actor.user);
+        let reads_only = cmd.reads_only();
         let result = tracing::Instrument::instrument(self.run(actor, cmd, now), span).await;
-        if let Some(wake) = &self.scheduler_wake {
+        // Only a command that may have changed what is due wakes the
+        // scheduler (a wake runs a whole round of queries).
+        if let (Some(wake), false) = (&self.scheduler_wake, reads_only || result.is_err()) {
             wake.notify_one();
         }
         result.unwrap_or_else(|e| error_reply(&e))

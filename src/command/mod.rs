@@ -31,6 +31,36 @@ pub enum Command {
     Escalation(EscalationCommand),
 }
 
+impl Command {
+    /// Whether the command only reads (lists, shows, searches, help): it
+    /// changes nothing that is due, so the scheduler need not wake for it.
+    pub fn reads_only(&self) -> bool {
+        match self {
+            Command::Help { .. } => true,
+            Command::Meeting(m) => matches!(
+                m,
+                MeetingCommand::List
+                    | MeetingCommand::Next { .. }
+                    | MeetingCommand::Agenda { item: None, .. }
+            ),
+            Command::Decision(d) => matches!(
+                d,
+                DecisionCommand::List { .. }
+                    | DecisionCommand::Show { .. }
+                    | DecisionCommand::Search { .. }
+            ),
+            Command::Action(a) => matches!(
+                a,
+                ActionCommand::List { .. } | ActionCommand::Mine | ActionCommand::Show { .. }
+            ),
+            Command::Escalation(e) => matches!(
+                e,
+                EscalationCommand::List { .. } | EscalationCommand::Show { .. }
+            ),
+        }
+    }
+}
+
 /// One option of a command family: its name, whether it is required, and
 /// what it means (shown in `/help` and used for Discord registration).
 #[derive(Debug, Clone, Copy)]
@@ -473,6 +503,31 @@ pub fn help(topic: Option<&str>) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn reads_wake_nothing_and_writes_wake_the_scheduler() {
+        for line in [
+            "/help",
+            "/action list page:2",
+            "/action mine",
+            "/decision search query:x",
+            "/meeting next",
+            "/meeting agenda id:1",
+            "/escalation list",
+        ] {
+            assert!(parse(line).unwrap().reads_only(), "{line}");
+        }
+        for line in [
+            r#"/action add task:"x" owner:cto"#,
+            "/action done id:1",
+            r#"/meeting agenda id:1 item:"budget""#,
+            "/meeting skip id:1",
+            "/escalation ack id:1",
+        ] {
+            assert!(!parse(line).unwrap().reads_only(), "{line}");
+        }
+    }
+
     use super::*;
 
     fn tok(line: &str) -> Invocation {
