@@ -6,7 +6,6 @@
 
 use std::process::Command;
 
-
 #[test]
 #[ignore = "needs wrk (apt-get install wrk) and python3 with slack_sdk, slack_bolt, aiohttp"]
 fn the_command_bench_runs_in_small_and_stores_every_success() {
@@ -39,7 +38,10 @@ fn the_command_bench_runs_in_small_and_stores_every_success() {
         "no check line\n{stdout}\n{stderr}"
     );
     for case in ["bolt", "quorum"] {
-        assert!(stdout.contains(&format!("| {case} |")), "no {case} row\n{stdout}");
+        assert!(
+            stdout.contains(&format!("| {case} |")),
+            "no {case} row\n{stdout}"
+        );
     }
     assert!(
         stdout.contains("`/decision search query:\"x\"`"),
