@@ -171,7 +171,8 @@ measure() {
   local t0 c0 t1 c1 out line hz
   hz=$(getconf CLK_TCK)
   t0=$(cpu_ticks "$PID"); c0=$(ctx_switches "$PID")
-  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$HERE/commands/pool.lua" "$URL" \
+  # --timeout 10s: a slow answer is measured, not dropped (wrk's default is 2 s).
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 10s --latency -s "$HERE/commands/pool.lua" "$URL" \
     -- "$dir/pool.txt" "$THREADS")
   t1=$(cpu_ticks "$PID"); c1=$(ctx_switches "$PID")
   echo "$out" >"$dir/wrk-$kind.txt"
@@ -231,8 +232,11 @@ done
 # ---- report ------------------------------------------------------------------
 MACHINE="$(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -n 1), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr)"
 ARGS=(--results "$RESULTS" --machine "$MACHINE" --command "benches/run.sh --runs $RUNS --duration $DURATION --connections $CONNS --history \"$HISTORY\"")
-python3 "$HERE/commands/report.py" "${ARGS[@]}" --check
+mkdir -p "$ROOT/target"
+cp "$RESULTS" "$ROOT/target/command-bench.jsonl"
+say "raw results: target/command-bench.jsonl"
 if [ "$WRITE_MD" = 1 ]; then
   python3 "$HERE/commands/report.py" "${ARGS[@]}" --markdown "$ROOT/BENCHMARKS.md"
   say "wrote the Commands tables into BENCHMARKS.md"
 fi
+python3 "$HERE/commands/report.py" "${ARGS[@]}" --check

@@ -33,6 +33,13 @@ def check(rows):
     problems = []
     for r in rows:
         what = f"{r['server']} {r['kind']} run {r['run']} (history {r['history']})"
+        if r["kind"] not in WRITES:
+            # A read that takes longer than Quorum's 2.5 s answers "Working on
+            # it…" and goes on: a measured result (the `late` column), not a
+            # broken harness. Only a socket error or a refusal fails.
+            if r["errors"]:
+                problems.append(f"{what}: {r['errors']} socket/status errors")
+            continue
         if r["ok"] == 0:
             problems.append(f"{what}: no successful answer")
         # Past the pool's end Quorum rightly answers a repeated trigger_id
@@ -55,8 +62,7 @@ def fmt_row(r, history=False):
         str(r["run"]), f"{r['rps']:,.0f}", f"{r['p50_ms']:.2f} ms", f"{r['p99_ms']:.2f} ms",
         f"{r['rss_mb']:.0f} MB", f"{r['cpu_us']:.0f} µs", f"{r['ctx']:.1f}", f"{r['ok']:,}",
     ]
-    if not history:
-        cells.append(f"{r['stored']:,}")
+    cells.append(f"{r['stored']:,}" if not history else f"{r['bad']:,}")
     return "| " + " | ".join(cells) + " |"
 
 
@@ -123,9 +129,10 @@ def markdown(rows, machine, command):
             "### Reads (Quorum, history seeded by `benches/commands/seed.py`)",
             "",
             "Each read still records its trigger_id (the retry guard), so it writes one row too.",
+            "`late` counts answers that were Quorum's \"Working on it…\" (the read took over 2.5 s).",
             "",
-            "| server | command | records | run | req/s | p50 | p99 | peak RSS | CPU/req | ctx sw/req | ok |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "| server | command | records | run | req/s | p50 | p99 | peak RSS | CPU/req | ctx sw/req | ok | late |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         out += [fmt_row(r, history=True) for r in reads]
     out += ["", END]
