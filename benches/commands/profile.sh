@@ -7,7 +7,8 @@
 #   - the row counts after the run;
 # then prints EXPLAIN QUERY PLAN of the list and search queries at 10,000
 # records. Needs perf (Debian's linux-perf), wrk, python3 with slack_sdk.
-# Output goes to $OUT (default target/command-profile/).
+# Output goes to $OUT (default target/command-profile/). Takes several minutes
+# on 2 cores: perf report unwinds the recorded stacks.
 #
 #   benches/commands/profile.sh [--duration 10s]
 set -euo pipefail
@@ -72,6 +73,4 @@ EXPLAIN QUERY PLAN SELECT d.* FROM decisions_fts f JOIN decisions d ON d.id = f.
   ORDER BY bm25(decisions_fts, 10.0, 1.0, 2.0), d.id DESC LIMIT 20;
 .print '-- matches of "x"* at 10,000 decisions'
 SELECT count(*) FROM decisions_fts WHERE decisions_fts MATCH '"x"*';
-.print '-- the retry guard (store first_time)'
-EXPLAIN QUERY PLAN INSERT INTO inbound_requests (key, at) VALUES ('k', 1) ON CONFLICT (key) DO NOTHING;
 EOF
