@@ -34,7 +34,7 @@ KINDS = {
         f'record title:"Bench decision {MARK}" category:tech-stack rationale:"measured {MARK}"',
         "Recorded decision",
     ),
-    "action-list": ("/action", "list", " action items:"),
+    "action-list": ("/action", "list", " action items"),
     "decision-search": ("/decision", 'search query:"x"', "best first:"),
 }
 
