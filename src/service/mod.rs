@@ -11,9 +11,10 @@ pub mod todo;
 /// a Discord message.
 pub const PAGE_SIZE: i64 = 20;
 
-/// Counts stop here ("more than 10,000"), so they cost the same however long
-/// the history grows.
-pub const COUNT_CAP: i64 = 10_000;
+/// Counts stop here ("more than 1000"), so they cost the same however long
+/// the history grows (counting to 10,000 took most of a list's 2.4 ms of CPU
+/// at 10,000 items).
+pub const COUNT_CAP: i64 = 1_000;
 
 /// One page of a long list.
 #[derive(Debug, Clone)]
