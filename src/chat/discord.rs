@@ -129,24 +129,11 @@ impl DiscordChat {
             }
             return Ok(owner);
         }
-        if status.as_u16() == 429 {
-            let retry_after = serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|v| v.get("retry_after").and_then(|r| r.as_f64()))
-                .unwrap_or(1.0);
-            return Err(SendError::RetryAfter(super::bounded_wait(
-                retry_after,
-                "Discord retry_after",
-            )));
-        }
-        if status.is_server_error() {
-            return Err(SendError::Retry(format!(
-                "Discord answered {status} for channel {channel_id}"
-            )));
-        }
-        Err(SendError::Permanent(format!(
-            "channel {channel_id} cannot be seen by Quorum (Discord answered {status}); check the id and the bot's access"
-        )))
+        Err(failure(status, &text, || {
+            format!(
+                "channel {channel_id} cannot be seen by Quorum (Discord answered {status}); check the id and the bot's access"
+            )
+        }))
     }
 
     fn channel_id(&self, channel: &str) -> Result<String, SendError> {
@@ -226,25 +213,31 @@ impl DiscordChat {
             return Ok(());
         }
         let text = resp.text().await.unwrap_or_default();
-        if status.as_u16() == 429 {
-            let retry_after = serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|v| v.get("retry_after").and_then(|r| r.as_f64()))
-                .unwrap_or(1.0);
-            return Err(SendError::RetryAfter(super::bounded_wait(
-                retry_after,
-                "Discord retry_after",
-            )));
-        }
-        if status.is_server_error() {
-            return Err(SendError::Retry(format!(
-                "Discord answered {status}: {text}"
-            )));
-        }
-        Err(SendError::Permanent(format!(
-            "Discord answered {status}: {text}"
-        )))
+        Err(failure(status, &text, || {
+            format!("Discord answered {status}: {text}")
+        }))
     }
+}
+
+/// What a failed Discord answer means: a 429 waits its (bounded)
+/// `retry_after`, a 5xx is tried again, anything else is permanent and says
+/// `permanent()`.
+fn failure(
+    status: reqwest::StatusCode,
+    text: &str,
+    permanent: impl FnOnce() -> String,
+) -> SendError {
+    if status.as_u16() == 429 {
+        let retry_after = serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|v| v.get("retry_after").and_then(|r| r.as_f64()))
+            .unwrap_or(1.0);
+        return SendError::RetryAfter(super::bounded_wait(retry_after, "Discord retry_after"));
+    }
+    if status.is_server_error() {
+        return SendError::Retry(format!("Discord answered {status}: {text}"));
+    }
+    SendError::Permanent(permanent())
 }
 
 fn rand_jitter_ms() -> u64 {
