@@ -148,6 +148,20 @@ async fn seen(state: &HttpState, key: &str) -> Result<bool, Response> {
     }
 }
 
+/// A request refused because its twin, racing it, already acted (its key is
+/// now recorded, and a refused request records none) is a repeat: it is
+/// answered as one, not with the refusal.
+async fn as_repeat(app: &crate::app::App, key: &str, reply: Reply) -> Reply {
+    if reply.is_error && matches!(app.store.seen(key, Utc::now().timestamp()).await, Ok(true)) {
+        return Reply {
+            text: crate::error::ALREADY_DONE.to_string(),
+            ephemeral: true,
+            is_error: true,
+        };
+    }
+    reply
+}
+
 /// Post `reply` to Slack's `response_url` (a finished slow command, or the answer to a button).
 async fn follow_up(url: &str, reply: &Reply) {
     if url.is_empty() {
@@ -199,11 +213,12 @@ pub async fn commands(State(state): State<HttpState>, headers: HeaderMap, body: 
     tokio::spawn(async move {
         let now = Utc::now();
         let reply = crate::store::with_request_guard(
-            key,
+            key.clone(),
             now.timestamp(),
             app.handle_line(&actor, &line, now),
         )
         .await;
+        let reply = as_repeat(&app, &key, reply).await;
         if let Err(reply) = tx.send(reply) {
             // The request was already answered: finish through response_url.
             follow_up(&response_url, &reply).await;
@@ -268,9 +283,13 @@ pub async fn interactions(
     // Slack wants the 200 at once; the answer follows through response_url.
     tokio::spawn(async move {
         let now = Utc::now();
-        let reply =
-            crate::store::with_request_guard(key, now.timestamp(), app.press(&actor, &action, now))
-                .await;
+        let reply = crate::store::with_request_guard(
+            key.clone(),
+            now.timestamp(),
+            app.press(&actor, &action, now),
+        )
+        .await;
+        let reply = as_repeat(&app, &key, reply).await;
         let reply = Reply {
             ephemeral: true,
             ..reply
