@@ -1024,3 +1024,69 @@ async fn a_command_whose_client_gives_up_before_it_is_recorded_is_not_lost() {
     assert_eq!(retry.status(), 200);
     assert_eq!(stored().await, 1, "done once, neither lost nor doubled");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twin_requests_racing_past_the_repeat_check_act_once() {
+    let b = bot().await;
+    b.command(TEAM, ANA, "/help", "").await;
+    for (command, text) in [
+        ("/action", r#"add task:"Raced twice" owner:cto"#),
+        (
+            "/decision",
+            r#"record title:"Raced twice" category:tech-stack rationale:"both arrive""#,
+        ),
+    ] {
+        let body = b.command_body(TEAM, ANA, command, text);
+        // Both copies pass the repeat check while the database is locked,
+        // then race for it: one records the command with its guard, the
+        // other is refused as a repeat, and nothing is written twice.
+        let release = hold_write_lock(&b.app.config.database_url).await;
+        let now = Utc::now().timestamp();
+        let (one, two) = (
+            b.raw("/slack/commands", &body, now, None, None),
+            b.raw("/slack/commands", &body, now, None, Some("1")),
+        );
+        let answers = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+            release.send(()).unwrap();
+        });
+        let (one, two) = tokio::join!(one, two);
+        answers.await.unwrap();
+        let mut texts = Vec::new();
+        for r in [one, two] {
+            assert_eq!(r.status(), 200);
+            let v: Value = r.json().await.unwrap();
+            texts.push(v["text"].as_str().unwrap_or_default().to_string());
+        }
+        let (repeats, acted): (Vec<_>, Vec<_>) =
+            texts.iter().partition(|t| t.starts_with("Already done"));
+        assert!(
+            repeats.len() == 1
+                && (acted[0].starts_with("Added") || acted[0].starts_with("Recorded")),
+            "one acted and one was a repeat: {texts:?}"
+        );
+    }
+    let actions = b
+        .app
+        .store
+        .list_actions(TEAM, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        actions.iter().filter(|a| a.task == "Raced twice").count(),
+        1
+    );
+    let decisions = b
+        .app
+        .store
+        .list_decisions(TEAM, None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        decisions
+            .iter()
+            .filter(|d| d.title == "Raced twice")
+            .count(),
+        1
+    );
+}

@@ -118,8 +118,9 @@ impl Actions {
             verified_by: None,
             verified_at: None,
         };
+        // The row is known: it is not read back.
         let id = self.store.insert_action(&row, now.timestamp()).await?;
-        self.load(&actor.workspace, id).await
+        Ok(ActionRow { id, ..row })
     }
 
     async fn save(

@@ -170,7 +170,7 @@ impl Decisions {
             routed_to = Some((authority, channel));
         }
         Ok(Recorded {
-            row: self.load(&actor.workspace, id).await?,
+            row: new.recorded(id, now.timestamp()),
             routed_to,
         })
     }

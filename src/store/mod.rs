@@ -31,7 +31,46 @@ pub struct Store {
     file: Option<std::sync::Arc<FileIdentity>>,
     /// When `inbound_requests` was last pruned (unix seconds), shared by clones.
     inbound_pruned: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// SQLite: one write transaction at a time in this process. Writers queue
+    /// here and are handed the write lock at once, instead of polling for it
+    /// in SQLite's busy handler (which sleeps 1, 2, 5, 10... ms between tries).
+    writer: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
+
+/// A write transaction. On SQLite it also holds this process's write permit
+/// until it commits or is dropped (after the transaction, so its rollback is
+/// queued first).
+pub struct Tx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+/// How long a write waits for this process's other writers (SQLite's own
+/// `busy_timeout` is the same).
+const WRITER_WAIT: Duration = Duration::from_secs(10);
 
 /// The retry guard of the request a task is handling (see [`with_request_guard`]).
 #[derive(Clone)]
@@ -145,6 +184,32 @@ impl FileIdentity {
     }
 }
 
+/// The retry guard of the request being handled, when this is its first
+/// write (the guard is recorded with it).
+fn first_write_guard() -> Option<RequestGuard> {
+    REQUEST
+        .try_with(RequestGuard::clone)
+        .ok()
+        .filter(|g| !g.taken.swap(true, std::sync::atomic::Ordering::SeqCst))
+}
+
+/// A SQLite write script for [`Store::run_script`]: `body` (statements binding
+/// `$1`..`$args`, ending with `;`) in `BEGIN IMMEDIATE` ... `COMMIT`, after the
+/// request's retry guard when `guarded` (bound as the two arguments after
+/// `args`).
+fn script(body: &str, args: usize, guarded: bool) -> String {
+    let guard = if guarded {
+        format!(
+            "INSERT INTO inbound_requests (key, at) VALUES (${}, ${});",
+            args + 1,
+            args + 2
+        )
+    } else {
+        String::new()
+    };
+    format!("BEGIN IMMEDIATE; {guard} {body} COMMIT;")
+}
+
 /// The file path of a `sqlite://PATH?...` url (none for in-memory databases).
 fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     let rest = url
@@ -237,6 +302,11 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            // SQLite runs in this process: there is no connection to lose,
+            // and the ping was a round trip to sqlx's worker thread on every
+            // acquire. PostgreSQL keeps it (a server or proxy may drop idle
+            // connections).
+            .test_before_acquire(backend == Backend::Postgres)
             // A connection a failed statement or commit left inside a
             // transaction is closed, never handed out again: it would
             // refuse every later transaction. A connection to a SQLite file
@@ -291,6 +361,8 @@ impl Store {
             pool,
             backend,
             lease_secs: LEASE_SECS,
+            writer: (backend == Backend::Sqlite)
+                .then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1))),
             file,
             inbound_pruned: Default::default(),
         })
@@ -311,11 +383,24 @@ impl Store {
         self.lease_secs
     }
 
-    async fn begin(&self) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Any>> {
-        // A write-protected SQLite file: say so at once.
+    /// Wait for this process's turn to write (SQLite), after checking that
+    /// the file can be written: a write-protected file is said so at once.
+    async fn write_turn(&self) -> anyhow::Result<Option<tokio::sync::OwnedSemaphorePermit>> {
         if let Some(f) = &self.file {
             f.check_writable()?;
         }
+        let Some(writer) = &self.writer else {
+            return Ok(None);
+        };
+        let permit = tokio::time::timeout(WRITER_WAIT, writer.clone().acquire_owned())
+            .await
+            .map_err(|_| Unavailable("the database is busy with another write".into()))?
+            .context("waiting for the database's write lock")?;
+        Ok(Some(permit))
+    }
+
+    async fn begin(&self) -> anyhow::Result<Tx> {
+        let permit = self.write_turn().await?;
         // SQLite: IMMEDIATE takes the write lock up front, so a read-then-write
         // transaction never fails half-way on a busy database. PostgreSQL
         // locks rows as statements touch them.
@@ -323,31 +408,72 @@ impl Store {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
         };
-        let mut tx = self
-            .pool
-            .begin_with(begin)
-            .await
-            .context("starting a database transaction")?;
+        let mut tx = Tx {
+            tx: self
+                .pool
+                .begin_with(begin)
+                .await
+                .context("starting a database transaction")?,
+            _permit: permit,
+        };
         // The retry guard of the request being handled commits with the
         // request's first write, so the request is recorded with its effects
         // or not at all.
-        if let Ok(guard) = REQUEST.try_with(RequestGuard::clone) {
-            if !guard.taken.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                let n = sqlx::query(
-                    "INSERT INTO inbound_requests (key, at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-                )
-                .bind(&guard.key)
-                .bind(guard.at)
-                .execute(&mut *tx)
-                .await
-                .context("recording an incoming request")?
-                .rows_affected();
-                if n == 0 {
-                    return Err(AlreadyHandled.into());
-                }
+        if let Some(guard) = first_write_guard() {
+            let n = sqlx::query(
+                "INSERT INTO inbound_requests (key, at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(&guard.key)
+            .bind(guard.at)
+            .execute(&mut *tx)
+            .await
+            .context("recording an incoming request")?
+            .rows_affected();
+            if n == 0 {
+                return Err(AlreadyHandled.into());
             }
         }
         Ok(tx)
+    }
+
+    /// SQLite: run `query`, a script made by [`script`] with its arguments
+    /// bound, as one write transaction with the request's retry guard, in one
+    /// hand-off to SQLite's worker thread instead of one per statement
+    /// (BEGIN, the guard, each statement, COMMIT: each a message to that
+    /// thread and back, which was most of a command's cost). Returns the rows
+    /// of its last statement. On failure the transaction is rolled back and
+    /// the connection closed (sqlx does not track a transaction begun in a
+    /// script, so it is not handed out again).
+    async fn run_script<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+        guard: Option<RequestGuard>,
+    ) -> anyhow::Result<Vec<sqlx::any::AnyRow>> {
+        let _permit = self.write_turn().await?;
+        let query = match &guard {
+            Some(g) => query.bind(g.key.clone()).bind(g.at),
+            None => query,
+        };
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .context("starting a database transaction")?;
+        match query.fetch_all(&mut *conn).await {
+            Ok(rows) => Ok(rows),
+            Err(e) => {
+                let _ = conn.execute("ROLLBACK").await;
+                let _ = conn.close().await;
+                let repeat = guard.is_some()
+                    && e.as_database_error().is_some_and(|d| {
+                        d.is_unique_violation() && d.message().contains("inbound_requests")
+                    });
+                if repeat {
+                    return Err(AlreadyHandled.into());
+                }
+                Err(e).context("writing to the database")
+            }
+        }
     }
 
     /// Whether an incoming request with this key was already acted on (its
@@ -1155,7 +1281,7 @@ fn redact(url: &str) -> String {
 
 /// Record one change to a decision or an action item.
 async fn audit(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut Tx,
     workspace: &str,
     entity: &str,
     id: i64,
@@ -1176,10 +1302,7 @@ async fn audit(
     Ok(())
 }
 
-async fn cancel_pending(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    series_id: i64,
-) -> anyhow::Result<()> {
+async fn cancel_pending(tx: &mut Tx, series_id: i64) -> anyhow::Result<()> {
     sqlx::query(
         "UPDATE deliveries SET state = 'cancelled' WHERE series_id = $1 AND state = 'pending'",
     )
@@ -1193,7 +1316,7 @@ async fn cancel_pending(
 /// Move a series past its occurrence `passed` to `plan`, inside `tx`.
 /// False when someone else already moved it (nothing is written then).
 async fn advance_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut Tx,
     row: &SeriesRow,
     passed: i64,
     plan: &Plan,
@@ -1218,7 +1341,7 @@ async fn advance_in(
 }
 
 async fn insert_reminders(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut Tx,
     workspace: &str,
     series_id: i64,
     channel: &str,

@@ -132,6 +132,31 @@ pub struct NewDecision {
     pub supersedes: Option<i64>,
 }
 
+impl NewDecision {
+    /// The row this decision is once inserted with `id` at `now` (so a
+    /// command's reply needs no read back).
+    pub fn recorded(&self, id: i64, now: i64) -> DecisionRow {
+        DecisionRow {
+            id,
+            workspace: self.workspace.clone(),
+            title: self.title.clone(),
+            category: self.category.clone(),
+            rationale: self.rationale.clone(),
+            decided_by: self.decided_by.clone(),
+            authority: self.authority.clone(),
+            recorded_by: self.recorded_by.clone(),
+            status: self.status.clone(),
+            meeting_id: self.meeting_id,
+            supersedes: self.supersedes,
+            superseded_by: None,
+            settled_by: None,
+            settle_note: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ActionRow {
     pub id: i64,
