@@ -24,6 +24,9 @@ pub use rows::*;
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// Where write transactions run: on SQLite a pool of one connection (see
+    /// [`Store::connect`]); on PostgreSQL the same pool as reads.
+    writes: AnyPool,
     backend: Backend,
     /// How long a claimed delivery stays reserved for the instance that claimed it.
     lease_secs: i64,
@@ -210,6 +213,66 @@ fn script(body: &str, args: usize, guarded: bool) -> String {
     format!("BEGIN IMMEDIATE; {guard} {body} COMMIT;")
 }
 
+/// The options of a pool of `max` connections to the database: each checked
+/// on connect and acquire (see [`Store::connect`]).
+fn pool_options(
+    backend: Backend,
+    file: &Option<std::sync::Arc<FileIdentity>>,
+    max: u32,
+) -> AnyPoolOptions {
+    let (on_connect, on_acquire) = (file.clone(), file.clone());
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        // SQLite runs in this process: there is no connection to lose,
+        // and the ping was a round trip to sqlx's worker thread on every
+        // acquire. PostgreSQL keeps it (a server or proxy may drop idle
+        // connections).
+        .test_before_acquire(backend == Backend::Postgres)
+        // A connection a failed statement or commit left inside a
+        // transaction is closed, never handed out again: it would
+        // refuse every later transaction. A connection to a SQLite file
+        // that was deleted or replaced is refused too.
+        .before_acquire(move |conn, meta| {
+            let file = on_acquire.clone();
+            Box::pin(async move {
+                use sqlx::Connection as _;
+                if conn.is_in_transaction() {
+                    tracing::warn!("dropping a database connection left inside a transaction");
+                    return Ok(false);
+                }
+                if let Some(f) = &file {
+                    f.check().map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
+                    if f.is_stale_read_only(meta.age) {
+                        tracing::info!("the database is writable again: replacing a connection opened read-only");
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            })
+        })
+        .after_connect(move |conn, _meta| {
+            let file = on_connect.clone();
+            Box::pin(async move {
+                if let Some(f) = &file {
+                    f.check().map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
+                    // Opened while the file is write-protected, SQLite
+                    // falls back to read-only for good: remember when.
+                    if f.check_writable().is_err() {
+                        f.note_unwritable();
+                    }
+                }
+                if backend == Backend::Sqlite {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+}
+
 /// The file path of a `sqlite://PATH?...` url (none for in-memory databases).
 fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     let rest = url
@@ -298,60 +361,24 @@ impl Store {
             Some(_) => url.replace("mode=rwc", "mode=rw"),
             None => url,
         };
-        let (on_connect, on_acquire) = (file.clone(), file.clone());
-        let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            // SQLite runs in this process: there is no connection to lose,
-            // and the ping was a round trip to sqlx's worker thread on every
-            // acquire. PostgreSQL keeps it (a server or proxy may drop idle
-            // connections).
-            .test_before_acquire(backend == Backend::Postgres)
-            // A connection a failed statement or commit left inside a
-            // transaction is closed, never handed out again: it would
-            // refuse every later transaction. A connection to a SQLite file
-            // that was deleted or replaced is refused too.
-            .before_acquire(move |conn, meta| {
-                let file = on_acquire.clone();
-                Box::pin(async move {
-                    use sqlx::Connection as _;
-                    if conn.is_in_transaction() {
-                        tracing::warn!("dropping a database connection left inside a transaction");
-                        return Ok(false);
-                    }
-                    if let Some(f) = &file {
-                        f.check().map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
-                        if f.is_stale_read_only(meta.age) {
-                            tracing::info!("the database is writable again: replacing a connection opened read-only");
-                            return Ok(false);
-                        }
-                    }
-                    Ok(true)
-                })
-            })
-            .after_connect(move |conn, _meta| {
-                let file = on_connect.clone();
-                Box::pin(async move {
-                    if let Some(f) = &file {
-                        f.check().map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
-                        // Opened while the file is write-protected, SQLite
-                        // falls back to read-only for good: remember when.
-                        if f.check_writable().is_err() {
-                            f.note_unwritable();
-                        }
-                    }
-                    if backend == Backend::Sqlite {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect(&url)
-            .await
-            .with_context(|| format!("opening database `{}`", redact(&url)))?;
+        let pool = pool_options(
+            backend,
+            &file,
+            if backend == Backend::Sqlite { 4 } else { 8 },
+        )
+        .connect(&url)
+        .await
+        .with_context(|| format!("opening database `{}`", redact(&url)))?;
+        // SQLite: writes go through one connection of their own, so its page
+        // cache stays warm (SQLite drops a connection's cache whenever another
+        // connection wrote), and writers queue in-process for it.
+        let writes = match backend {
+            Backend::Sqlite => pool_options(backend, &file, 1)
+                .connect(&url)
+                .await
+                .with_context(|| format!("opening database `{}`", redact(&url)))?,
+            Backend::Postgres => pool.clone(),
+        };
         match backend {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await,
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await,
@@ -359,6 +386,7 @@ impl Store {
         .context("applying database migrations")?;
         Ok(Store {
             pool,
+            writes,
             backend,
             lease_secs: LEASE_SECS,
             writer: (backend == Backend::Sqlite)
@@ -410,7 +438,7 @@ impl Store {
         };
         let mut tx = Tx {
             tx: self
-                .pool
+                .writes
                 .begin_with(begin)
                 .await
                 .context("starting a database transaction")?,
@@ -441,9 +469,9 @@ impl Store {
     /// hand-off to SQLite's worker thread instead of one per statement
     /// (BEGIN, the guard, each statement, COMMIT: each a message to that
     /// thread and back, which was most of a command's cost). Returns the rows
-    /// of its last statement. On failure the transaction is rolled back and
-    /// the connection closed (sqlx does not track a transaction begun in a
-    /// script, so it is not handed out again).
+    /// of its last statement. On failure the transaction is rolled back, or
+    /// else the connection is closed (sqlx does not track a transaction begun
+    /// in a script, so it must not be handed out again inside one).
     async fn run_script<'q>(
         &self,
         query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
@@ -455,15 +483,16 @@ impl Store {
             None => query,
         };
         let mut conn = self
-            .pool
+            .writes
             .acquire()
             .await
             .context("starting a database transaction")?;
         match query.fetch_all(&mut *conn).await {
             Ok(rows) => Ok(rows),
             Err(e) => {
-                let _ = conn.execute("ROLLBACK").await;
-                let _ = conn.close().await;
+                if conn.execute("ROLLBACK").await.is_err() {
+                    let _ = conn.close().await;
+                }
                 let repeat = guard.is_some()
                     && e.as_database_error().is_some_and(|d| {
                         d.is_unique_violation() && d.message().contains("inbound_requests")
@@ -506,13 +535,19 @@ impl Store {
     #[doc(hidden)]
     pub async fn on_every_connection(&self, sql: &str) -> anyhow::Result<()> {
         let mut held = Vec::new();
-        for _ in 0..self.pool.options().get_max_connections() {
-            let mut conn = self.pool.acquire().await.context("opening a connection")?;
-            sqlx::query(sql)
-                .execute(&mut *conn)
-                .await
-                .with_context(|| format!("running `{sql}`"))?;
-            held.push(conn);
+        let pools = match self.backend {
+            Backend::Sqlite => vec![&self.pool, &self.writes],
+            Backend::Postgres => vec![&self.pool],
+        };
+        for pool in pools {
+            for _ in 0..pool.options().get_max_connections() {
+                let mut conn = pool.acquire().await.context("opening a connection")?;
+                sqlx::query(sql)
+                    .execute(&mut *conn)
+                    .await
+                    .with_context(|| format!("running `{sql}`"))?;
+                held.push(conn);
+            }
         }
         Ok(())
     }
