@@ -781,6 +781,15 @@ impl<C: Chat> Inner<C> {
 
     async fn body(&self, d: &DeliveryRow, now: DateTime<Utc>) -> anyhow::Result<Option<Body>> {
         if d.kind == "notice" {
+            // Minutes name their occurrence and are rendered now that it
+            // has ended, closing it (its uncovered agenda carries over).
+            if let (None, Some(series_id), Some(at)) = (&d.body, d.series_id, d.occurrence_at) {
+                let minutes = self
+                    .meetings
+                    .close(&self.config, &d.workspace, series_id, at, now)
+                    .await?;
+                return Ok(minutes.map(|m| Body::Notice(m.render())));
+            }
             return Ok(d.body.clone().map(Body::Notice));
         }
         let late = self.is_late(d.due_at, now);
@@ -823,6 +832,7 @@ impl<C: Chat> Inner<C> {
             series_id,
             title: series.row.title.clone(),
             at: series.local(occurrence),
+            duration: Duration::seconds(series.length.secs()),
             lead: Duration::seconds(lead),
             attendees,
             mention,
