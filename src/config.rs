@@ -1065,6 +1065,38 @@ mod tests {
     }
 
     #[test]
+    fn meetings_minutes_and_series_duration_and_capture_are_read_and_checked() {
+        let c = Config::from_toml(
+            "[meetings]\nminutes = \"always\"\n[[series]]\ntitle = \"Ops\"\nwhen = \"daily at 10:00\"\nduration = \"45m\"\ncapture = \"channel\"\n",
+            "q.toml",
+        )
+        .unwrap();
+        assert!(c.minutes_always);
+        assert_eq!(c.series[0].duration.to_string(), "45m");
+        assert_eq!(c.series[0].capture, Capture::Channel);
+        let d = Config::from_toml(
+            "[[series]]\ntitle = \"Ops\"\nwhen = \"daily at 10:00\"\n",
+            "q.toml",
+        )
+        .unwrap();
+        assert!(!d.minutes_always);
+        assert_eq!(d.series[0].duration, MeetingLength::default());
+        let e = load("[meetings]\nminutes = \"sometimes\"\n").unwrap_err();
+        assert!(
+            e.starts_with("q.toml:2:11: meetings.minutes: `sometimes` is not a choice"),
+            "{e}"
+        );
+        let e = load("[[series]]\ntitle = \"Ops\"\nwhen = \"daily at 10:00\"\nduration = \"2m\"\n")
+            .unwrap_err();
+        assert!(
+            e.starts_with(
+                "q.toml:4:12: series #1 (Ops) duration: a meeting of `2m` is out of range"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn an_unknown_key_names_the_line() {
         let e = load("[database]\nurl = \"sqlite://x.db\"\ncolour = 1\n").unwrap_err();
         assert!(e.starts_with("q.toml:3:1: unknown field `colour`"), "{e}");

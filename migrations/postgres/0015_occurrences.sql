@@ -57,6 +57,3 @@ CREATE TABLE occurrence_items (
     PRIMARY KEY (entity, entity_id)
 );
 CREATE INDEX items_by_occurrence ON occurrence_items (series_id, occurrence_at);
-
--- Minutes are notices rendered when sent: they name their series and occurrence.
-CREATE INDEX deliveries_minutes ON deliveries (series_id, occurrence_at) WHERE kind = 'notice';

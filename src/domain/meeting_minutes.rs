@@ -94,10 +94,17 @@ impl Minutes {
             format!("{} ({outcome}{before})", a.text)
         });
         section(&mut out, "Decisions", &self.decisions, |d| {
-            format!(
-                "#{} {} ({}; authority {}, decided by {})",
-                d.id, d.title, d.status, d.authority, d.decided_by
-            )
+            if d.status == "proposed" {
+                format!(
+                    "#{} {} (proposed by {}; authority {})",
+                    d.id, d.title, d.decided_by, d.authority
+                )
+            } else {
+                format!(
+                    "#{} {} ({}; authority {}, decided by {})",
+                    d.id, d.title, d.status, d.authority, d.decided_by
+                )
+            }
         });
         section(&mut out, "Action items", &self.actions, |a| {
             let due = a

@@ -5,7 +5,9 @@
 //! One [`Scheduler::tick`] does all work due at `now`, in this order:
 //! 1. series whose occurrence has passed move to their next one, queueing its
 //!    reminders (only the next occurrence is ever materialised, so memory and
-//!    rows stay proportional to the number of series);
+//!    rows stay proportional to the number of series); the occurrence passed
+//!    is recorded as held and its minutes are queued, in the same
+//!    transaction, as a notice due at its end and rendered when sent;
 //! 2. reminders never attempted and more than the grace period late (they fell
 //!    due while Quorum was down) are marked missed, with one summary notice
 //!    per channel;
