@@ -444,6 +444,18 @@ async fn a_bad_move_is_refused_and_changes_nothing() {
         "nothing moved: {next}"
     );
     assert_eq!(h.tick("2026-11-26T09:45:00Z").await.sent, 1);
+    // Under way (the scheduler has not moved the series on yet): not movable.
+    let e = h
+        .fails(
+            "ana",
+            "2026-11-26T10:00:00Z",
+            "/meeting move id:1 date:2026-11-27",
+        )
+        .await;
+    assert_eq!(
+        e,
+        "Board on Thu 26 Nov 2026 10:00 UTC has already begun; move the next one once it is over"
+    );
     h.tick("2026-11-26T10:00:00Z").await;
     // A date without a time keeps the usual time.
     let r = h

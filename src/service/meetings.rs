@@ -482,6 +482,13 @@ impl Meetings {
         let Some(from) = s.row.next_at else {
             return user_err(format!("series {id} has no next occurrence to move"));
         };
+        if from <= ts(now) {
+            return user_err(format!(
+                "{} on {} has already begun; move the next one once it is over",
+                s.row.title,
+                crate::domain::zone::human(&s.local(from))
+            ));
+        }
         let time = time.unwrap_or_else(|| s.local(from).time());
         let to = crate::domain::zone::resolve(s.zone.tz(), date.and_time(time)).timestamp();
         let target = crate::domain::zone::human(&s.local(to));
