@@ -385,7 +385,12 @@ async fn moving_the_next_occurrence_moves_its_reminders_and_nothing_else() {
         "{minutes}"
     );
     assert_eq!(h.tick("2026-11-25T08:45:00Z").await.sent, 1);
-    assert!(h.chat.texts()[2].contains("Wed 25 Nov 2026 10:00 CET"));
+    let reminder = &h.chat.texts()[2];
+    assert!(reminder.contains("Wed 25 Nov 2026 10:00 CET"), "{reminder}");
+    assert!(
+        reminder.contains("Agenda: 1) Vendors (carried over)"),
+        "the reminder shows the carried item as such: {reminder}"
+    );
 }
 
 #[tokio::test]

@@ -838,7 +838,14 @@ impl<C: Chat> Inner<C> {
             lead: Duration::seconds(lead),
             attendees,
             mention,
-            agenda: agenda.into_iter().map(|i| i.text).collect(),
+            agenda: agenda
+                .into_iter()
+                .map(|i| match i.carried {
+                    0 => i.text,
+                    1 => format!("{} (carried over)", i.text),
+                    n => format!("{} (carried over {n} times)", i.text),
+                })
+                .collect(),
             actions,
             late_from: late.then(|| series.local(d.due_at)),
         }))))
