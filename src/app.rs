@@ -282,23 +282,27 @@ impl App {
             }
             MeetingCommand::Next { id: Some(id) } => {
                 let s = m.get(actor, id).await?;
-                let skips = m.skips(&s, now).await?;
-                let upcoming = s.upcoming(now, 5, &skips);
+                let overrides = m.overrides(&s, now).await?;
+                let upcoming = s.upcoming(now, 5, &overrides);
                 let lines: Vec<String> = upcoming
                     .iter()
-                    .map(|(at, skipped)| {
+                    .map(|(at, label)| {
                         format!(
                             "- {}{}",
                             crate::domain::zone::human(at),
-                            if *skipped { " (skipped)" } else { "" }
+                            label
+                                .as_deref()
+                                .map(|l| format!(" ({l})"))
+                                .unwrap_or_default()
                         )
                     })
                     .collect();
                 Ok(Reply::private(format!(
-                    "Next occurrences of {} ({}, {}):\n{}",
+                    "Next occurrences of {} ({}, {}, {} each):\n{}",
                     s.row.title,
                     s.cadence,
                     s.zone,
+                    s.length,
                     if lines.is_empty() {
                         "- none".to_string()
                     } else {
@@ -349,32 +353,120 @@ impl App {
                     attendees_text(&s)
                 )))
             }
-            MeetingCommand::Agenda { id, item } => {
+            MeetingCommand::Agenda { id, item, done } => {
                 let added = item.is_some();
-                let (s, items) = m.agenda(actor, id, item, now).await?;
+                let (s, at, items) = m.agenda(actor, id, item, done, now).await?;
                 let list = if items.is_empty() {
                     "nothing yet".to_string()
                 } else {
                     items
                         .iter()
                         .enumerate()
-                        .map(|(i, t)| format!("{}) {t}", i + 1))
+                        .map(|(i, t)| {
+                            let mut marks = Vec::new();
+                            if t.covered_at.is_some() {
+                                marks.push("covered".to_string());
+                            }
+                            match t.carried {
+                                0 => {}
+                                1 => marks.push("carried".to_string()),
+                                n => marks.push(format!("carried {n} times")),
+                            }
+                            let marks = if marks.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" [{}]", marks.join(", "))
+                            };
+                            format!("{}) {}{marks}", i + 1, t.text)
+                        })
                         .collect::<Vec<_>>()
                         .join("; ")
                 };
-                let head = if added { "Added. Agenda" } else { "Agenda" };
-                let reply = format!("{head} of {} on {}: {list}", s.row.title, next_text(&s));
-                Ok(if added {
+                let head = match (added, done) {
+                    (true, _) => "Added. Agenda".to_string(),
+                    (_, Some(n)) => format!("Marked item {n} covered. Agenda"),
+                    _ => "Agenda".to_string(),
+                };
+                let when = crate::domain::zone::human(&s.local(at));
+                let reply = format!("{head} of {} on {when}: {list}", s.row.title);
+                Ok(if added || done.is_some() {
                     Reply::ok(reply)
                 } else {
                     Reply::private(reply)
                 })
+            }
+            MeetingCommand::Move { id, date, time } => {
+                let (s, from, to) = m
+                    .move_next(actor, id, date.0, time.map(|t| t.0), now)
+                    .await?;
+                Ok(Reply::ok(format!(
+                    "Moved {} from {} to {}; its reminders follow it. Next: {}",
+                    s.row.title,
+                    crate::domain::zone::human(&s.local(from)),
+                    crate::domain::zone::human(&s.local(to)),
+                    next_text(&s)
+                )))
+            }
+            MeetingCommand::Notes { id, text } => {
+                let (s, at) = m.note(actor, id, &text, now).await?;
+                Ok(Reply::ok(format!(
+                    "Noted for the minutes of {} on {}.",
+                    s.row.title,
+                    crate::domain::zone::human(&s.local(at))
+                )))
+            }
+            MeetingCommand::Minutes { id, date } => {
+                let (s, list) = m
+                    .past_minutes(
+                        &self.config,
+                        &actor.workspace,
+                        id,
+                        date.map(|d| d.0),
+                        3,
+                        now,
+                    )
+                    .await?;
+                if list.is_empty() {
+                    return Ok(Reply::private(match date {
+                        Some(d) => format!("{} has no minutes for {}.", s.row.title, d.0),
+                        None => format!(
+                            "{} has no minutes yet: no occurrence has ended.",
+                            s.row.title
+                        ),
+                    }));
+                }
+                let text: Vec<String> = list.iter().map(|m| m.render()).collect();
+                Ok(Reply::private(text.join("\n\n")))
             }
         }
     }
 }
 
 impl App {
+    /// Attach what was just recorded to its meeting; the words saying so
+    /// for the reply. A failure here is logged and does not undo the record.
+    async fn attach(
+        &self,
+        actor: &Actor,
+        meeting: Option<i64>,
+        entity: &str,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> String {
+        match self.meetings.attach(actor, meeting, entity, id, now).await {
+            Ok(Some((s, at))) => format!(
+                " Attached to the minutes of {} on {}.",
+                s.row.title,
+                crate::domain::zone::human(&s.local(at))
+            ),
+            Ok(None) => String::new(),
+            Err(e) => {
+                tracing::error!(entity, id, error = %e, "could not attach a record to its meeting");
+                String::new()
+            }
+        }
+    }
+
     async fn decision(
         &self,
         actor: &Actor,
@@ -385,7 +477,12 @@ impl App {
         let c = &self.config;
         match cmd {
             cmd @ DecisionCommand::Record { .. } => {
+                let meeting = match &cmd {
+                    DecisionCommand::Record { meeting, .. } => *meeting,
+                    _ => None,
+                };
                 let r = d.record(c, actor, cmd, now).await?;
+                let attached = self.attach(actor, meeting, "decision", r.row.id, now).await;
                 let tail = match &r.routed_to {
                     Some((role, channel)) => format!(
                         " as proposed: {} holds the authority for {}, so it waits for their approval (pinged in #{channel})",
@@ -394,7 +491,7 @@ impl App {
                     None => " as approved".to_string(),
                 };
                 Ok(Reply::ok(format!(
-                    "Recorded decision {}: {}{tail}.",
+                    "Recorded decision {}: {}{tail}.{attached}",
                     r.row.id, r.row.title
                 )))
             }
@@ -527,9 +624,11 @@ impl App {
         let c = &self.config;
         match cmd {
             ActionCommand::Add(f) => {
+                let meeting = f.meeting;
                 let row = a.add(c, actor, f, now).await?;
+                let attached = self.attach(actor, meeting, "action", row.id, now).await;
                 Ok(Reply::ok(format!(
-                    "Added action item {}",
+                    "Added action item {}{attached}",
                     action_line(&row)
                 )))
             }

@@ -94,6 +94,21 @@ enum ExportCmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// The minutes of a meeting series' past occurrences (latest first).
+    Minutes {
+        /// The series id, as shown by /meeting list.
+        #[arg(long)]
+        series: i64,
+        /// md or json.
+        #[arg(long, default_value = "md")]
+        format: String,
+        /// Workspace (a Discord guild id, a Slack team id, or `console`).
+        #[arg(long, default_value = quorum::CONSOLE_WORKSPACE)]
+        workspace: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -330,12 +345,28 @@ async fn export(
     store: &quorum::store::Store,
     what: ExportCmd,
 ) -> Result<(), quorum::error::Error> {
-    let ExportCmd::Decisions {
-        format,
-        since,
-        workspace,
-        out,
-    } = what;
+    let (format, since, workspace, out) = match what {
+        ExportCmd::Decisions {
+            format,
+            since,
+            workspace,
+            out,
+        } => (format, since, workspace, out),
+        ExportCmd::Minutes {
+            series,
+            format,
+            workspace,
+            out,
+        } => {
+            let meetings = quorum::service::meetings::Meetings {
+                store: store.clone(),
+            };
+            let text = meetings
+                .export_minutes(config, &workspace, series, &format, chrono::Utc::now())
+                .await?;
+            return write_out(out.as_ref(), &text);
+        }
+    };
     let format: quorum::service::decisions::ExportFormat = format
         .parse()
         .map_err(|e: String| quorum::error::Error::user(format!("--format: {e}")))?;

@@ -35,7 +35,7 @@ async fn reminders_go_out_at_each_lead_time_in_local_time_across_dst() {
     assert_eq!(h.tick("2026-03-30T07:45:00Z").await.sent, 1);
     let texts = h.chat.texts();
     assert_eq!(texts.len(), 4);
-    assert!(texts[0].starts_with("[#ceo-cto] Reminder: CTO-CEO 1:1 starts in 1 day, Mon 23 Mar 2026 10:00 CET (Europe/Madrid)"), "{}", texts[0]);
+    assert!(texts[0].starts_with("[#ceo-cto] Reminder: CTO-CEO 1:1 starts in 1 day, Mon 23 Mar 2026 10:00 CET (Europe/Madrid, 1h)"), "{}", texts[0]);
     assert!(
         texts[3].contains("starts in 15 minutes, Mon 30 Mar 2026 10:00 CEST"),
         "{}",

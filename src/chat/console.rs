@@ -48,10 +48,11 @@ fn render_reminder(r: &ReminderView) -> String {
         format!("starts {}", humanize_lead(r.lead))
     };
     out.push_str(&format!(
-        ": {} {when}, {} ({}) [series {}]",
+        ": {} {when}, {} ({}, {}) [series {}]",
         r.title,
         crate::domain::zone::human(&r.at),
         r.at.timezone().name(),
+        crate::domain::meeting::format_duration(r.duration),
         r.series_id
     ));
     if !r.attendees.is_empty() {

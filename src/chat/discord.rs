@@ -270,8 +270,9 @@ pub fn content(message: &Outgoing) -> String {
                 s.push_str(" (late: Quorum was offline when it fell due)");
             }
             s.push_str(&format!(
-                "**: **{}** <t:{at}:F> (<t:{at}:R>)",
-                escape(&r.title)
+                "**: **{}** <t:{at}:F> (<t:{at}:R>, {})",
+                escape(&r.title),
+                crate::domain::meeting::format_duration(r.duration)
             ));
             if !r.attendees.is_empty() {
                 s.push_str(&format!("\nAttendees: {}", escape(&r.attendees.join(", "))));

@@ -51,6 +51,8 @@ pub struct ReminderView {
     pub series_id: i64,
     pub title: String,
     pub at: DateTime<Tz>,
+    /// How long the meeting lasts.
+    pub duration: Duration,
     pub lead: Duration,
     /// Attendees as shown, e.g. `cto (Ana García)`; `mention` are the chat users to ping.
     pub attendees: Vec<String>,

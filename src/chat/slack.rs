@@ -138,7 +138,7 @@ pub fn blocks(message: &Outgoing) -> (Vec<Value>, String) {
             } else {
                 ""
             };
-            out.push(json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("{} ({}){late}", date(at, &when), r.at.timezone().name()) }] }));
+            out.push(json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("{} ({}, {}){late}", date(at, &when), r.at.timezone().name(), crate::domain::meeting::format_duration(r.duration)) }] }));
             fallback = format!("{pings}Reminder: {} at {when}", escape(&r.title));
         }
     }

@@ -5,7 +5,9 @@
 //! One [`Scheduler::tick`] does all work due at `now`, in this order:
 //! 1. series whose occurrence has passed move to their next one, queueing its
 //!    reminders (only the next occurrence is ever materialised, so memory and
-//!    rows stay proportional to the number of series);
+//!    rows stay proportional to the number of series); the occurrence passed
+//!    is recorded as held and its minutes are queued, in the same
+//!    transaction, as a notice due at its end and rendered when sent;
 //! 2. reminders never attempted and more than the grace period late (they fell
 //!    due while Quorum was down) are marked missed, with one summary notice
 //!    per channel;
@@ -781,6 +783,15 @@ impl<C: Chat> Inner<C> {
 
     async fn body(&self, d: &DeliveryRow, now: DateTime<Utc>) -> anyhow::Result<Option<Body>> {
         if d.kind == "notice" {
+            // Minutes name their occurrence and are rendered now that it
+            // has ended, closing it (its uncovered agenda carries over).
+            if let (None, Some(series_id), Some(at)) = (&d.body, d.series_id, d.occurrence_at) {
+                let minutes = self
+                    .meetings
+                    .close(&self.config, &d.workspace, series_id, at, now)
+                    .await?;
+                return Ok(minutes.map(|m| Body::Notice(m.render())));
+            }
             return Ok(d.body.clone().map(Body::Notice));
         }
         let late = self.is_late(d.due_at, now);
@@ -823,10 +834,18 @@ impl<C: Chat> Inner<C> {
             series_id,
             title: series.row.title.clone(),
             at: series.local(occurrence),
+            duration: Duration::seconds(series.length.secs()),
             lead: Duration::seconds(lead),
             attendees,
             mention,
-            agenda: agenda.into_iter().map(|i| i.text).collect(),
+            agenda: agenda
+                .into_iter()
+                .map(|i| match i.carried {
+                    0 => i.text,
+                    1 => format!("{} (carried over)", i.text),
+                    n => format!("{} (carried over {n} times)", i.text),
+                })
+                .collect(),
             actions,
             late_from: late.then(|| series.local(d.due_at)),
         }))))

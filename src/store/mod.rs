@@ -15,6 +15,7 @@ mod actions;
 mod decisions;
 mod escalations;
 mod leases;
+mod meetings;
 mod workspaces;
 pub use decisions::Settled;
 pub use escalations::EscalationLock;
@@ -602,8 +603,9 @@ impl Store {
         let mut tx = self.begin().await?;
         let id: i64 = sqlx::query(
             "INSERT INTO series (workspace, title, cadence, rrule, tz, anchor_date, channel, attendees,
-                                 remind, status, next_at, created_by, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                                 remind, status, next_at, created_by, created_at, updated_at,
+                                 duration_secs, capture)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
         )
         .bind(&s.workspace)
         .bind(&s.title)
@@ -619,11 +621,13 @@ impl Store {
         .bind(&s.created_by)
         .bind(s.created_at)
         .bind(s.created_at)
+        .bind(s.duration_secs)
+        .bind(&s.capture)
         .fetch_one(&mut *tx)
         .await
         .context("inserting a series")?
         .get(0);
-        insert_reminders(&mut tx, &s.workspace, id, &s.channel, plan).await?;
+        insert_reminders(&mut tx, &s.workspace, id, &s.channel, plan, s.created_at).await?;
         tx.commit().await.context("committing a new series")?;
         Ok(id)
     }
@@ -674,15 +678,101 @@ impl Store {
         now: i64,
     ) -> anyhow::Result<()> {
         let mut tx = self.begin().await?;
-        let old_next: Option<i64> = sqlx::query("SELECT next_at FROM series WHERE id = $1")
-            .bind(row.id)
-            .fetch_one(&mut *tx)
+        update_series_in(&mut tx, row, plan, now).await?;
+        tx.commit().await.context("committing a series update")?;
+        Ok(())
+    }
+
+    /// Record that `occurrence_at` will not happen, then move to `plan`.
+    pub async fn skip_occurrence(
+        &self,
+        row: &SeriesRow,
+        occurrence_at: i64,
+        by: &str,
+        plan: &Plan,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        let mut tx = self.begin().await?;
+        set_occurrence_state(&mut tx, row, occurrence_at, "skipped", by, now).await?;
+        update_series_in(&mut tx, row, plan, now).await?;
+        tx.commit()
             .await
-            .context("reading a series before update")?
-            .get(0);
-        sqlx::query(
+            .context("committing a skipped occurrence")?;
+        Ok(())
+    }
+
+    /// One-off changes to the occurrences of `series_id` after `from`.
+    pub async fn overrides(&self, series_id: i64, from: i64) -> anyhow::Result<Overrides> {
+        let rows = sqlx::query(
+            "SELECT at, original_at, state FROM occurrences
+             WHERE series_id = $1 AND at > $2 AND (state IN ('skipped', 'moved', 'cancelled') OR original_at IS NOT NULL)
+             ORDER BY at",
+        )
+        .bind(series_id)
+        .bind(from)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading one-off changes of a series")?;
+        let mut out = Overrides::default();
+        for r in rows {
+            push_override(&mut out, r.get(0), r.get(1), r.get(2));
+        }
+        Ok(out)
+    }
+}
+
+fn push_override(out: &mut Overrides, at: i64, original: Option<i64>, state: String) {
+    match (state.as_str(), original) {
+        ("skipped" | "moved" | "cancelled", _) => out.away.push((at, state)),
+        (_, Some(from)) => out.moved_in.push((at, from)),
+        _ => {}
+    }
+}
+
+/// Set the state of the occurrence at `at` (recording it if it was not yet).
+async fn set_occurrence_state(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    row: &SeriesRow,
+    at: i64,
+    state: &str,
+    by: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO occurrences (workspace, series_id, at, state, changed_by, changed_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (series_id, at) DO UPDATE SET state = excluded.state,
+             changed_by = excluded.changed_by, changed_at = excluded.changed_at",
+    )
+    .bind(&row.workspace)
+    .bind(row.id)
+    .bind(at)
+    .bind(state)
+    .bind(by)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .context("recording an occurrence's state")?;
+    Ok(())
+}
+
+/// Replace a series' definition and its future reminders, inside `tx`.
+async fn update_series_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    row: &SeriesRow,
+    plan: &Plan,
+    now: i64,
+) -> anyhow::Result<()> {
+    let old_next: Option<i64> = sqlx::query("SELECT next_at FROM series WHERE id = $1")
+        .bind(row.id)
+        .fetch_one(&mut **tx)
+        .await
+        .context("reading a series before update")?
+        .get(0);
+    sqlx::query(
             "UPDATE series SET title = $1, cadence = $2, rrule = $3, tz = $4, anchor_date = $5, channel = $6,
-                    attendees = $7, remind = $8, status = $9, next_at = $10, updated_at = $11
+                    attendees = $7, remind = $8, status = $9, next_at = $10, updated_at = $11,
+                    duration_secs = $14, capture = $15
              WHERE id = $12 AND workspace = $13",
         )
         .bind(&row.title)
@@ -698,59 +788,38 @@ impl Store {
         .bind(now)
         .bind(row.id)
         .bind(&row.workspace)
-        .execute(&mut *tx)
+        .bind(row.duration_secs)
+        .bind(&row.capture)
+        .execute(&mut **tx)
         .await
         .context("updating a series")?;
-        cancel_pending(&mut tx, row.id).await?;
-        if let (Some(old), Some(new)) = (old_next, plan.next_at) {
+    cancel_pending(tx, row.id).await?;
+    if let Some(old) = old_next.filter(|old| Some(*old) != plan.next_at) {
+        if let Some(new) = plan.next_at {
             sqlx::query("UPDATE agenda_items SET occurrence_at = $1 WHERE series_id = $2 AND occurrence_at = $3")
-                .bind(new)
-                .bind(row.id)
-                .bind(old)
-                .execute(&mut *tx)
-                .await
-                .context("moving agenda items to the new next occurrence")?;
+                    .bind(new)
+                    .bind(row.id)
+                    .bind(old)
+                    .execute(&mut **tx)
+                    .await
+                    .context("moving agenda items to the new next occurrence")?;
         }
-        insert_reminders(&mut tx, &row.workspace, row.id, &row.channel, plan).await?;
-        tx.commit().await.context("committing a series update")?;
-        Ok(())
-    }
-
-    /// Record that `occurrence_at` will not happen, then move to `plan`.
-    pub async fn skip_occurrence(
-        &self,
-        row: &SeriesRow,
-        occurrence_at: i64,
-        by: &str,
-        plan: &Plan,
-        now: i64,
-    ) -> anyhow::Result<()> {
+        // A slot the new definition no longer has is forgotten (a
+        // skipped or moved one keeps its record).
         sqlx::query(
-            "INSERT INTO skips (series_id, occurrence_at, skipped_by, skipped_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (series_id, occurrence_at) DO NOTHING",
-        )
-        .bind(row.id)
-        .bind(occurrence_at)
-        .bind(by)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .context("recording a skipped occurrence")?;
-        self.update_series(row, plan, now).await
+                "DELETE FROM occurrences WHERE series_id = $1 AND at = $2 AND state = 'scheduled' AND original_at IS NULL",
+            )
+            .bind(row.id)
+            .bind(old)
+            .execute(&mut **tx)
+            .await
+            .context("forgetting a slot that is gone")?;
     }
+    insert_reminders(tx, &row.workspace, row.id, &row.channel, plan, now).await?;
+    Ok(())
+}
 
-    pub async fn skips(&self, series_id: i64, from: i64) -> anyhow::Result<Vec<i64>> {
-        let rows = sqlx::query(
-            "SELECT occurrence_at FROM skips WHERE series_id = $1 AND occurrence_at > $2 ORDER BY 1",
-        )
-        .bind(series_id)
-        .bind(from)
-        .fetch_all(&self.pool)
-        .await
-        .context("reading skipped occurrences")?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
-    }
-
+impl Store {
     pub async fn cancel_series(&self, workspace: &str, id: i64, now: i64) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
         let done = sqlx::query(
@@ -765,6 +834,16 @@ impl Store {
         .context("cancelling a series")?
         .rows_affected();
         cancel_pending(&mut tx, id).await?;
+        if done == 1 {
+            sqlx::query(
+                "UPDATE occurrences SET state = 'cancelled', changed_at = $1 WHERE series_id = $2 AND state = 'scheduled' AND at > $1",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .context("cancelling a series' occurrences")?;
+        }
         tx.commit().await.context("committing a cancellation")?;
         Ok(done == 1)
     }
@@ -804,7 +883,7 @@ impl Store {
         occurrence_at: i64,
     ) -> anyhow::Result<Vec<AgendaItem>> {
         sqlx::query_as::<_, AgendaItem>(
-            "SELECT id, text, added_by FROM agenda_items WHERE series_id = $1 AND occurrence_at = $2 ORDER BY id",
+            "SELECT id, text, added_by, covered_at, carried FROM agenda_items WHERE series_id = $1 AND occurrence_at = $2 ORDER BY id",
         )
         .bind(series_id)
         .bind(occurrence_at)
@@ -827,14 +906,14 @@ impl Store {
         .context("finding series whose occurrence has passed")
     }
 
-    /// Skipped occurrences of the series `ids` after the occurrence each
-    /// has passed (`passed[i]` for `ids[i]`), in one query for a batch.
-    pub async fn skips_after(
+    /// One-off changes of the series `ids` after the occurrence each has
+    /// passed (`passed[i]` for `ids[i]`), in one query for a batch.
+    pub async fn overrides_after(
         &self,
         ids: &[i64],
         passed: &[i64],
-    ) -> anyhow::Result<std::collections::HashMap<i64, Vec<i64>>> {
-        let mut out: std::collections::HashMap<i64, Vec<i64>> = Default::default();
+    ) -> anyhow::Result<std::collections::HashMap<i64, Overrides>> {
+        let mut out: std::collections::HashMap<i64, Overrides> = Default::default();
         let (Some(lo), Some(hi), Some(from)) =
             (ids.iter().min(), ids.iter().max(), passed.iter().min())
         else {
@@ -843,19 +922,21 @@ impl Store {
         let after: std::collections::HashMap<i64, i64> =
             ids.iter().copied().zip(passed.iter().copied()).collect();
         let rows = sqlx::query(
-            "SELECT series_id, occurrence_at FROM skips
-             WHERE series_id >= $1 AND series_id <= $2 AND occurrence_at > $3 ORDER BY 1, 2",
+            "SELECT series_id, at, original_at, state FROM occurrences
+             WHERE series_id >= $1 AND series_id <= $2 AND at > $3
+               AND (state IN ('skipped', 'moved', 'cancelled') OR original_at IS NOT NULL)
+             ORDER BY 1, 2",
         )
         .bind(lo)
         .bind(hi)
         .bind(from)
         .fetch_all(&self.pool)
         .await
-        .context("reading skipped occurrences")?;
+        .context("reading one-off changes of series")?;
         for r in rows {
             let (id, at): (i64, i64) = (r.get(0), r.get(1));
             if after.get(&id).is_some_and(|p| at > *p) {
-                out.entry(id).or_default().push(at);
+                push_override(out.entry(id).or_default(), at, r.get(2), r.get(3));
             }
         }
         Ok(out)
@@ -1339,7 +1420,7 @@ async fn audit(
 
 async fn cancel_pending(tx: &mut Tx, series_id: i64) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE deliveries SET state = 'cancelled' WHERE series_id = $1 AND state = 'pending'",
+        "UPDATE deliveries SET state = 'cancelled' WHERE series_id = $1 AND state = 'pending' AND kind = 'reminder'",
     )
     .bind(series_id)
     .execute(&mut **tx)
@@ -1370,7 +1451,38 @@ async fn advance_in(
     .context("advancing a series")?
     .rows_affected();
     if moved == 1 {
-        insert_reminders(tx, &row.workspace, row.id, &row.channel, plan).await?;
+        sqlx::query(
+            "INSERT INTO occurrences (workspace, series_id, at, state, changed_by, changed_at)
+             VALUES ($1, $2, $3, 'held', 'quorum', $4)
+             ON CONFLICT (series_id, at) DO UPDATE SET state = 'held', changed_at = excluded.changed_at
+             WHERE occurrences.state = 'scheduled'",
+        )
+        .bind(&row.workspace)
+        .bind(row.id)
+        .bind(passed)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .context("recording an occurrence as held")?;
+        // Its minutes, rendered when they are sent at its end: the dedupe
+        // key makes them one delivery however many instances get here.
+        let end = passed.saturating_add(row.duration_secs.clamp(0, 86_400));
+        sqlx::query(
+            "INSERT INTO deliveries (workspace, kind, dedupe_key, channel, series_id, occurrence_at, due_at, next_try_at)
+             VALUES ($1, 'notice', $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (dedupe_key) DO NOTHING",
+        )
+        .bind(&row.workspace)
+        .bind(format!("minutes:{}:{passed}", row.id))
+        .bind(&row.channel)
+        .bind(row.id)
+        .bind(passed)
+        .bind(end)
+        .bind(end)
+        .execute(&mut **tx)
+        .await
+        .context("queueing an occurrence's minutes")?;
+        insert_reminders(tx, &row.workspace, row.id, &row.channel, plan, now).await?;
     }
     Ok(moved == 1)
 }
@@ -1381,10 +1493,22 @@ async fn insert_reminders(
     series_id: i64,
     channel: &str,
     plan: &Plan,
+    now: i64,
 ) -> anyhow::Result<()> {
     let Some(occurrence) = plan.next_at else {
         return Ok(());
     };
+    sqlx::query(
+        "INSERT INTO occurrences (workspace, series_id, at, state, changed_by, changed_at)
+         VALUES ($1, $2, $3, 'scheduled', 'quorum', $4) ON CONFLICT (series_id, at) DO NOTHING",
+    )
+    .bind(workspace)
+    .bind(series_id)
+    .bind(occurrence)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .context("recording the next occurrence")?;
     for r in &plan.reminders {
         sqlx::query(
             "INSERT INTO deliveries (workspace, kind, dedupe_key, channel, series_id, occurrence_at, lead_secs, due_at, next_try_at)
