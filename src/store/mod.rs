@@ -731,7 +731,7 @@ fn push_override(out: &mut Overrides, at: i64, original: Option<i64>, state: Str
 
 /// Set the state of the occurrence at `at` (recording it if it was not yet).
 async fn set_occurrence_state(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut Tx,
     row: &SeriesRow,
     at: i64,
     state: &str,
@@ -758,7 +758,7 @@ async fn set_occurrence_state(
 
 /// Replace a series' definition and its future reminders, inside `tx`.
 async fn update_series_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut Tx,
     row: &SeriesRow,
     plan: &Plan,
     now: i64,
