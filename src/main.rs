@@ -249,6 +249,11 @@ fn run_console(config: Option<PathBuf>, user: String, exit_on_eof: bool) -> Exit
         Ok(c) => c,
         Err(e) => return fail(2, e),
     };
+    // One writer per SQLite file, held until the process exits.
+    let _lock = match quorum::store::lock::acquire(&config.database_url, "quorum console") {
+        Ok(l) => l,
+        Err(e) => return fail(1, e),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -504,6 +509,10 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
     let config = match Config::load(config.as_deref()) {
         Ok(c) => c,
         Err(e) => return fail(2, e),
+    };
+    let _lock = match quorum::store::lock::acquire(&config.database_url, "quorum run") {
+        Ok(l) => l,
+        Err(e) => return fail(1, e),
     };
     let discord_token = secret("DISCORD_TOKEN");
     let slack_token = secret("SLACK_BOT_TOKEN");

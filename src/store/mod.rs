@@ -15,6 +15,7 @@ mod actions;
 mod decisions;
 mod escalations;
 mod leases;
+pub mod lock;
 mod workspaces;
 pub use decisions::Settled;
 pub use escalations::EscalationLock;
