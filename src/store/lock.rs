@@ -6,7 +6,7 @@
 //! crash (kill -9, power loss) never blocks a restart: only a live holder
 //! counts. PostgreSQL needs none of this (several instances share it).
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Seek as _, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -46,9 +46,9 @@ pub fn acquire(url: &str, command: &str) -> Result<Option<InstanceLock>, String>
         .truncate(false)
         .open(&path)
         .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
+    match try_lock(&file) {
+        Ok(true) => {}
+        Ok(false) => {
             let mut holder = String::new();
             // Bounded: the file is ours, but never trust a size.
             let _ = (&file).take(512).read_to_string(&mut holder);
@@ -63,7 +63,7 @@ pub fn acquire(url: &str, command: &str) -> Result<Option<InstanceLock>, String>
                 db_of(&path).display()
             ));
         }
-        Err(TryLockError::Error(e)) => {
+        Err(e) => {
             return Err(format!("cannot lock {}: {e}", path.display()));
         }
     }
@@ -84,6 +84,25 @@ pub fn acquire(url: &str, command: &str) -> Result<Option<InstanceLock>, String>
         ));
     }
     Ok(Some(InstanceLock { _file: file, path }))
+}
+
+/// flock(2) LOCK_EX without waiting: `Ok(false)` when another open file
+/// description holds it. (std's `File::try_lock` does the same from Rust
+/// 1.89; the crate still builds with 1.85.)
+fn try_lock(file: &File) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd as _;
+    // SAFETY: the descriptor is open for as long as `file` is borrowed, and
+    // flock(2) takes no pointers.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(e)
+    }
 }
 
 fn db_of(lock: &Path) -> PathBuf {
