@@ -16,6 +16,7 @@ mod decisions;
 mod escalations;
 mod leases;
 pub mod lock;
+mod metrics;
 mod workspaces;
 pub use decisions::Settled;
 pub use escalations::EscalationLock;
