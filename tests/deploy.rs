@@ -30,7 +30,11 @@ fn the_unit_runs_the_service_as_its_own_user_and_outlasts_the_drain() {
     let exec = unit_values("ExecStart");
     assert_eq!(exec.len(), 1, "{exec:?}");
     let args: Vec<&str> = exec[0].split_whitespace().collect();
-    assert_eq!(args.get(1), Some(&"run"), "ExecStart runs `quorum run`: {exec:?}");
+    assert_eq!(
+        args.get(1),
+        Some(&"run"),
+        "ExecStart runs `quorum run`: {exec:?}"
+    );
     assert_eq!(unit_values("User"), ["quorum"]);
     assert_eq!(unit_values("ProtectSystem"), ["strict"]);
     assert_eq!(unit_values("StateDirectory"), ["quorum"]);
@@ -40,7 +44,10 @@ fn the_unit_runs_the_service_as_its_own_user_and_outlasts_the_drain() {
     assert_eq!(env_file, ["/etc/quorum/quorum.env"]);
     let stop = unit_values("TimeoutStopSec");
     let stop: f64 = stop[0].parse().expect("TimeoutStopSec in seconds");
-    assert!(stop > DRAIN_SECS + 5.0, "TimeoutStopSec={stop} must outlast the drain");
+    assert!(
+        stop > DRAIN_SECS + 5.0,
+        "TimeoutStopSec={stop} must outlast the drain"
+    );
     let db = unit_values("Environment")
         .into_iter()
         .find_map(|e| e.strip_prefix("QUORUM_DATABASE_URL="))
@@ -97,9 +104,18 @@ fn the_site_proxies_only_the_public_paths_and_keeps_metrics_private() {
         .collect();
     assert_eq!(
         proxied,
-        ["/discord/", "/slack/", "/calendar/", "= /dashboard", "/dashboard/"]
+        [
+            "/discord/",
+            "/slack/",
+            "/calendar/",
+            "= /dashboard",
+            "/dashboard/"
+        ]
     );
-    assert!(!SITE.contains("location /metrics"), "/metrics is never proxied");
+    assert!(
+        !SITE.contains("location /metrics"),
+        "/metrics is never proxied"
+    );
     assert!(SITE.contains("listen 443 ssl;"));
 }
 
@@ -149,14 +165,26 @@ fn site_in(dir: &Path, http: u16, https: u16, upstream: u16) -> std::path::PathB
     assert!(openssl.status.success(), "{openssl:?}");
     let live = "/etc/letsencrypt/live/quorum.example.com";
     let site = SITE
-        .replace(&format!("{live}/fullchain.pem"), &dir.join("cert.pem").display().to_string())
-        .replace(&format!("{live}/privkey.pem"), &dir.join("key.pem").display().to_string())
+        .replace(
+            &format!("{live}/fullchain.pem"),
+            &dir.join("cert.pem").display().to_string(),
+        )
+        .replace(
+            &format!("{live}/privkey.pem"),
+            &dir.join("key.pem").display().to_string(),
+        )
         .replace("listen 80;", &format!("listen 127.0.0.1:{http};"))
         .replace("listen [::]:80;", "")
         .replace("listen 443 ssl;", &format!("listen 127.0.0.1:{https} ssl;"))
         .replace("listen [::]:443 ssl;", "")
-        .replace("server 127.0.0.1:8080;", &format!("server 127.0.0.1:{upstream};"));
-    assert!(!site.contains("/etc/letsencrypt"), "every certificate path replaced");
+        .replace(
+            "server 127.0.0.1:8080;",
+            &format!("server 127.0.0.1:{upstream};"),
+        );
+    assert!(
+        !site.contains("/etc/letsencrypt"),
+        "every certificate path replaced"
+    );
     std::fs::write(dir.join("site.conf"), site).unwrap();
     let d = dir.display();
     let conf = format!(
@@ -172,7 +200,12 @@ fn site_in(dir: &Path, http: u16, https: u16, upstream: u16) -> std::path::PathB
 
 fn nginx(conf: &Path, dir: &Path) -> Command {
     let mut cmd = Command::new(tool("nginx"));
-    cmd.arg("-e").arg("stderr").arg("-p").arg(dir).arg("-c").arg(conf);
+    cmd.arg("-e")
+        .arg("stderr")
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(conf);
     cmd.stdin(Stdio::null());
     cmd
 }
@@ -182,7 +215,10 @@ fn nginx(conf: &Path, dir: &Path) -> Command {
 fn nginx_accepts_the_site() {
     let dir = tempfile::tempdir().unwrap();
     let conf = site_in(dir.path(), 8080, 8443, 8081);
-    let out = nginx(&conf, dir.path()).arg("-t").output().expect("run nginx -t");
+    let out = nginx(&conf, dir.path())
+        .arg("-t")
+        .output()
+        .expect("run nginx -t");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("test is successful"), "{err}");
@@ -204,9 +240,8 @@ async fn nginx_passes_the_chat_paths_and_answers_404_for_metrics() {
     // says whether nginx passed it on.
     let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let upstream_port = upstream.local_addr().unwrap().port();
-    let app = axum::Router::new().fallback(|uri: axum::http::Uri| async move {
-        format!("upstream saw {}", uri.path())
-    });
+    let app = axum::Router::new()
+        .fallback(|uri: axum::http::Uri| async move { format!("upstream saw {}", uri.path()) });
     tokio::spawn(async move { axum::serve(upstream, app).await });
     let dir = tempfile::tempdir().unwrap();
     let (http, https) = (free_port(), free_port());
@@ -240,7 +275,14 @@ async fn nginx_passes_the_chat_paths_and_answers_404_for_metrics() {
         assert_eq!(r.status(), 200, "{path}");
         assert_eq!(r.text().await.unwrap(), format!("upstream saw {path}"));
     }
-    for path in ["/metrics", "/healthz", "/readyz", "/", "/dashboardx", "/metrics/x"] {
+    for path in [
+        "/metrics",
+        "/healthz",
+        "/readyz",
+        "/",
+        "/dashboardx",
+        "/metrics/x",
+    ] {
         let r = client.get(format!("{base}{path}")).send().await.unwrap();
         assert_eq!(r.status(), 404, "{path} must stay private");
     }

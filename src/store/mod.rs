@@ -12,6 +12,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor as _, Row};
 
 mod actions;
+mod backup;
 mod decisions;
 mod escalations;
 mod leases;
