@@ -130,9 +130,20 @@ fn parse_metrics(text: &str) -> std::collections::HashMap<String, f64> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_serves_parseable_metrics_and_logs_json_at_debug_without_a_secret() {
-    let (fake, discord_api, slack_api) = support::fakes::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("quorum.db");
+    let url = format!("sqlite://{}", dir.path().join("quorum.db").display());
+    metrics_and_logs(dir, &url, 4.0).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs PostgreSQL (QUORUM_TEST_POSTGRES_URL)"]
+async fn run_on_postgres_serves_parseable_metrics_and_logs_json_without_a_secret() {
+    let url = support::core::fresh_postgres_database().await;
+    metrics_and_logs(tempfile::tempdir().unwrap(), &url, 8.0).await;
+}
+
+async fn metrics_and_logs(dir: tempfile::TempDir, url: &str, pool_max: f64) {
+    let (fake, discord_api, slack_api) = support::fakes::start().await;
     let config = dir.path().join("quorum.toml");
     let example = std::fs::read_to_string("deploy/quorum.example.toml").unwrap();
     std::fs::write(&config, format!("{example}\n[discord]\ngateway = false\n")).unwrap();
@@ -151,7 +162,7 @@ async fn run_serves_parseable_metrics_and_logs_json_at_debug_without_a_secret() 
             "json",
             "run",
         ])
-        .env("QUORUM_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env("QUORUM_DATABASE_URL", url)
         .env("QUORUM_HTTP_LISTEN", format!("127.0.0.1:{port}"))
         .env("QUORUM_LOG", "debug")
         .env("QUORUM_SLACK_API_BASE", &slack_api)
@@ -236,7 +247,7 @@ async fn run_serves_parseable_metrics_and_logs_json_at_debug_without_a_secret() 
     assert!(get(r#"quorum_chat_api_calls_total{platform="slack",status="200"}"#) >= 1.0);
     assert!(get("quorum_scheduler_tick_duration_seconds_count") >= 1.0);
     assert!(get("quorum_scheduler_lag_seconds") >= 0.0);
-    assert_eq!(get("quorum_db_pool_max_connections"), 4.0);
+    assert_eq!(get("quorum_db_pool_max_connections"), pool_max);
     assert!(get(r#"quorum_db_pool_connections{state="idle"}"#) >= 0.0);
     assert!(get(r#"quorum_db_pool_connections{state="in_use"}"#) >= 0.0);
     let escalations: f64 = m
