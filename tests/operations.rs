@@ -142,6 +142,16 @@ async fn run_on_postgres_serves_parseable_metrics_and_logs_json_without_a_secret
     metrics_and_logs(tempfile::tempdir().unwrap(), &url, 8.0).await;
 }
 
+/// A `quorum run` that is stopped however the test ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 async fn metrics_and_logs(dir: tempfile::TempDir, url: &str, pool_max: f64) {
     let (fake, discord_api, slack_api) = support::fakes::start().await;
     let config = dir.path().join("quorum.toml");
@@ -154,28 +164,30 @@ async fn metrics_and_logs(dir: tempfile::TempDir, url: &str, pool_max: f64) {
             .verifying_key()
             .to_bytes(),
     );
-    let mut child = std::process::Command::new(support::bin())
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "--log-format",
-            "json",
-            "run",
-        ])
-        .env("QUORUM_DATABASE_URL", url)
-        .env("QUORUM_HTTP_LISTEN", format!("127.0.0.1:{port}"))
-        .env("QUORUM_LOG", "debug")
-        .env("QUORUM_SLACK_API_BASE", &slack_api)
-        .env("QUORUM_DISCORD_API_BASE", &discord_api)
-        .env("SLACK_BOT_TOKEN", SLACK_TOKEN)
-        .env("SLACK_SIGNING_SECRET", SIGNING)
-        .env("DISCORD_TOKEN", DISCORD_TOKEN)
-        .env("DISCORD_PUBLIC_KEY", &public_key)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("start quorum run");
+    let mut child = Running(
+        std::process::Command::new(support::bin())
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "--log-format",
+                "json",
+                "run",
+            ])
+            .env("QUORUM_DATABASE_URL", url)
+            .env("QUORUM_HTTP_LISTEN", format!("127.0.0.1:{port}"))
+            .env("QUORUM_LOG", "debug")
+            .env("QUORUM_SLACK_API_BASE", &slack_api)
+            .env("QUORUM_DISCORD_API_BASE", &discord_api)
+            .env("SLACK_BOT_TOKEN", SLACK_TOKEN)
+            .env("SLACK_SIGNING_SECRET", SIGNING)
+            .env("DISCORD_TOKEN", DISCORD_TOKEN)
+            .env("DISCORD_PUBLIC_KEY", &public_key)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start quorum run"),
+    );
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -258,10 +270,10 @@ async fn metrics_and_logs(dir: tempfile::TempDir, url: &str, pool_max: f64) {
     assert_eq!(escalations, 1.0, "{text}");
 
     std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(child.0.wait().unwrap().success());
     let log = std::fs::read_to_string(&log).unwrap();
     for secret in [SLACK_TOKEN, SIGNING, DISCORD_TOKEN] {
         assert!(!log.contains(secret), "a secret reached the log");
