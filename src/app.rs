@@ -155,9 +155,13 @@ impl App {
 
     /// Parse and run one line of the text grammar.
     pub async fn handle_line(&self, actor: &Actor, line: &str, now: DateTime<Utc>) -> Reply {
+        let started = std::time::Instant::now();
         match command::parse(line) {
             Ok(cmd) => self.handle(actor, cmd, now).await,
-            Err(e) => error_reply(&e),
+            Err(e) => {
+                crate::metrics::command(&unparsed_name(line), "user_error", started.elapsed());
+                error_reply(&e)
+            }
         }
     }
 
@@ -207,9 +211,25 @@ impl App {
 
     /// Run one command.
     pub async fn handle(&self, actor: &Actor, cmd: Command, now: DateTime<Utc>) -> Reply {
-        let span = tracing::info_span!("command", workspace = %actor.workspace, user = %actor.user);
+        let name = command_name(&cmd);
+        let span = tracing::info_span!("command", workspace = %actor.workspace, user = %actor.user, command = %name);
         let reads_only = cmd.reads_only();
+        let started = std::time::Instant::now();
         let result = tracing::Instrument::instrument(self.run(actor, cmd, now), span).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(Error::User(_)) => "user_error",
+            Err(Error::Internal(e)) => {
+                let timed_out = |c: &(dyn std::error::Error + 'static)| {
+                    matches!(c.downcast_ref(), Some(sqlx::Error::PoolTimedOut))
+                };
+                if e.chain().any(timed_out) {
+                    crate::metrics::pool_wait();
+                }
+                "internal_error"
+            }
+        };
+        crate::metrics::command(&name, outcome, started.elapsed());
         // Only a command that may have changed what is due wakes the
         // scheduler (a wake runs a whole round of queries).
         if let (Some(wake), false) = (&self.scheduler_wake, reads_only || result.is_err()) {
@@ -989,5 +1009,60 @@ fn error_reply(e: &Error) -> Reply {
         text: e.to_user_text(),
         ephemeral: true,
         is_error: true,
+    }
+}
+
+/// A command's name for logs and metrics, e.g. `meeting add`, `help`: the
+/// family and the variant, read from the derived `Debug` so that a command
+/// added later is named without a change here. A closed set (never user
+/// text), so it is safe as a metrics label.
+fn command_name(cmd: &Command) -> String {
+    let debug = format!("{cmd:?}");
+    let word = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_lowercase()
+    };
+    let family = word(&debug);
+    match debug[family.len()..].strip_prefix('(') {
+        Some(rest) => format!("{family} {}", word(rest)),
+        None => family,
+    }
+}
+
+/// The metrics name of a line that did not parse: its family when it names
+/// one (`meeting`), else `unknown` (never the user's text).
+fn unparsed_name(line: &str) -> String {
+    let word = line
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches('/')
+        .to_ascii_lowercase();
+    match word.as_str() {
+        "help" | "meeting" | "decision" | "action" | "escalate" | "escalation" => word,
+        _ => "unknown".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod command_name_tests {
+    use super::*;
+
+    #[test]
+    fn a_command_is_named_by_its_family_and_variant_never_its_text() {
+        let cases = [
+            ("/help", "help"),
+            ("/meeting list", "meeting list"),
+            ("/action add task:\"secret plan\" owner:cto", "action add"),
+            ("/escalation ack id:3", "escalation ack"),
+        ];
+        for (line, want) in cases {
+            let cmd = crate::command::parse(line).unwrap();
+            assert_eq!(command_name(&cmd), want, "{line}");
+        }
+        assert_eq!(unparsed_name("/meeting add when:fortnightly"), "meeting");
+        assert_eq!(unparsed_name("/secret-plan x"), "unknown");
     }
 }

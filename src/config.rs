@@ -60,6 +60,19 @@ pub const ENV_OVERRIDES: &[&str] = &[
     "QUORUM_DEFAULTS_TIMEZONE",
 ];
 
+/// Every secret `quorum` reads from the environment (never from the file,
+/// never logged).
+pub const SECRETS: &[&str] = &[
+    "DISCORD_TOKEN",
+    "DISCORD_PUBLIC_KEY",
+    "DISCORD_APPLICATION_ID",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+];
+
+/// The environment variables of logging: the filter and the format.
+pub const LOG_VARIABLES: &[&str] = &["QUORUM_LOG", "QUORUM_LOG_FORMAT"];
+
 /// Validated settings.
 #[derive(Debug, Clone)]
 pub struct Config {

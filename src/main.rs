@@ -22,6 +22,10 @@ struct Cli {
     /// Config file (default: quorum.toml when present).
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
+    /// Log lines on standard error as `text` (coloured only on a terminal) or
+    /// `json` (one object a line, for journald and log shippers).
+    #[arg(long, global = true, env = "QUORUM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -62,6 +66,22 @@ enum Cmd {
     Todo {
         #[command(subcommand)]
         command: TodoCmd,
+    },
+    /// Write a consistent copy of the SQLite database, also while Quorum runs
+    /// (for PostgreSQL, use pg_dump).
+    Backup {
+        /// The copy to write; it must not exist yet.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Replace the SQLite database with a backup. Refused while an instance
+    /// uses the database, and without --force when the database exists.
+    Restore {
+        /// A file written by `quorum backup`.
+        file: PathBuf,
+        /// Replace the existing database (its contents are lost).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -175,19 +195,37 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
-fn init_logging() {
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_env("QUORUM_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        // Colour codes only for a person at a terminal, never into a file
+        // or the journal.
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        // Each line one JSON object with the event's fields and the fields
+        // of every span it is in (workspace, command, ids).
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(false)
+            .with_span_list(true)
+            .init(),
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.log_format);
     match cli.command {
         Some(Cmd::Schedule {
             command:
@@ -219,6 +257,8 @@ fn main() -> ExitCode {
         Some(Cmd::Todo { command }) => with_store(cli.config, |config, store| {
             Box::pin(todo(config, store, command))
         }),
+        Some(Cmd::Backup { out }) => backup(cli.config, &out),
+        Some(Cmd::Restore { file, force }) => restore(cli.config, &file, force),
         None if secret("DISCORD_TOKEN").is_some() || secret("SLACK_BOT_TOKEN").is_some() => {
             run_service(cli.config)
         }
@@ -263,6 +303,11 @@ fn run_console(config: Option<PathBuf>, user: String, exit_on_eof: bool) -> Exit
     let config = match Config::load(config.as_deref()) {
         Ok(c) => c,
         Err(e) => return fail(2, e),
+    };
+    // One writer per SQLite file, held until the process exits.
+    let _lock = match quorum::store::lock::acquire(&config.database_url, "quorum console") {
+        Ok(l) => l,
+        Err(e) => return fail(1, e),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -536,6 +581,10 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(2, e),
     };
+    let _lock = match quorum::store::lock::acquire(&config.database_url, "quorum run") {
+        Ok(l) => l,
+        Err(e) => return fail(1, e),
+    };
     let discord_token = secret("DISCORD_TOKEN");
     let slack_token = secret("SLACK_BOT_TOKEN");
     if discord_token.is_none() && slack_token.is_none() {
@@ -739,6 +788,172 @@ fn discord(config: Option<PathBuf>, command: DiscordCmd) -> ExitCode {
                 }
                 Err(e) => fail(1, format!("{e:#}")),
             }
+        }
+    }
+}
+
+/// The SQLite file of the configured database, or the one line that says
+/// what to use instead.
+fn sqlite_file(config: &Config, pg_tool: &str) -> Result<PathBuf, ExitCode> {
+    if !config.database_url.starts_with("sqlite:") {
+        return Err(fail(
+            2,
+            format!(
+                "the database is PostgreSQL: use {pg_tool} (quorum backup and restore handle SQLite files)"
+            ),
+        ));
+    }
+    match quorum::store::lock::lock_path_of(&config.database_url) {
+        Some(lock) => Ok(lock.with_extension("")),
+        None => Err(fail(
+            2,
+            "the database is in memory: there is no file to back up or restore",
+        )),
+    }
+}
+
+fn current_thread() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(1, format!("cannot start the async runtime: {e}")))
+}
+
+fn backup(config: Option<PathBuf>, out: &std::path::Path) -> ExitCode {
+    let config = match Config::load(config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(2, e),
+    };
+    let db = match sqlite_file(
+        &config,
+        "pg_dump (e.g. pg_dump --format=custom --file=quorum.dump \"$QUORUM_DATABASE_URL\")",
+    ) {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    if out.exists() {
+        return fail(
+            2,
+            format!("{} exists; choose a new file for the backup", out.display()),
+        );
+    }
+    if !db.exists() {
+        return fail(
+            2,
+            format!("there is no database at {} to back up", db.display()),
+        );
+    }
+    let runtime = match current_thread() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    runtime.block_on(async {
+        let result = async {
+            let store = quorum::store::Store::connect(&config.database_url).await?;
+            store.backup_to(out).await?;
+            store.close().await;
+            let copy =
+                quorum::store::Store::connect(&format!("sqlite://{}", out.display())).await?;
+            let check = copy.integrity().await?;
+            copy.close().await;
+            anyhow::ensure!(
+                check == "ok",
+                "the backup failed its integrity check: {check}"
+            );
+            anyhow::Ok(())
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+                println!(
+                    "backup of {} written to {} ({size} bytes)",
+                    db.display(),
+                    out.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(out);
+                fail(1, format!("{e:#}"))
+            }
+        }
+    })
+}
+
+fn restore(config: Option<PathBuf>, file: &std::path::Path, force: bool) -> ExitCode {
+    let config = match Config::load(config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(2, e),
+    };
+    let db = match sqlite_file(&config, "pg_restore") {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    if !file.is_file() {
+        return fail(2, format!("{} is not a file", file.display()));
+    }
+    // Held until the restore is done: no instance starts on a half-restored file.
+    let _lock = match quorum::store::lock::acquire(&config.database_url, "quorum restore") {
+        Ok(l) => l,
+        Err(e) => return fail(1, e),
+    };
+    if db.exists() && !force {
+        return fail(
+            2,
+            format!(
+                "{} exists; add --force to replace it with {} (what it holds now is lost)",
+                db.display(),
+                file.display()
+            ),
+        );
+    }
+    let mut staged = db.clone().into_os_string();
+    staged.push(".restoring");
+    let staged = PathBuf::from(staged);
+    let runtime = match current_thread() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let result = runtime.block_on(async {
+        use anyhow::Context as _;
+        let _ = std::fs::remove_file(&staged);
+        std::fs::copy(file, &staged)
+            .with_context(|| format!("copying {} beside the database", file.display()))?;
+        // Check the copy and bring its schema up to this version.
+        let store = quorum::store::Store::connect(&format!("sqlite://{}", staged.display()))
+            .await
+            .with_context(|| format!("{} is not a Quorum database", file.display()))?;
+        let check = store.integrity().await?;
+        store.checkpoint().await?;
+        store.close().await;
+        anyhow::ensure!(
+            check == "ok",
+            "{} failed its integrity check: {check}",
+            file.display()
+        );
+        for side in ["-wal", "-shm"] {
+            let mut p = db.clone().into_os_string();
+            p.push(side);
+            match std::fs::remove_file(&p) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| format!("removing {}", p.to_string_lossy()));
+                }
+                _ => {}
+            }
+        }
+        std::fs::rename(&staged, &db)
+            .with_context(|| format!("moving the restored database to {}", db.display()))?;
+        anyhow::Ok(())
+    });
+    match result {
+        Ok(()) => {
+            println!("restored {} from {}", db.display(), file.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&staged);
+            fail(1, format!("{e:#}"))
         }
     }
 }

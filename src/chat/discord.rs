@@ -112,8 +112,10 @@ impl DiscordChat {
             .header("Authorization", format!("Bot {}", self.token))
             .send()
             .await
+            .inspect_err(|_| crate::metrics::chat_call("discord", None))
             .map_err(|e| SendError::Retry(format!("Discord unreachable: {e}")))?;
         let status = resp.status();
+        crate::metrics::chat_call("discord", Some(status.as_u16()));
         self.note_headers(&route, resp.headers());
         let text = resp.text().await.unwrap_or_default();
         if status.is_success() {
@@ -157,6 +159,7 @@ impl DiscordChat {
 
     async fn wait_for_bucket(&self, route: &str) {
         if let Some(wait) = self.bucket_wait(route) {
+            crate::metrics::rate_limit_wait("discord");
             tokio::time::sleep(wait).await;
         }
         // Discord's global limit: take the next 20 ms slot.
@@ -206,8 +209,10 @@ impl DiscordChat {
             .json(body)
             .send()
             .await
+            .inspect_err(|_| crate::metrics::chat_call("discord", None))
             .map_err(|e| SendError::Retry(format!("Discord unreachable: {e}")))?;
         let status = resp.status();
+        crate::metrics::chat_call("discord", Some(status.as_u16()));
         self.note_headers(&route, resp.headers());
         if status.is_success() {
             return Ok(());
@@ -232,6 +237,7 @@ fn failure(
             .ok()
             .and_then(|v| v.get("retry_after").and_then(|r| r.as_f64()))
             .unwrap_or(1.0);
+        crate::metrics::rate_limit_wait("discord");
         return SendError::RetryAfter(super::bounded_wait(retry_after, "Discord retry_after"));
     }
     if status.is_server_error() {

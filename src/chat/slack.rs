@@ -207,9 +207,12 @@ impl SlackChat {
             .json(body)
             .send()
             .await
+            .inspect_err(|_| crate::metrics::chat_call("slack", None))
             .map_err(|e| SendError::Retry(format!("Slack unreachable: {e}")))?;
         let status = resp.status();
+        crate::metrics::chat_call("slack", Some(status.as_u16()));
         if status.as_u16() == 429 {
+            crate::metrics::rate_limit_wait("slack");
             let secs = resp
                 .headers()
                 .get("retry-after")
@@ -234,7 +237,10 @@ impl SlackChat {
         let code = v["error"].as_str().unwrap_or("unknown_error").to_string();
         tracing::error!(method, error = %code, "Slack answered ok:false");
         match code.as_str() {
-            "ratelimited" => Err(SendError::RetryAfter(Duration::from_secs(1))),
+            "ratelimited" => {
+                crate::metrics::rate_limit_wait("slack");
+                Err(SendError::RetryAfter(Duration::from_secs(1)))
+            }
             "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout" => {
                 Err(SendError::Retry(format!("Slack error {code}")))
             }

@@ -28,6 +28,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/slack/interactions", post(slack::interactions))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .with_state(state)
 }
 
@@ -35,6 +36,19 @@ pub fn router(state: HttpState) -> Router {
 /// at once whatever the database is doing.
 async fn healthz() -> (StatusCode, &'static str) {
     (StatusCode::OK, "ok\n")
+}
+
+/// Prometheus metrics as text (see [`crate::metrics`]). Public paths are
+/// chosen by the reverse proxy: deploy/nginx/quorum.conf never passes this on.
+async fn metrics(State(state): State<HttpState>) -> impl axum::response::IntoResponse {
+    let text = crate::metrics::render(&state.app.store, chrono::Utc::now()).await;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
 }
 
 /// How long readiness waits for the database.

@@ -237,7 +237,15 @@ impl<C: Chat> Scheduler<C> {
             let task = {
                 let (inner, tally) = (inner.clone(), tally.clone());
                 let span = info_span!("tick", at = %now);
-                tokio::spawn(async move { inner.tick_once(now, &tally).await }.instrument(span))
+                let started = std::time::Instant::now();
+                tokio::spawn(
+                    async move {
+                        let r = inner.tick_once(now, &tally).await;
+                        crate::metrics::tick(started.elapsed());
+                        r
+                    }
+                    .instrument(span),
+                )
             };
             tokio::pin!(task);
             let result = tokio::select! {
@@ -376,6 +384,9 @@ impl<C: Chat> Inner<C> {
             tracing::warn!(count = missed.len(), "reminders missed during downtime");
         }
         report.missed = missed.len();
+        for m in &missed {
+            crate::metrics::delivery(&m.workspace, "reminder", "missed");
+        }
         let me = self.clone();
         report.escalations = self
             .step("escalations", &mut report, async move {
@@ -688,6 +699,7 @@ impl<C: Chat> Inner<C> {
             if result.is_ok() {
                 lock.sent(d.id, at.timestamp()).await?;
                 tally.sent.fetch_add(1, Ordering::SeqCst);
+                crate::metrics::delivery(&d.workspace, &d.kind, "sent");
                 return Ok(Outcome::Done);
             }
             lock.release().await?;
@@ -698,6 +710,7 @@ impl<C: Chat> Inner<C> {
             Ok(()) => {
                 self.record_sent(d.id, t, late).await?;
                 tally.sent.fetch_add(1, Ordering::SeqCst);
+                crate::metrics::delivery(&d.workspace, &d.kind, if late { "late" } else { "sent" });
                 Ok(Outcome::Done)
             }
             Err(crate::chat::SendError::RetryAfter(wait)) => {
@@ -713,6 +726,7 @@ impl<C: Chat> Inner<C> {
                     .div_euclid(1000);
                 self.store.mark_rate_limited(d.id, next).await?;
                 tally.retried.fetch_add(1, Ordering::SeqCst);
+                crate::metrics::delivery(&d.workspace, &d.kind, "retried");
                 Ok(Outcome::DestinationDown(next))
             }
             Err(crate::chat::SendError::Retry(e)) if d.attempts < MAX_ATTEMPTS => {
@@ -721,12 +735,14 @@ impl<C: Chat> Inner<C> {
                 let next = t.saturating_add(wait);
                 self.store.mark_retry(d.id, next, &e).await?;
                 tally.retried.fetch_add(1, Ordering::SeqCst);
+                crate::metrics::delivery(&d.workspace, &d.kind, "retried");
                 Ok(Outcome::DestinationDown(next))
             }
             Err(e) => {
                 tracing::error!(attempt = d.attempts, error = %e, channel = %d.channel, "giving up on a delivery");
                 self.store.mark_failed(d.id, &e.to_string()).await?;
                 tally.failed.fetch_add(1, Ordering::SeqCst);
+                crate::metrics::delivery(&d.workspace, &d.kind, "failed");
                 Ok(Outcome::Done)
             }
         }

@@ -12,10 +12,13 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor as _, Row};
 
 mod actions;
+mod backup;
 mod decisions;
 mod escalations;
 mod leases;
 mod meetings;
+pub mod lock;
+mod metrics;
 mod workspaces;
 pub use decisions::Settled;
 pub use escalations::EscalationLock;
@@ -173,8 +176,8 @@ impl FileIdentity {
     fn check_writable(&self) -> Result<(), Unavailable> {
         let wal = std::path::PathBuf::from(format!("{}-wal", self.path.display()));
         for path in [&self.path, &wal] {
-            match std::fs::OpenOptions::new().append(true).open(path) {
-                Ok(_) => {}
+            match may_write(path) {
+                Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && path == &wal => {}
                 Err(e) => {
                     return Err(Unavailable(format!(
@@ -274,8 +277,28 @@ fn pool_options(
         })
 }
 
+/// Whether this process may write `path`, asked with access(2). Never by
+/// opening it: closing any descriptor of the database file drops every POSIX
+/// lock SQLite holds on it in this process, and another process (a backup, an
+/// export) may then checkpoint and reset the write-ahead log under our
+/// connections, losing committed writes. access(2) refuses what open(2)
+/// would (permissions, a read-only mount, `chattr +i`) without a descriptor.
+fn may_write(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "a NUL in the path"))?;
+    // SAFETY: `c` is a NUL-terminated string alive for the whole call, and
+    // access(2) only reads it.
+    let rc = unsafe { libc::access(c.as_ptr(), libc::W_OK) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// The file path of a `sqlite://PATH?...` url (none for in-memory databases).
-fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+pub(crate) fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
