@@ -119,7 +119,7 @@ async fn each_topic_routes_to_its_executive() {
     h.tick(T0).await;
     let cfo = posts_in(&h, "cfo");
     assert_eq!(cfo.len(), 3);
-    assert!(cfo[0].starts_with("[#cfo] @u-cfo CFO (Chief Financial): ESCALATION #1 [CRITICAL] budget: budget problem. Raised by ana in #exec-team."), "{}", cfo[0]);
+    assert!(cfo[0].starts_with("[#cfo] @u-cfo CFO (Chief Financial): ESCALATION #1 [CRITICAL] budget: budget problem\n  Raised by: ana in #exec-team\n"), "{}", cfo[0]);
     // Channels are posted to concurrently: find the CFO's first post.
     let posts = h.chat.posts.lock().unwrap().clone();
     let first_to_cfo = posts.iter().find(|p| p.channel == "cfo").unwrap();
@@ -160,9 +160,10 @@ async fn an_unacknowledged_escalation_climbs_every_level_then_repeats_and_stops(
     assert!(board[2].contains("Reminder 2 of 2"), "{}", board[2]);
     let notes = posts_in(&h, "exec-team");
     assert!(
-        notes.iter().any(|n| n.contains(
-            "moved up from department to cto: Nobody at department acknowledged within 15m."
-        )),
+        notes
+            .iter()
+            .any(|n| n.contains("moved up from department to cto\n")
+                && n.contains("\n  Nobody at department acknowledged within 15m.")),
         "{notes:#?}"
     );
     assert!(
@@ -515,7 +516,7 @@ async fn an_acknowledged_escalation_follows_up_until_resolved() {
     let f = posts_in(&h, "cto");
     assert!(
         f.last().unwrap().contains(
-            "cto: escalation #1 (medium security: Leaked key) you acknowledged is still unresolved"
+            "cto: escalation #1 you acknowledged is still unresolved\n  Severity: medium\n  Topic: security: Leaked key"
         ),
         "{f:#?}"
     );
@@ -529,7 +530,7 @@ async fn an_acknowledged_escalation_follows_up_until_resolved() {
     h.tick("2026-11-24T16:00:00Z").await;
     let texts = h.chat.texts();
     assert_eq!(texts.len(), n + 1, "only the resolution note: {texts:#?}");
-    assert!(texts[n].contains("was resolved by cto: Key rotated"));
+    assert!(texts[n].contains("was resolved by cto\n  Resolution: Key rotated"));
 }
 
 #[tokio::test]
@@ -564,7 +565,7 @@ async fn raise_reassign_list_and_show() {
     assert!(
         posts_in(&h, "exec-team")
             .iter()
-            .any(|p| p.contains("coo moved it up from coo: Needs the whole team."))
+            .any(|p| p.contains("Moved up by coo: Needs the whole team."))
     );
     let list = h
         .as_user("ana", T0, "/escalation list open:true mine:true")

@@ -4,6 +4,7 @@ pub mod action;
 pub mod decision;
 pub mod escalation;
 pub mod meeting;
+pub mod notice;
 pub mod org;
 pub mod recurrence;
 pub mod text;

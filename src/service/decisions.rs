@@ -8,6 +8,7 @@ use tracing::instrument;
 use crate::command::DecisionCommand;
 use crate::config::Config;
 use crate::domain::decision::attribution;
+use crate::domain::notice::{Action, Kind, Notice};
 use crate::error::{Result, user_err};
 use crate::service::meetings::Actor;
 use crate::store::{AuditRow, DecisionRow, NewDecision, Settled, Store};
@@ -152,10 +153,7 @@ impl Decisions {
         if !holds {
             let channel = config.channel_of(&authority);
             let who = config.org.addressee(&authority);
-            let body = format!(
-                "{who}: decision {id} \"{title}\" ({category}) was {} and needs your approval: /decision approve id:{id} or /decision reject id:{id} reason:\"...\"",
-                attribution("proposed", &new.decided_by, &new.recorded_by, None)
-            );
+            let body = approval_request(&who, id, &title, &category, &new).to_json();
             let mention: Vec<String> = config.user_of(&authority).into_iter().collect();
             self.store
                 .enqueue_notice_for(
@@ -461,4 +459,37 @@ impl Decisions {
             }
         })
     }
+}
+
+/// The notice asking a decision's authority to approve or reject it: what,
+/// which category, who proposed it, why, and a button for each answer.
+fn approval_request(who: &str, id: i64, title: &str, category: &str, new: &NewDecision) -> Notice {
+    let mut n = Notice::new(
+        Kind::ApprovalRequest,
+        format!("decision {id} \"{title}\" needs your approval"),
+    )
+    .to(who)
+    .field("Category", category)
+    .field(
+        "Proposed by",
+        attribution("proposed", &new.decided_by, &new.recorded_by, None)
+            .trim_start_matches("proposed by ")
+            .to_string(),
+    );
+    if !new.rationale.trim().is_empty() {
+        n = n.field("Rationale", new.rationale.clone());
+    }
+    n.action(
+        Action::new(
+            "Approve",
+            format!("decision:approve:{id}"),
+            format!("/decision approve id:{id}"),
+        )
+        .primary(),
+    )
+    .action(Action::new(
+        "Reject",
+        format!("decision:reject:{id}"),
+        format!("/decision reject id:{id} reason:\"...\""),
+    ))
 }
