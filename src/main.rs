@@ -547,6 +547,18 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
             Err(e) => return fail(1, format!("cannot build the Slack client: {e}")),
         },
     };
+    // Its own client for the forms buttons open (the sender paces posts).
+    let slack_web = match &slack_token {
+        None => None,
+        Some(t) => match quorum::chat::slack::SlackChat::new(
+            &config.slack.api_base,
+            t,
+            config.slack.channels.clone(),
+        ) {
+            Ok(c) => Some(std::sync::Arc::new(c)),
+            Err(e) => return fail(1, format!("cannot build the Slack client: {e}")),
+        },
+    };
     let chat = quorum::chat::Platforms { discord, slack };
     let token = discord_token.unwrap_or_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -611,6 +623,7 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
             app,
             discord_key: key,
             slack_secret,
+            slack_web,
         };
         let server = quorum::http::serve(state, &listen, async move {
             let _ = rx.wait_for(|s| *s).await;
