@@ -787,16 +787,35 @@ impl App {
     }
 }
 
+/// One escalation in a list, at the level it is at now (not where it
+/// started): `1. [critical open] budget: Payroll failed (now at exec-team,
+/// level 4 of 5; routed to cfo; raised by ana on ...)`.
 fn escalation_line(r: &EscalationRow, c: &Config) -> String {
+    let severity = r
+        .severity
+        .parse()
+        .unwrap_or(crate::domain::escalation::Severity::High);
+    let steps = crate::domain::escalation::steps(&c.escalation.path, &r.routed_to, severity);
+    let here = usize::try_from(r.level)
+        .unwrap_or(0)
+        .min(steps.len().saturating_sub(1));
+    let at = match steps.get(here) {
+        Some(step) => format!(
+            "now at {}, level {} of {}",
+            step.label,
+            here + 1,
+            steps.len()
+        ),
+        None => format!("level {}", r.level.saturating_add(1)),
+    };
     format!(
-        "{}. [{} {}] {}: {} ({}, level {}, raised by {} on {})",
+        "{}. [{} {}] {}: {} ({at}; routed to {}; raised by {} on {})",
         r.id,
         r.severity,
         r.state,
         r.topic,
         r.summary,
         r.routed_to,
-        r.level + 1,
         r.raised_by,
         date_of(r.created_at, c)
     )

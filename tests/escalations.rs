@@ -698,3 +698,35 @@ async fn a_path_that_config_leaves_empty_for_a_severity_never_panics() {
     assert!(show.contains("Escalation") || show.contains("#1"), "{show}");
     h.cmd(T0, "/escalation list mine:true").await;
 }
+
+#[tokio::test]
+async fn a_climb_posts_once_and_the_list_shows_the_level_it_is_at_now() {
+    let h = harness_with(T0, config("")).await;
+    raise(
+        &h,
+        "ana",
+        r#"/escalate topic:budget severity:critical summary:"Card processor down" level:cfo"#,
+    )
+    .await;
+    h.tick(T0).await;
+    let before = posts_in(&h, "exec-team").len();
+    // 15 minutes unacknowledged: from the cfo to the executive team, whose
+    // channel is also where it was raised.
+    h.scheduler
+        .tick(at(T0) + Duration::minutes(15))
+        .await
+        .unwrap();
+    let new: Vec<String> = posts_in(&h, "exec-team")[before..].to_vec();
+    assert_eq!(new.len(), 1, "one post for one climb: {new:#?}");
+    assert!(
+        new[0].contains("ESCALATION #1") && new[0].contains("Nobody at cfo acknowledged"),
+        "{new:#?}"
+    );
+    let list = h
+        .as_user("ana", "2026-11-24T10:16:00Z", "/escalation list")
+        .await;
+    assert!(
+        list.contains("(now at exec-team, level 4 of 5; routed to cfo;"),
+        "{list}"
+    );
+}

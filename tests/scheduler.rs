@@ -267,7 +267,10 @@ async fn a_notice_body_is_posted_verbatim() {
     .await;
     h.tick("2026-11-26T00:00:00Z").await;
     let posts = h.chat.posts.lock().unwrap().clone();
-    assert!(posts.iter().all(|p| matches!(p.body, Body::Notice(_))));
+    assert!(posts.iter().all(|p| matches!(
+        &p.body,
+        Body::Message(n) if n.kind == quorum::domain::notice::Kind::MissedReminders
+    )));
     assert_eq!(posts.len(), 1);
 }
 

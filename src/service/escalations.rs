@@ -15,7 +15,6 @@ use tracing::instrument;
 use crate::config::Config;
 use crate::domain::escalation::{Severity, Step, steps};
 use crate::domain::notice::{Kind, Notice};
-use crate::domain::zone::human;
 use crate::error::{Error, Result, user_err};
 use crate::service::meetings::Actor;
 use crate::store::{EscalationEvent, EscalationPost, EscalationRow, Store};
@@ -123,9 +122,10 @@ fn local_at(config: &Config, at: i64) -> Option<DateTime<chrono_tz::Tz>> {
     DateTime::<Utc>::from_timestamp(at, 0).map(|t| t.with_timezone(&config.default_zone.tz()))
 }
 
+/// A deadline or posting time, in the default zone, to the minute.
 fn local(config: &Config, at: i64) -> String {
-    DateTime::<Utc>::from_timestamp(at, 0)
-        .map(|t| human(&t.with_timezone(&config.default_zone.tz())))
+    local_at(config, at)
+        .map(|t| crate::domain::notice::moment(&t))
         .unwrap_or_default()
 }
 
