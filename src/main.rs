@@ -244,6 +244,15 @@ fn preview(cadence: &str, tz: &str, from: Option<&str>, count: usize) -> ExitCod
     ExitCode::SUCCESS
 }
 
+/// The console's one line at start: what it is, its database (password
+/// hidden), who is typing, and where to begin.
+fn console_banner(database_url: &str, user: &str) -> String {
+    format!(
+        "Quorum console (executive-team meetings, decisions, actions, escalations) on {}, as {user}; type /help",
+        quorum::store::redact(database_url)
+    )
+}
+
 fn run_console(config: Option<PathBuf>, user: String, exit_on_eof: bool) -> ExitCode {
     let config = match Config::load(config.as_deref()) {
         Ok(c) => c,
@@ -256,6 +265,7 @@ fn run_console(config: Option<PathBuf>, user: String, exit_on_eof: bool) -> Exit
         Ok(r) => r,
         Err(e) => return fail(1, format!("cannot start the async runtime: {e}")),
     };
+    let banner = console_banner(&config.database_url, &user);
     let result = runtime.block_on(async move {
         // Listen before starting: a SIGTERM during start-up stops cleanly.
         let shutdown = console::shutdown_signal();
@@ -264,6 +274,7 @@ fn run_console(config: Option<PathBuf>, user: String, exit_on_eof: bool) -> Exit
             started = quorum::start(config, Arc::new(ConsoleChat)) => started?,
             _ = &mut shutdown => return Ok(()),
         };
+        println!("{banner}");
         console::run(app, scheduler, user, exit_on_eof, shutdown).await
     });
     // A read of standard input may still be blocked in its thread: do not

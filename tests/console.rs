@@ -200,6 +200,21 @@ async fn the_agenda_is_shown_in_the_next_reminder_then_archived() {
 async fn meeting_commands_reply_and_change_the_database() {
     let (_dir, db) = temp_db();
     let mut c = Console::start(&db, &[], &["--as", "ana"]);
+    let banner = c
+        .wait_for(
+            Duration::from_secs(10),
+            |l| l.starts_with("Quorum console"),
+            0,
+        )
+        .expect("a banner at start");
+    assert_eq!(
+        banner,
+        format!(
+            "Quorum console (executive-team meetings, decisions, actions, escalations) on sqlite://{}, as ana; type /help",
+            db.display()
+        )
+    );
+    assert_eq!(c.lines()[0], banner, "the banner is the first line");
     c.ask(
         r#"/meeting add title:"Exec team" when:"monthly on the first monday at 10:00" tz:Europe/Madrid channel:exec remind:1d,15m attendees:ceo,cto"#,
         "Created series 1: Exec team (monthly on the first monday at 10:00, Europe/Madrid) in #exec",

@@ -310,3 +310,51 @@ print("validated", n, "blocks")
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn the_buttons_of_chases_run_the_same_commands_with_the_same_checks() {
+    let h = harness_with(T0, config()).await;
+    h.cmd(
+        T0,
+        r#"/action add task:"Rotate keys" owner:cto due:2026-11-20"#,
+    )
+    .await;
+    h.tick(T0).await;
+    let chase = first(&h, Kind::Chase);
+    let done = chase.body.notice().lists[0].items[0]
+        .action
+        .clone()
+        .expect("a Done button on the item");
+    assert_eq!(done.id, "action:done:1");
+    let press = |user: &'static str, id: String| {
+        let app = h.app.clone();
+        async move {
+            app.press(
+                &support::core::actor("acme", user),
+                &id,
+                support::core::at("2026-11-24T09:30:00Z"),
+            )
+            .await
+        }
+    };
+    let r = press("cto", done.id.clone()).await;
+    assert!(!r.is_error, "{}", r.text);
+    let item = h.app.store.action("acme", 1).await.unwrap().unwrap();
+    assert_eq!(item.status, "done");
+    // Three days on, the verify chase carries Verify; the one who marked it
+    // done may not verify it, by button or by command.
+    h.tick("2026-11-27T09:30:00Z").await;
+    let verify = first(&h, Kind::VerifyChase).body.notice().actions[0].clone();
+    assert_eq!(verify.id, "action:verify:1");
+    assert_eq!(verify.command, "/action verify id:1");
+    let r = press("cto", verify.id.clone()).await;
+    assert!(r.is_error, "{}", r.text);
+    let typed = h
+        .fails("cto", "2026-11-27T09:31:00Z", &verify.command)
+        .await;
+    assert_eq!(r.text, typed, "the button says what the command says");
+    let r = press("ana", verify.id.clone()).await;
+    assert!(!r.is_error, "{}", r.text);
+    let item = h.app.store.action("acme", 1).await.unwrap().unwrap();
+    assert_eq!(item.status, "verified");
+}

@@ -1135,7 +1135,7 @@ impl Store {
 }
 
 /// A database url fit for logs: the password is replaced.
-fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let creds = &url[scheme + 3..at];
