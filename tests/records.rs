@@ -849,3 +849,46 @@ async fn long_lists_come_in_pages_with_counts_and_the_next_page_to_ask_for() {
         .await;
     assert!(s3.starts_with("Matches 41-45, best first:\n"), "{s3}");
 }
+
+#[tokio::test]
+async fn a_week_with_nothing_in_it_sends_no_update_and_none_goes_out_later_than_the_grace() {
+    // A fresh database, ticked on a Friday after 16:00: nothing happened.
+    let h = harness(T0, Duration::hours(1)).await;
+    assert_eq!(h.tick("2026-11-27T16:00:00Z").await.chases, 0);
+    assert!(
+        !h.chat.texts().iter().any(|t| t.contains("Weekly update")),
+        "{:#?}",
+        h.chat.texts()
+    );
+    // Something happens the next week; Quorum is down at 16:00 and back
+    // at 17:01, more than the grace period (1 hour) later: no update.
+    h.cmd("2026-11-30T10:00:00Z", r#"/action add task:"A" owner:cto"#)
+        .await;
+    h.tick("2026-12-04T17:01:00Z").await;
+    assert!(
+        !h.chat.texts().iter().any(|t| t.contains("Weekly update")),
+        "{:#?}",
+        h.chat.texts()
+    );
+    // The week after, back at 16:59: within the grace period, it goes out.
+    h.cmd("2026-12-07T10:00:00Z", r#"/action add task:"B" owner:cto"#)
+        .await;
+    h.tick("2026-12-11T16:59:00Z").await;
+    let updates: Vec<String> = h
+        .chat
+        .texts()
+        .into_iter()
+        .filter(|t| t.contains("Weekly update"))
+        .collect();
+    assert_eq!(updates.len(), 1, "{updates:#?}");
+    assert!(
+        updates[0].starts_with("[#general] Weekly update: Fri 4 Dec to Fri 11 Dec 2026\n"),
+        "{}",
+        updates[0]
+    );
+    assert!(
+        updates[0].contains("Action items: 1 opened"),
+        "{}",
+        updates[0]
+    );
+}

@@ -483,7 +483,8 @@ impl Actions {
     }
 
     /// The weekly written update, due each `digest_day` at `digest_at` in the
-    /// default zone; sent once, up to a day late after downtime.
+    /// default zone; sent once, at most the grace period late (after
+    /// downtime), and not at all for a week in which nothing happened.
     pub async fn weekly_digest(
         &self,
         config: &Config,
@@ -501,7 +502,7 @@ impl Actions {
         let due = zone
             .resolve(date.and_time(config.digest_at))
             .with_timezone(&Utc);
-        if now < due || now - due > Duration::days(1) {
+        if now < due || now - due > config.grace {
             return Ok(0);
         }
         let since = (due - Duration::days(7)).timestamp();
@@ -512,9 +513,12 @@ impl Actions {
             if self.store.has_delivery(&key).await? {
                 continue;
             }
-            let body = self
+            let Some(body) = self
                 .digest_text(config, &workspace, since, until, now)
-                .await?;
+                .await?
+            else {
+                continue;
+            };
             if self
                 .store
                 .enqueue_notice(
@@ -539,7 +543,7 @@ impl Actions {
         since: i64,
         until: i64,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<String> {
+    ) -> anyhow::Result<Option<String>> {
         let zone = config.default_zone;
         let in_week = |t: Option<i64>| t.is_some_and(|t| t >= since && t < until);
         let decisions: Vec<_> = self
@@ -568,6 +572,10 @@ impl Actions {
                     .is_some_and(|d| d < today_for(config, &a.owner, now).to_string().as_str())
             })
             .collect();
+        if decisions.is_empty() && opened == 0 && closed == 0 && verified == 0 && overdue.is_empty()
+        {
+            return Ok(None);
+        }
         let first = zone.local(DateTime::<Utc>::from_timestamp(since, 0).unwrap_or(now));
         let last = zone.local(DateTime::<Utc>::from_timestamp(until - 1, 0).unwrap_or(now));
         let mut n = Notice::new(
@@ -615,6 +623,6 @@ impl Actions {
             }
             n = n.list(list);
         }
-        Ok(n.to_json())
+        Ok(Some(n.to_json()))
     }
 }
