@@ -892,3 +892,62 @@ async fn a_week_with_nothing_in_it_sends_no_update_and_none_goes_out_later_than_
         updates[0]
     );
 }
+
+#[tokio::test]
+async fn exports_say_who_approved_or_rejected_and_when() {
+    let h = harness(T0, Duration::hours(1)).await;
+    for title in ["Cut spend", "Open an office"] {
+        h.as_user(
+            "cto",
+            T0,
+            &format!(r#"/decision record title:"{title}" category:budget rationale:"Why not""#),
+        )
+        .await;
+    }
+    h.as_user("cfo", "2026-11-24T11:05:00Z", "/decision approve id:1")
+        .await;
+    h.as_user(
+        "cfo",
+        "2026-11-25T09:30:00Z",
+        r#"/decision reject id:2 reason:"Not this year""#,
+    )
+    .await;
+    let export = |format| {
+        let app = h.app.clone();
+        async move {
+            app.decisions
+                .export(&app.config, "acme", None, format)
+                .await
+                .unwrap()
+        }
+    };
+    use quorum::service::decisions::ExportFormat;
+    let csv = export(ExportFormat::Csv).await;
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",rationale,approved_by,rejected_by,reject_reason,settled_at"),
+        "new columns come last: {csv}"
+    );
+    assert!(csv.contains(",Why not,cfo,,,2026-11-24 11:05\n"), "{csv}");
+    assert!(
+        csv.contains(",Why not,,cfo,Not this year,2026-11-25 09:30\n"),
+        "{csv}"
+    );
+    let md = export(ExportFormat::Markdown).await;
+    assert!(
+        md.contains("- Approved by: cfo on 2026-11-24 11:05\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- Rejected by: cfo on 2026-11-25 09:30: Not this year\n"),
+        "{md}"
+    );
+    let json = export(ExportFormat::Json).await;
+    assert!(
+        json.contains("\"rejected_by\": \"cfo\"")
+            && json.contains("\"settled_at\": \"2026-11-24 11:05\""),
+        "{json}"
+    );
+}
