@@ -951,3 +951,40 @@ async fn exports_say_who_approved_or_rejected_and_when() {
         "{json}"
     );
 }
+
+#[tokio::test]
+async fn a_typo_in_an_owner_or_attendee_gets_did_you_mean_and_changes_nothing() {
+    let org = "[org.ceo]\nname = \"Chief Executive\"\n[org.cto]\nname = \"Chief Technology\"\n";
+    let h = support::core::harness_with(
+        T0,
+        quorum::config::Config::from_toml(org, "t.toml").unwrap(),
+    )
+    .await;
+    let e = h
+        .fails("ana", T0, r#"/action add task:"Rotate keys" owner:ctoo"#)
+        .await;
+    assert_eq!(
+        e,
+        "owner: `ctoo` is not in the org chart; did you mean `cto`? Roles: ceo, cto"
+    );
+    let e = h
+        .fails(
+            "ana",
+            T0,
+            r#"/meeting add title:"Exec" when:"daily at 10:00" attendees:ceo,ctoo"#,
+        )
+        .await;
+    assert!(
+        e.starts_with("attendees: `ctoo` is not in the org chart; did you mean `cto`?"),
+        "{e}"
+    );
+    assert!(h.cmd(T0, "/action list").await.contains("No action items"));
+    assert!(
+        h.cmd(T0, "/meeting list")
+            .await
+            .contains("No meeting series")
+    );
+    // Someone outside the org chart is taken as typed.
+    h.cmd(T0, r#"/action add task:"Book venue" owner:bob"#)
+        .await;
+}

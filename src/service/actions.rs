@@ -98,6 +98,7 @@ impl Actions {
         let (Some(task), Some(owner)) = (f.task, f.owner) else {
             return user_err("/action add needs task:... and owner:...");
         };
+        super::check_person(config, "owner", owner.as_str())?;
         let due = Self::due(config, owner.as_str(), f.due.as_deref(), now)?;
         self.check_links(&actor.workspace, f.meeting, f.decision)
             .await?;
@@ -231,6 +232,7 @@ impl Actions {
             }
         }
         if let Some(o) = f.owner {
+            super::check_person(config, "owner", o.as_str())?;
             if o.as_str() != a.owner {
                 changes.push(format!("owner: {} -> {o}", a.owner));
                 b.owner = o.to_string();
