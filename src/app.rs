@@ -183,6 +183,19 @@ impl App {
             }),
             ["action", "done", x] => n(x).map(|id| Command::Action(ActionCommand::Done { id })),
             ["action", "verify", x] => n(x).map(|id| Command::Action(ActionCommand::Verify { id })),
+            ["decision", "approve", x] => {
+                n(x).map(|id| Command::Decision(DecisionCommand::Approve { id }))
+            }
+            // Chat platforms open a form for the reason instead (see
+            // `reject_with_reason`); anywhere else, say what to type.
+            ["decision", "reject", x] => {
+                return match n(x) {
+                    Some(id) => error_reply(&Error::user(format!(
+                        "Rejecting needs a reason: /decision reject id:{id} reason:\"...\""
+                    ))),
+                    None => error_reply(&Error::user(format!("unknown button `{id}`"))),
+                };
+            }
             ["snooze", x] => {
                 let Some(delivery) = n(x) else {
                     return error_reply(&Error::user(format!("unknown button `{id}`")));
@@ -206,6 +219,29 @@ impl App {
         match cmd {
             Some(cmd) => self.handle(actor, cmd, now).await,
             None => error_reply(&Error::user(format!("unknown button `{id}`"))),
+        }
+    }
+
+    /// The reason form of a Reject button was sent: reject decision `id`
+    /// exactly as `/decision reject id:N reason:"..."` would (same checks
+    /// of the reason, same authority check).
+    pub async fn reject_with_reason(
+        &self,
+        actor: &Actor,
+        id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Reply {
+        match crate::domain::decision::check_text("reason", reason, 1000) {
+            Ok(reason) => {
+                self.handle(
+                    actor,
+                    Command::Decision(DecisionCommand::Reject { id, reason }),
+                    now,
+                )
+                .await
+            }
+            Err(e) => error_reply(&Error::user(format!("reason: {}", e.0))),
         }
     }
 
@@ -870,16 +906,35 @@ impl App {
     }
 }
 
+/// One escalation in a list, at the level it is at now (not where it
+/// started): `1. [critical open] budget: Payroll failed (now at exec-team,
+/// level 4 of 5; routed to cfo; raised by ana on ...)`.
 fn escalation_line(r: &EscalationRow, c: &Config) -> String {
+    let severity = r
+        .severity
+        .parse()
+        .unwrap_or(crate::domain::escalation::Severity::High);
+    let steps = crate::domain::escalation::steps(&c.escalation.path, &r.routed_to, severity);
+    let here = usize::try_from(r.level)
+        .unwrap_or(0)
+        .min(steps.len().saturating_sub(1));
+    let at = match steps.get(here) {
+        Some(step) => format!(
+            "now at {}, level {} of {}",
+            step.label,
+            here + 1,
+            steps.len()
+        ),
+        None => format!("level {}", r.level.saturating_add(1)),
+    };
     format!(
-        "{}. [{} {}] {}: {} ({}, level {}, raised by {} on {})",
+        "{}. [{} {}] {}: {} ({at}; routed to {}; raised by {} on {})",
         r.id,
         r.severity,
         r.state,
         r.topic,
         r.summary,
         r.routed_to,
-        r.level + 1,
         r.raised_by,
         date_of(r.created_at, c)
     )
@@ -1002,6 +1057,15 @@ fn attendees_text(s: &Series) -> String {
     } else {
         format!("; attendees {}", s.attendees)
     }
+}
+
+/// The decision a Reject button (`decision:reject:N`) or its reason form is
+/// for: chat platforms answer that button with a form asking the reason.
+pub fn reject_target(id: &str) -> Option<i64> {
+    id.strip_prefix("decision:reject:")?
+        .parse()
+        .ok()
+        .filter(|n: &i64| *n > 0)
 }
 
 fn error_reply(e: &Error) -> Reply {

@@ -299,6 +299,15 @@ fn preview(cadence: &str, tz: &str, from: Option<&str>, count: usize) -> ExitCod
     ExitCode::SUCCESS
 }
 
+/// The console's one line at start: what it is, its database (password
+/// hidden), who is typing, and where to begin.
+fn console_banner(database_url: &str, user: &str) -> String {
+    format!(
+        "Quorum console (executive-team meetings, decisions, actions, escalations) on {}, as {user}; type /help",
+        quorum::store::redact(database_url)
+    )
+}
+
 fn run_console(config: Option<PathBuf>, user: String, exit_on_eof: bool) -> ExitCode {
     let config = match Config::load(config.as_deref()) {
         Ok(c) => c,
@@ -316,6 +325,7 @@ fn run_console(config: Option<PathBuf>, user: String, exit_on_eof: bool) -> Exit
         Ok(r) => r,
         Err(e) => return fail(1, format!("cannot start the async runtime: {e}")),
     };
+    let banner = console_banner(&config.database_url, &user);
     let result = runtime.block_on(async move {
         // Listen before starting: a SIGTERM during start-up stops cleanly.
         let shutdown = console::shutdown_signal();
@@ -324,6 +334,7 @@ fn run_console(config: Option<PathBuf>, user: String, exit_on_eof: bool) -> Exit
             started = quorum::start(config, Arc::new(ConsoleChat)) => started?,
             _ = &mut shutdown => return Ok(()),
         };
+        println!("{banner}");
         console::run(app, scheduler, user, exit_on_eof, shutdown).await
     });
     // A read of standard input may still be blocked in its thread: do not
@@ -627,6 +638,18 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
             Err(e) => return fail(1, format!("cannot build the Slack client: {e}")),
         },
     };
+    // Its own client for the forms buttons open (the sender paces posts).
+    let slack_web = match &slack_token {
+        None => None,
+        Some(t) => match quorum::chat::slack::SlackChat::new(
+            &config.slack.api_base,
+            t,
+            config.slack.channels.clone(),
+        ) {
+            Ok(c) => Some(std::sync::Arc::new(c)),
+            Err(e) => return fail(1, format!("cannot build the Slack client: {e}")),
+        },
+    };
     let chat = quorum::chat::Platforms { discord, slack };
     let token = discord_token.unwrap_or_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -691,6 +714,7 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
             app,
             discord_key: key,
             slack_secret,
+            slack_web,
         };
         let server = quorum::http::serve(state, &listen, async move {
             let _ = rx.wait_for(|s| *s).await;

@@ -116,25 +116,25 @@ async fn minutes_are_posted_once_at_the_end_with_what_the_meeting_recorded() {
     let m = &texts[0];
     assert_eq!(
         m,
-        "[#exec] Minutes: Exec team, Mon 7 Dec 2026 10:00 UTC (UTC, 45m) [series 1] Attendees: ceo, cto Agenda: - Q1 budget (covered) - Hiring (carried over) Decisions: - #1 Adopt PostgreSQL (proposed by ana; authority cto) Action items: - #1 Evaluate pgvector (owner cto, due 2026-12-18; open) Notes: - ana: Budget approved pending audit",
+        "[#exec] Minutes: Exec team, Mon 7 Dec 2026 10:00 UTC (45m)\n  Attendees: ceo, cto\n  Agenda:\n  - Q1 budget (covered)\n  - Hiring (carried over)\n  Decisions:\n  - #1 Adopt PostgreSQL (proposed by ana; authority cto)\n  Action items:\n  - #1 Evaluate pgvector (owner cto, due 2026-12-18; open)\n  Notes:\n  - ana: Budget approved pending audit",
         "as the console prints it (the README shows this message)"
     );
     assert!(
         m.starts_with(
-            "[#exec] Minutes: Exec team, Mon 7 Dec 2026 10:00 UTC (UTC, 45m) [series 1] Attendees: ceo, cto"
+            "[#exec] Minutes: Exec team, Mon 7 Dec 2026 10:00 UTC (45m)\n  Attendees: ceo, cto"
         ),
         "{m}"
     );
     assert!(
-        m.contains("Agenda: - Q1 budget (covered) - Hiring (carried over)"),
+        m.contains("Agenda:\n  - Q1 budget (covered)\n  - Hiring (carried over)"),
         "{m}"
     );
     assert!(
-        m.contains("Action items: - #1 Evaluate pgvector (owner cto, due 2026-12-18; open)"),
+        m.contains("Action items:\n  - #1 Evaluate pgvector (owner cto, due 2026-12-18; open)"),
         "{m}"
     );
     assert!(
-        m.contains("Notes: - ana: Budget approved pending audit"),
+        m.contains("Notes:\n  - ana: Budget approved pending audit"),
         "{m}"
     );
     assert!(!m.contains("Unrelated chore"), "{m}");
@@ -161,7 +161,7 @@ async fn minutes_are_posted_once_at_the_end_with_what_the_meeting_recorded() {
         .nth(1)
         .unwrap();
     assert!(
-        second.contains("Agenda: - Hiring (carried over, carried once before)"),
+        second.contains("Agenda:\n  - Hiring (carried over, carried once before)"),
         "{second}"
     );
 
@@ -229,7 +229,7 @@ async fn minutes_survive_a_restart_and_two_instances_post_them_once() {
         .collect();
     assert_eq!(all.len(), 1, "{all:#?}");
     assert!(
-        all[0].contains("Notes: - ana: Quarter closed"),
+        all[0].contains("Notes:\n  - ana: Quarter closed"),
         "{}",
         all[0]
     );
@@ -252,7 +252,7 @@ async fn an_empty_meeting_posts_no_minutes_unless_configured_always() {
     assert_eq!(always.tick("2026-12-07T10:45:00Z").await.sent, 1);
     let texts = always.chat.texts();
     assert!(
-        texts[0].ends_with("Attendees: ceo, cto Nothing was recorded."),
+        texts[0].ends_with("Attendees: ceo, cto\n  Nothing was recorded."),
         "{}",
         texts[0]
     );
@@ -366,11 +366,11 @@ async fn moving_the_next_occurrence_moves_its_reminders_and_nothing_else() {
     );
     let text = &h.chat.texts()[0];
     assert!(
-        text.contains("starts in 15 minutes, Tue 24 Nov 2026 16:30 CET (Europe/Madrid, 1h)"),
+        text.contains("starts in 15 minutes\n  When: Tue 24 Nov 2026 16:30 CET\n  Length: 1h"),
         "{text}"
     );
     assert!(
-        text.contains("Agenda: 1) Vendors"),
+        text.contains("Agenda:\n    1. Vendors"),
         "the agenda follows: {text}"
     );
     // Only that one moved: the next day is at its usual time.
@@ -380,15 +380,16 @@ async fn moving_the_next_occurrence_moves_its_reminders_and_nothing_else() {
     assert_eq!(h.tick("2026-11-24T16:30:00Z").await.sent, 1);
     let minutes = &h.chat.texts()[1];
     assert!(
-        minutes.contains("Minutes: Ops, Tue 24 Nov 2026 16:30 CET (Europe/Madrid, 1h) [series 1] (held) Agenda: - Vendors (carried over)")
-            || minutes.contains("Minutes: Ops, Tue 24 Nov 2026 16:30 CET (Europe/Madrid, 1h) [series 1] Agenda: - Vendors (carried over)"),
+        minutes.contains(
+            "Minutes: Ops, Tue 24 Nov 2026 16:30 CET (1h)\n  Agenda:\n  - Vendors (carried over)"
+        ),
         "{minutes}"
     );
     assert_eq!(h.tick("2026-11-25T08:45:00Z").await.sent, 1);
     let reminder = &h.chat.texts()[2];
     assert!(reminder.contains("Wed 25 Nov 2026 10:00 CET"), "{reminder}");
     assert!(
-        reminder.contains("Agenda: 1) Vendors (carried over)"),
+        reminder.contains("Agenda:\n    1. Vendors (carried over)"),
         "the reminder shows the carried item as such: {reminder}"
     );
 }
@@ -564,7 +565,7 @@ async fn export_minutes_writes_every_ended_occurrence_as_markdown_or_json() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         md,
-        "# Minutes of Ops (series 1)\n\n## Ops, Mon 1 Mar 2021 10:00 UTC (UTC, 1h) [series 1]\n\n### Notes\n\n- ana: Quiet week\n"
+        "# Minutes of Ops (series 1)\n\n## Ops, Mon 1 Mar 2021 10:00 UTC (1h)\n\n### Notes\n\n- ana: Quiet week\n"
     );
     let (code, json, err) = support::run(
         &[

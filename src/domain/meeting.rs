@@ -161,7 +161,22 @@ impl fmt::Display for LeadTimes {
         if self.0.is_empty() {
             return f.write_str("none");
         }
-        let parts: Vec<String> = self.0.iter().map(|d| format_duration(*d)).collect();
+        // Each lead in one unit, as people write them: `0s`, `90m`, `2h`,
+        // `1d` (never `0m` for `0s`, or `1h30m` for `90m`).
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|d| {
+                let s = d.num_seconds();
+                match s {
+                    0 => "0s".to_string(),
+                    s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+                    s if s % 3600 == 0 => format!("{}h", s / 3600),
+                    s if s % 60 == 0 => format!("{}m", s / 60),
+                    s => format!("{s}s"),
+                }
+            })
+            .collect();
         f.write_str(&parts.join(","))
     }
 }
@@ -437,6 +452,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn lead_times_are_echoed_as_people_write_them() {
+        for (typed, shown) in [
+            ("0s", "0s"),
+            ("90m", "90m"),
+            ("1d,15m", "1d,15m"),
+            ("2h", "2h"),
+            ("45s", "45s"),
+        ] {
+            let leads: LeadTimes = typed.parse().unwrap();
+            assert_eq!(leads.to_string(), shown);
+            assert_eq!(shown.parse::<LeadTimes>().unwrap(), leads, "round trip");
+        }
+    }
+
+    #[test]
     fn absurd_durations_are_refused_not_overflowed() {
         assert!(parse_duration("9999999999999999999s").is_err());
         assert!(parse_duration("99999999999999w").is_err());
@@ -463,9 +493,11 @@ mod tests {
         let l: LeadTimes = "15m, 1d,15m".parse().unwrap();
         assert_eq!(l.to_string(), "1d,15m");
         assert_eq!(l.longest(), Duration::days(1));
-        assert_eq!("1h30m".parse::<LeadTimes>().unwrap().to_string(), "1h30m");
+        // One unit each, as leads are usually written (issue 13: `remind:0s`
+        // was echoed as `0m`).
+        assert_eq!("1h30m".parse::<LeadTimes>().unwrap().to_string(), "90m");
         assert_eq!("none".parse::<LeadTimes>().unwrap().to_string(), "none");
-        assert_eq!("0s".parse::<LeadTimes>().unwrap().to_string(), "0m");
+        assert_eq!("0s".parse::<LeadTimes>().unwrap().to_string(), "0s");
     }
 
     #[test]

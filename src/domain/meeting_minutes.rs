@@ -70,9 +70,10 @@ impl Minutes {
     /// Plain text, one section per line group: what chat and
     /// `/meeting minutes` show.
     pub fn render(&self) -> String {
+        // The time carries its zone's abbreviation: the zone is not repeated.
         let mut out = format!(
-            "Minutes: {}, {} ({}, {}) [series {}]",
-            self.title, self.starts, self.zone, self.duration, self.series_id
+            "Minutes: {}, {} ({})",
+            self.title, self.starts, self.duration
         );
         if self.state != "held" {
             out.push_str(&format!(" ({})", self.state));

@@ -5,6 +5,7 @@ pub mod decision;
 pub mod escalation;
 pub mod meeting;
 pub mod meeting_minutes;
+pub mod notice;
 pub mod org;
 pub mod recurrence;
 pub mod text;

@@ -19,6 +19,9 @@ pub struct HttpState {
     pub discord_key: Option<ed25519_dalek::VerifyingKey>,
     /// Slack signing secret; without it the Slack endpoints answer 404.
     pub slack_secret: Option<String>,
+    /// Slack's Web API, for the forms buttons open (`views.open`); without
+    /// it a Reject button says what to type instead.
+    pub slack_web: Option<std::sync::Arc<crate::chat::slack::SlackChat>>,
 }
 
 pub fn router(state: HttpState) -> Router {

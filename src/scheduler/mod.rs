@@ -41,7 +41,7 @@ use chrono::{DateTime, Duration, Utc};
 use tokio::sync::Notify;
 use tracing::{Instrument as _, info_span};
 
-use crate::chat::{Body, Chat, Outgoing, ReminderView};
+use crate::chat::{Body, Chat, Notice, Outgoing, ReminderView};
 use crate::config::Config;
 use crate::service::meetings::{Meetings, Series};
 use crate::store::{DeliveryRow, MissedReminder, Store};
@@ -808,7 +808,10 @@ impl<C: Chat> Inner<C> {
                     .await?;
                 return Ok(minutes.map(|m| Body::Notice(m.render())));
             }
-            return Ok(d.body.clone().map(Body::Notice));
+            return Ok(d.body.as_deref().map(|b| match Notice::from_json(b) {
+                Some(n) => Body::Message(Box::new(n)),
+                None => Body::Notice(b.to_string()),
+            }));
         }
         let late = self.is_late(d.due_at, now);
         let (Some(series_id), Some(occurrence), Some(lead)) =
@@ -830,17 +833,14 @@ impl<C: Chat> Inner<C> {
             .map(|a| self.config.org.describe(a))
             .collect();
         let owners: Vec<String> = series.attendees.iter().map(str::to_string).collect();
-        let actions = self
-            .store
-            .open_actions_for_meeting(&d.workspace, &owners, series_id)
-            .await?
-            .into_iter()
-            .take(15)
-            .map(|a| {
-                let due = a.due_date.map(|d| format!(", due {d}")).unwrap_or_default();
-                format!("#{} {} ({}{due})", a.id, a.task, a.owner)
-            })
-            .collect();
+        let today = series.local(occurrence).date_naive().to_string();
+        let (actions, more_actions) = reminder_items(
+            self.store
+                .open_actions_for_meeting(&d.workspace, &owners, series_id)
+                .await?,
+            &today,
+            REMINDER_ITEMS,
+        );
         let mention: Vec<String> = series
             .attendees
             .iter()
@@ -863,6 +863,7 @@ impl<C: Chat> Inner<C> {
                 })
                 .collect(),
             actions,
+            more_actions,
             late_from: late.then(|| series.local(d.due_at)),
         }))))
     }
@@ -872,7 +873,7 @@ impl<C: Chat> Inner<C> {
 fn message(d: &DeliveryRow, body: Body) -> Outgoing {
     let mention = match &body {
         Body::Reminder(r) => r.mention.clone(),
-        Body::Notice(_) => d
+        Body::Notice(_) | Body::Message(_) => d
             .mention
             .as_deref()
             .map(|m| {
@@ -883,22 +884,37 @@ fn message(d: &DeliveryRow, body: Body) -> Outgoing {
             })
             .unwrap_or_default(),
     };
-    let button = |label: &str, id: String, primary: bool| crate::chat::Button {
+    let button = |label: &str, id: String, command: String, primary: bool| crate::chat::Button {
         label: label.to_string(),
         id,
+        command,
         primary,
     };
+    let ack = |e: i64| {
+        button(
+            "Acknowledge",
+            format!("esc:ack:{e}"),
+            format!("/escalation ack id:{e}"),
+            true,
+        )
+    };
+    let resolve = |e: i64, primary: bool| {
+        button(
+            "Resolve",
+            format!("esc:resolve:{e}"),
+            format!("/escalation resolve id:{e} note:\"...\""),
+            primary,
+        )
+    };
     let buttons = match (&body, d.escalation_id, d.requires_state.as_deref()) {
-        (Body::Reminder(_), _, _) => {
-            vec![button("Snooze 1h", format!("snooze:{}", d.id), false)]
-        }
-        (_, Some(e), Some("open")) => vec![
-            button("Acknowledge", format!("esc:ack:{e}"), true),
-            button("Resolve", format!("esc:resolve:{e}"), false),
-        ],
-        (_, Some(e), Some("acked")) => {
-            vec![button("Resolve", format!("esc:resolve:{e}"), true)]
-        }
+        (Body::Reminder(_), _, _) => vec![button(
+            "Snooze 1h",
+            format!("snooze:{}", d.id),
+            String::new(),
+            false,
+        )],
+        (_, Some(e), Some("open")) => vec![ack(e), resolve(e, false)],
+        (_, Some(e), Some("acked")) => vec![resolve(e, true)],
         _ => Vec::new(),
     };
     Outgoing {
@@ -911,6 +927,51 @@ fn message(d: &DeliveryRow, body: Body) -> Outgoing {
     }
 }
 
+/// How many open action items a reminder lists before "+N more".
+const REMINDER_ITEMS: usize = 8;
+
+/// The open items a reminder lists: each once, overdue ones first (marked),
+/// then by due date (undated last), then by priority; at most `max`, and
+/// how many were left out.
+fn reminder_items(
+    rows: Vec<crate::store::ActionRow>,
+    today: &str,
+    max: usize,
+) -> (Vec<String>, usize) {
+    let mut seen = std::collections::HashSet::new();
+    let mut rows: Vec<_> = rows
+        .into_iter()
+        .filter(|a| seen.insert((a.owner.clone(), a.task.to_lowercase())))
+        .collect();
+    let rank = |p: &str| match p {
+        "high" => 0,
+        "medium" => 1,
+        _ => 2,
+    };
+    rows.sort_by(|a, b| {
+        // Sorts false first: overdue items lead.
+        let not_overdue =
+            |r: &crate::store::ActionRow| r.due_date.as_deref().is_none_or(|d| d >= today);
+        not_overdue(a)
+            .cmp(&not_overdue(b))
+            .then(a.due_date.is_none().cmp(&b.due_date.is_none()))
+            .then(a.due_date.cmp(&b.due_date))
+            .then(rank(&a.priority).cmp(&rank(&b.priority)))
+            .then(a.id.cmp(&b.id))
+    });
+    let more = rows.len().saturating_sub(max);
+    let lines = rows
+        .into_iter()
+        .take(max)
+        .map(|a| match a.due_date.as_deref() {
+            Some(d) if d < today => format!("OVERDUE #{} {} ({}, due {d})", a.id, a.task, a.owner),
+            Some(d) => format!("#{} {} ({}, due {d})", a.id, a.task, a.owner),
+            None => format!("#{} {} ({})", a.id, a.task, a.owner),
+        })
+        .collect();
+    (lines, more)
+}
+
 /// Seconds to wait after failed attempt number `attempt` (1-based): 5 s doubling, at most 10 min.
 pub fn backoff(attempt: i64) -> i64 {
     let exp = (attempt - 1).clamp(0, 10) as u32;
@@ -918,35 +979,40 @@ pub fn backoff(attempt: i64) -> i64 {
 }
 
 fn summarize_missed(list: &[MissedReminder], grace: Duration) -> String {
-    let mut parts: Vec<String> = list
-        .iter()
-        .take(20)
-        .map(|m| {
-            let zone: crate::domain::zone::Zone =
-                m.tz.parse()
-                    .unwrap_or_else(|_| crate::domain::zone::Zone::utc());
-            let at = DateTime::<Utc>::from_timestamp(m.occurrence_at, 0)
-                .unwrap_or_default()
-                .with_timezone(&zone.tz());
-            format!(
-                "{} on {} ({} before)",
-                m.title,
-                crate::domain::zone::human(&at),
-                crate::domain::meeting::format_duration(Duration::seconds(m.lead_secs))
-            )
-        })
-        .collect();
-    if list.len() > 20 {
-        parts.push(format!("and {} more", list.len() - 20));
+    use crate::domain::notice::{Kind, List, More, moment, span};
+    let mut missed = List::new("Not sent");
+    for m in list.iter().take(20) {
+        let zone: crate::domain::zone::Zone =
+            m.tz.parse()
+                .unwrap_or_else(|_| crate::domain::zone::Zone::utc());
+        let at = DateTime::<Utc>::from_timestamp(m.occurrence_at, 0)
+            .unwrap_or_default()
+            .with_timezone(&zone.tz());
+        missed = missed.item(format!(
+            "{}, {} (the reminder {} before)",
+            m.title,
+            moment(&at),
+            span(Duration::seconds(m.lead_secs))
+        ));
     }
-    format!(
-        "Quorum was down: {} reminder{} fell due more than {} ago and {} not sent: {}",
-        list.len(),
-        if list.len() == 1 { "" } else { "s" },
-        crate::domain::meeting::format_duration(grace),
-        if list.len() == 1 { "was" } else { "were" },
-        parts.join("; ")
+    if list.len() > 20 {
+        missed.more = Some(More {
+            count: list.len() - 20,
+            command: "/meeting list".to_string(),
+        });
+    }
+    Notice::new(
+        Kind::MissedReminders,
+        format!(
+            "Quorum was down: {} reminder{} fell due more than {} ago and {} not sent",
+            list.len(),
+            if list.len() == 1 { "" } else { "s" },
+            span(grace),
+            if list.len() == 1 { "was" } else { "were" },
+        ),
     )
+    .list(missed)
+    .to_json()
 }
 
 #[cfg(test)]

@@ -213,6 +213,9 @@ impl Meetings {
         new: NewMeeting,
         now: DateTime<Utc>,
     ) -> Result<Series> {
+        for a in new.attendees.iter() {
+            super::check_person(config, "attendees", a)?;
+        }
         let zone = new.zone.unwrap_or(config.default_zone);
         let channel = match (new.channel, &actor.channel) {
             (Some(c), _) => c.to_string(),

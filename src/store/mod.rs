@@ -16,8 +16,8 @@ mod backup;
 mod decisions;
 mod escalations;
 mod leases;
-mod meetings;
 pub mod lock;
+mod meetings;
 mod metrics;
 mod workspaces;
 pub use decisions::Settled;
@@ -1400,7 +1400,7 @@ impl Store {
 }
 
 /// A database url fit for logs: the password is replaced.
-fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let creds = &url[scheme + 3..at];
