@@ -34,7 +34,7 @@ impl Error {
                 tracing::error!(reference = %reference, error = ?e, "internal error");
                 if is_database_unavailable(e) {
                     return format!(
-                        "Nothing was recorded: the database is unavailable. Try again in a moment (ref {reference})."
+                        "{DATABASE_UNAVAILABLE} Try again in a moment (ref {reference})."
                     );
                 }
                 format!("Something went wrong (ref {reference}). The details are in Quorum's log.")
@@ -42,6 +42,9 @@ impl Error {
         }
     }
 }
+
+/// How the answer to a command the database could not take begins.
+pub const DATABASE_UNAVAILABLE: &str = "Nothing was recorded: the database is unavailable.";
 
 /// The answer to a request that already acted.
 pub const ALREADY_DONE: &str = "Already done: this request was handled before, so nothing changed.";

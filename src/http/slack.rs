@@ -152,7 +152,12 @@ async fn seen(state: &HttpState, key: &str) -> Result<bool, Response> {
 /// now recorded, and a refused request records none) is a repeat: it is
 /// answered as one, not with the refusal.
 async fn as_repeat(app: &crate::app::App, key: &str, reply: Reply) -> Reply {
-    if reply.is_error && matches!(app.store.seen(key, Utc::now().timestamp()).await, Ok(true)) {
+    // A database that could not take the command cannot say whether a twin
+    // did either: asking it again would only spend Slack's 3 seconds.
+    if reply.is_error
+        && !reply.text.starts_with(crate::error::DATABASE_UNAVAILABLE)
+        && matches!(app.store.seen(key, Utc::now().timestamp()).await, Ok(true))
+    {
         return Reply {
             text: crate::error::ALREADY_DONE.to_string(),
             ephemeral: true,

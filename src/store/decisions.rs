@@ -232,7 +232,11 @@ impl Store {
                 "SELECT d.* FROM decisions_fts f JOIN decisions d ON d.id = f.rowid
                  WHERE decisions_fts MATCH $1 AND d.workspace = $2
                  ORDER BY bm25(decisions_fts, 10.0, 1.0, 2.0), d.id DESC LIMIT $3 OFFSET $4",
-                words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" "),
+                words
+                    .iter()
+                    .map(|w| format!("\"{w}\"*"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
             ),
             super::Backend::Postgres => (
                 // The document is the expression of the `decisions_search`
@@ -249,7 +253,11 @@ impl Store {
                                   setweight(to_tsvector('english', rationale), 'C'), q) DESC,
                           d.id DESC
                  LIMIT $3 OFFSET $4",
-                words.iter().map(|w| format!("{w}:*")).collect::<Vec<_>>().join(" & "),
+                words
+                    .iter()
+                    .map(|w| format!("{w}:*"))
+                    .collect::<Vec<_>>()
+                    .join(" & "),
             ),
         };
         sqlx::query_as::<_, DecisionRow>(sql)
