@@ -9,9 +9,12 @@
 //! /meeting cancel id:N
 //! /meeting edit id:N [when:"..."] [tz:...] [title:"..."] [channel:...] [remind:...] [attendees:...]
 //! /meeting agenda id:N [item:"Q3 budget"]
+//! /meeting calendar [rotate:true]
 //! ```
+//! `add` and `edit` also take `shift:next-weekday|previous-weekday|none`.
 
 use super::{CommandSpec, OptionSpec, Options};
+use crate::domain::holiday::Shift;
 use crate::domain::meeting::{Attendees, ChannelRef, LeadTimes, Title};
 use crate::domain::recurrence::Cadence;
 use crate::domain::zone::Zone;
@@ -21,11 +24,27 @@ use crate::error::{Error, Result, user_err};
 pub enum MeetingCommand {
     Add(NewMeeting),
     List,
-    Next { id: Option<i64> },
-    Skip { id: i64 },
-    Cancel { id: i64 },
-    Edit { id: i64, changes: MeetingChanges },
-    Agenda { id: i64, item: Option<String> },
+    Next {
+        id: Option<i64>,
+    },
+    Skip {
+        id: i64,
+    },
+    Cancel {
+        id: i64,
+    },
+    Edit {
+        id: i64,
+        changes: MeetingChanges,
+    },
+    Agenda {
+        id: i64,
+        item: Option<String>,
+    },
+    /// Calendar feed links (privately); `rotate` revokes and replaces them.
+    Calendar {
+        rotate: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +55,7 @@ pub struct NewMeeting {
     pub channel: Option<ChannelRef>,
     pub remind: Option<LeadTimes>,
     pub attendees: Attendees,
+    pub shift: Option<Shift>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -46,6 +66,7 @@ pub struct MeetingChanges {
     pub channel: Option<ChannelRef>,
     pub remind: Option<LeadTimes>,
     pub attendees: Option<Attendees>,
+    pub shift: Option<Shift>,
 }
 
 const ID: OptionSpec = OptionSpec {
@@ -83,6 +104,11 @@ const ATTENDEES: OptionSpec = OptionSpec {
     required: false,
     help: "role keys or users, comma-separated, e.g. ceo,cto",
 };
+const SHIFT: OptionSpec = OptionSpec {
+    name: "shift",
+    required: false,
+    help: "move occurrences off weekends and holidays: next-weekday, previous-weekday or none",
+};
 const fn optional(o: OptionSpec) -> OptionSpec {
     OptionSpec {
         required: false,
@@ -90,12 +116,12 @@ const fn optional(o: OptionSpec) -> OptionSpec {
     }
 }
 
-pub static SPECS: [CommandSpec; 7] = [
+pub static SPECS: [CommandSpec; 8] = [
     CommandSpec {
         family: "meeting",
         name: "add",
         help: "create a recurring meeting series with reminders",
-        options: &[TITLE, WHEN, TZ, CHANNEL, REMIND, ATTENDEES],
+        options: &[TITLE, WHEN, TZ, CHANNEL, REMIND, ATTENDEES, SHIFT],
     },
     CommandSpec {
         family: "meeting",
@@ -124,7 +150,7 @@ pub static SPECS: [CommandSpec; 7] = [
     CommandSpec {
         family: "meeting",
         name: "edit",
-        help: "change a series' cadence, zone, title, channel, reminders or attendees",
+        help: "change a series' cadence, zone, title, channel, reminders, attendees or shift",
         options: &[
             ID,
             optional(WHEN),
@@ -133,6 +159,7 @@ pub static SPECS: [CommandSpec; 7] = [
             CHANNEL,
             REMIND,
             ATTENDEES,
+            SHIFT,
         ],
     },
     CommandSpec {
@@ -147,6 +174,16 @@ pub static SPECS: [CommandSpec; 7] = [
                 help: "the agenda item to add, e.g. \"Q3 budget\"",
             },
         ],
+    },
+    CommandSpec {
+        family: "meeting",
+        name: "calendar",
+        help: "your private calendar feed links (.ics) for this workspace and each executive",
+        options: &[OptionSpec {
+            name: "rotate",
+            required: false,
+            help: "true: revoke your current links and issue new ones",
+        }],
     },
 ];
 
@@ -163,6 +200,7 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<MeetingCommand> {
             channel: o.get("channel")?,
             remind: o.get("remind")?,
             attendees: o.get("attendees")?.unwrap_or_default(),
+            shift: o.get("shift")?,
         }),
         "list" => MeetingCommand::List,
         "next" => MeetingCommand::Next { id: o.id("id")? },
@@ -176,6 +214,7 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<MeetingCommand> {
                 channel: o.get("channel")?,
                 remind: o.get("remind")?,
                 attendees: o.get("attendees")?,
+                shift: o.get("shift")?,
             };
             if changes.title.is_none()
                 && changes.cadence.is_none()
@@ -183,9 +222,10 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<MeetingCommand> {
                 && changes.channel.is_none()
                 && changes.remind.is_none()
                 && changes.attendees.is_none()
+                && changes.shift.is_none()
             {
                 return user_err(
-                    "/meeting edit needs something to change: when, tz, title, channel, remind or attendees",
+                    "/meeting edit needs something to change: when, tz, title, channel, remind, attendees or shift",
                 );
             }
             MeetingCommand::Edit { id: id()?, changes }
@@ -200,6 +240,13 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<MeetingCommand> {
             };
             MeetingCommand::Agenda { id: id()?, item }
         }
+        "calendar" => MeetingCommand::Calendar {
+            rotate: match o.raw("rotate").map(str::to_lowercase).as_deref() {
+                None | Some("false") | Some("no") => false,
+                Some("true") | Some("yes") => true,
+                Some(v) => return user_err(format!("rotate: `{v}` is not true or false")),
+            },
+        },
         other => return user_err(format!("/meeting has no subcommand `{other}`")),
     })
 }
@@ -247,6 +294,14 @@ mod tests {
             e.starts_with("tz: `Mars/Base` is not an IANA time zone"),
             "{e}"
         );
+        let e = parse("/meeting calendar rotate:maybe")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "rotate: `maybe` is not true or false");
+        let e = parse("/meeting add title:x when:\"daily at 10:00\" shift:tomorrow")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("shift: `tomorrow` is not a shift"), "{e}");
         let e = parse("/meeting edit id:1").unwrap_err().to_string();
         assert!(e.contains("needs something to change"), "{e}");
         let e = parse("/meeting agenda id:1 item:\"\"")

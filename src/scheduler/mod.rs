@@ -9,7 +9,8 @@
 //! 2. reminders never attempted and more than the grace period late (they fell
 //!    due while Quorum was down) are marked missed, with one summary notice
 //!    per channel;
-//! 3. escalation steps, chases and the weekly update queue their notices;
+//! 3. escalation steps, chases, heads-ups on occurrences that fall on a
+//!    weekend or holiday (a week ahead) and the weekly update queue their notices;
 //! 4. due deliveries are claimed and handed to **lanes**, one per destination
 //!    (workspace and channel). A lane posts its deliveries one at a time in due
 //!    order and waits out its destination's pacing or rate limit itself, so a
@@ -171,6 +172,7 @@ impl<C: Chat> Scheduler<C> {
             inner: Arc::new(Inner {
                 meetings: Meetings {
                     store: store.clone(),
+                    holidays: Arc::new(config.holidays.clone()),
                 },
                 actions: crate::service::actions::Actions {
                     store: store.clone(),
@@ -393,6 +395,15 @@ impl<C: Chat> Inner<C> {
             .step("chase unverified items", &mut report, async move {
                 me.actions.chase_unverified(&me.config, now).await
             })
+            .await
+            .unwrap_or(0);
+        let me = self.clone();
+        report.chases += self
+            .step(
+                "heads-up on weekends and holidays",
+                &mut report,
+                async move { me.meetings.warn_unusual_dates(now).await },
+            )
             .await
             .unwrap_or(0);
         let me = self.clone();

@@ -8,6 +8,7 @@ use tracing::instrument;
 
 use crate::command::meeting::{MeetingChanges, NewMeeting};
 use crate::config::{Config, SeriesSeed};
+use crate::domain::holiday::{Holidays, Placed, Shift, place, placed_in_order};
 use crate::domain::meeting::{Attendees, LeadTimes};
 use crate::domain::recurrence::Cadence;
 use crate::domain::zone::Zone;
@@ -26,7 +27,11 @@ pub struct Series {
     pub anchor: NaiveDate,
     pub remind: LeadTimes,
     pub attendees: Attendees,
+    pub shift: Shift,
 }
+
+/// Length of a meeting when the series records none.
+pub const DEFAULT_DURATION_SECS: i64 = 3600;
 
 impl Series {
     pub fn from_row(row: SeriesRow) -> anyhow::Result<Series> {
@@ -47,6 +52,10 @@ impl Series {
             .attendees
             .parse()
             .map_err(|e| anyhow::anyhow!("stored attendees of series {}: {e}", row.id))?;
+        let shift: Shift = row
+            .shift
+            .parse()
+            .map_err(|e| anyhow::anyhow!("stored shift of series {}: {e}", row.id))?;
         Ok(Series {
             row,
             cadence,
@@ -54,7 +63,33 @@ impl Series {
             anchor,
             remind,
             attendees,
+            shift,
         })
+    }
+
+    /// How long one meeting lasts: the recorded duration, bounded to a day,
+    /// or an hour.
+    pub fn duration_secs(&self) -> i64 {
+        match self.row.duration_secs {
+            Some(d) if (60..=86_400).contains(&d) => d,
+            _ => DEFAULT_DURATION_SECS,
+        }
+    }
+
+    /// Occurrences strictly after `from`, after this series' shift rule.
+    pub fn placed_after<'a>(
+        &'a self,
+        from: DateTime<Utc>,
+        holidays: &'a Holidays,
+    ) -> Box<dyn Iterator<Item = Placed> + 'a> {
+        occurrences(
+            &self.cadence,
+            self.zone,
+            self.anchor,
+            from,
+            self.shift,
+            holidays,
+        )
     }
 
     pub fn local(&self, at: i64) -> DateTime<Tz> {
@@ -75,16 +110,76 @@ impl Series {
         from: DateTime<Utc>,
         n: usize,
         skips: &[i64],
-    ) -> Vec<(DateTime<Tz>, bool)> {
-        self.cadence
-            .occurrences_after(self.zone, self.anchor, from)
+        holidays: &Holidays,
+    ) -> Vec<(Placed, bool)> {
+        self.placed_after(from, holidays)
             .take(n)
-            .map(|at| {
-                let skipped = skips.contains(&at.timestamp());
-                (at, skipped)
+            .map(|p| {
+                let skipped = skips.contains(&p.at.timestamp());
+                (p, skipped)
             })
             .collect()
     }
+}
+
+/// The heads-up a week before an occurrence on a weekend or holiday.
+pub fn heads_up_text(s: &Series, p: &Placed, holidays: &Holidays) -> String {
+    let human = crate::domain::zone::human;
+    match p.original {
+        Some(slot) => format!(
+            "Heads-up: {} (series {}) moves from {} to {}: the original date {}, and the series shifts such occurrences.",
+            s.row.title,
+            s.row.id,
+            human(&slot),
+            human(&p.at),
+            holidays
+                .flag(slot.date_naive())
+                .map_or_else(|| "is not a working day".to_string(), |f| f.to_string())
+        ),
+        None => format!(
+            "Heads-up: {} (series {}) on {} {}. Keep it, skip it (/meeting skip id:{} skips the next one) or set a shift with /meeting edit id:{} shift:next-weekday.",
+            s.row.title,
+            s.row.id,
+            human(&p.at),
+            holidays
+                .flag(p.at.date_naive())
+                .map_or_else(String::new, |f| f.to_string()),
+            s.row.id,
+            s.row.id
+        ),
+    }
+}
+
+/// A series' occurrences strictly after `from` with `shift` applied: the
+/// cadence's own instants when it does not shift, else each slot moved off
+/// weekends and holidays (slots up to the shift limit before `from` are
+/// walked too, since one of them may be moved to after it).
+pub fn occurrences<'a>(
+    cadence: &'a Cadence,
+    zone: Zone,
+    anchor: NaiveDate,
+    from: DateTime<Utc>,
+    shift: Shift,
+    holidays: &'a Holidays,
+) -> Box<dyn Iterator<Item = Placed> + 'a> {
+    if shift == Shift::None {
+        return Box::new(
+            cadence
+                .occurrences_after(zone, anchor, from)
+                .map(move |at| place(at, zone, Shift::None, holidays)),
+        );
+    }
+    let back = chrono::Duration::days(crate::domain::holiday::SHIFT_LIMIT_DAYS + 1);
+    let start = from.checked_sub_signed(back).unwrap_or(from);
+    Box::new(
+        placed_in_order(
+            cadence.occurrences_after(zone, anchor, start),
+            zone,
+            shift,
+            holidays,
+        )
+        .filter(move |p| p.at.with_timezone(&Utc) > from),
+    )
 }
 
 /// The first non-skipped occurrence after `after`, and the reminders due at
@@ -92,6 +187,10 @@ impl Series {
 /// handled already or lie before the series existed). When a series moves
 /// past an occurrence, `reference` is that occurrence, so a daily meeting's
 /// `1d` reminder, due exactly then, is kept.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one plain function the scheduler and every use case share"
+)]
 pub fn plan(
     cadence: &Cadence,
     zone: Zone,
@@ -100,10 +199,10 @@ pub fn plan(
     after: DateTime<Utc>,
     reference: i64,
     skips: &[i64],
+    (shift, holidays): (Shift, &Holidays),
 ) -> Plan {
-    let next = cadence
-        .occurrences_after(zone, anchor, after)
-        .map(|at| at.timestamp())
+    let next = occurrences(cadence, zone, anchor, after, shift, holidays)
+        .map(|p| p.at.timestamp())
         .find(|t| !skips.contains(t));
     let reminders = match next {
         Some(at) => leads
@@ -127,6 +226,8 @@ fn ts(at: DateTime<Utc>) -> i64 {
 #[derive(Clone)]
 pub struct Meetings {
     pub store: Store,
+    /// `[calendar] holidays`: the shift rule moves occurrences off these.
+    pub holidays: std::sync::Arc<Holidays>,
 }
 
 impl Meetings {
@@ -157,7 +258,17 @@ impl Meetings {
         };
         let remind = new.remind.unwrap_or_else(|| config.default_remind.clone());
         let anchor = zone.local(now).date();
-        let plan = plan(&new.cadence, zone, anchor, &remind, now, ts(now), &[]);
+        let shift = new.shift.unwrap_or_default();
+        let plan = plan(
+            &new.cadence,
+            zone,
+            anchor,
+            &remind,
+            now,
+            ts(now),
+            &[],
+            (shift, &self.holidays),
+        );
         if plan.next_at.is_none() {
             return user_err(format!(
                 "`{}` has no occurrence after now ({}); pick a future date",
@@ -177,6 +288,7 @@ impl Meetings {
             remind: remind.to_string(),
             created_by: actor.user.clone(),
             created_at: ts(now),
+            shift: shift.to_string(),
         };
         let id = self.store.insert_series(&row, &plan).await?;
         tracing::info!(series = id, "series created");
@@ -213,6 +325,7 @@ impl Meetings {
                 channel: Some(s.channel.clone()),
                 remind: Some(s.remind.clone()),
                 attendees: s.attendees.clone(),
+                shift: Some(s.shift),
             };
             match self.add(config, &actor, new, now).await {
                 Ok(_) => created += 1,
@@ -258,6 +371,7 @@ impl Meetings {
             after,
             ts(now),
             &skips,
+            (s.shift, &self.holidays),
         );
         self.store
             .skip_occurrence(&s.row, skipped, &actor.user, &plan, ts(now))
@@ -297,6 +411,7 @@ impl Meetings {
         let cadence = changes.cadence.clone().unwrap_or_else(|| s.cadence.clone());
         let zone = changes.zone.unwrap_or(s.zone);
         let remind = changes.remind.clone().unwrap_or_else(|| s.remind.clone());
+        let shift = changes.shift.unwrap_or(s.shift);
         let timing_changed = changes.cadence.is_some() || changes.zone.is_some();
         let anchor = if timing_changed {
             zone.local(now).date()
@@ -317,8 +432,18 @@ impl Meetings {
         row.tz = zone.name().to_string();
         row.anchor_date = anchor.format("%Y-%m-%d").to_string();
         row.remind = remind.to_string();
+        row.shift = shift.to_string();
         let skips = self.store.skips(id, ts(now)).await?;
-        let plan = plan(&cadence, zone, anchor, &remind, now, ts(now), &skips);
+        let plan = plan(
+            &cadence,
+            zone,
+            anchor,
+            &remind,
+            now,
+            ts(now),
+            &skips,
+            (shift, &self.holidays),
+        );
         if plan.next_at.is_none() {
             return user_err(format!(
                 "`{cadence}` has no occurrence after now; nothing was changed"
@@ -356,6 +481,58 @@ impl Meetings {
         Ok((s, items))
     }
 
+    /// Queue a heads-up, once, for each occurrence in the coming week that
+    /// falls on a weekend or holiday (or was shifted off one), in its series'
+    /// channel. Goes through the delivery queue under a dedupe key, so it is
+    /// sent once whatever the number of ticks or instances.
+    pub async fn warn_unusual_dates(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
+        let week = chrono::Duration::days(7);
+        let until = now + week;
+        let mut queued = 0;
+        for row in self
+            .store
+            .series_next_before(until.timestamp(), 1_000)
+            .await?
+        {
+            let s = match Series::from_row(row) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "a series left out of the heads-up");
+                    continue;
+                }
+            };
+            let flagged: Vec<Placed> = s
+                .placed_after(now, &self.holidays)
+                .take_while(|p| p.at.with_timezone(&Utc) <= until)
+                .filter(|p| p.original.is_some() || self.holidays.flag(p.at.date_naive()).is_some())
+                .collect();
+            if flagged.is_empty() {
+                continue;
+            }
+            let skips = self.store.skips(s.row.id, ts(now)).await?;
+            for p in flagged {
+                let at = p.at.timestamp();
+                if skips.contains(&at) {
+                    continue;
+                }
+                let key = format!("headsup:{}:{at}", s.row.id);
+                if self.store.has_delivery(&key).await? {
+                    continue;
+                }
+                let body = heads_up_text(&s, &p, &self.holidays);
+                if self
+                    .store
+                    .enqueue_notice(&s.row.workspace, &s.row.channel, &key, &body, ts(now))
+                    .await?
+                {
+                    tracing::info!(series = s.row.id, occurrence = at, "heads-up queued");
+                    queued += 1;
+                }
+            }
+        }
+        Ok(queued)
+    }
+
     /// Move every series whose occurrence has passed to its next one and
     /// queue that occurrence's reminders. Bounded per call.
     pub async fn advance_due(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
@@ -384,7 +561,14 @@ impl Meetings {
                             let none = Vec::new();
                             let skips = skips.get(&row.id).unwrap_or(&none);
                             plan(
-                                &s.cadence, s.zone, s.anchor, &s.remind, after, passed, skips,
+                                &s.cadence,
+                                s.zone,
+                                s.anchor,
+                                &s.remind,
+                                after,
+                                passed,
+                                skips,
+                                (s.shift, &self.holidays),
                             )
                         }
                         Err(e) => {

@@ -12,6 +12,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor as _, Row};
 
 mod actions;
+mod calendar;
 mod decisions;
 mod escalations;
 mod leases;
@@ -19,6 +20,7 @@ mod workspaces;
 pub use decisions::Settled;
 pub use escalations::EscalationLock;
 pub mod rows;
+pub use calendar::CalendarToken;
 pub use rows::*;
 
 #[derive(Clone, Debug)]
@@ -441,8 +443,8 @@ impl Store {
         let mut tx = self.begin().await?;
         let id: i64 = sqlx::query(
             "INSERT INTO series (workspace, title, cadence, rrule, tz, anchor_date, channel, attendees,
-                                 remind, status, next_at, created_by, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                                 remind, status, next_at, created_by, created_at, updated_at, shift)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
         )
         .bind(&s.workspace)
         .bind(&s.title)
@@ -458,6 +460,7 @@ impl Store {
         .bind(&s.created_by)
         .bind(s.created_at)
         .bind(s.created_at)
+        .bind(&s.shift)
         .fetch_one(&mut *tx)
         .await
         .context("inserting a series")?
@@ -521,7 +524,8 @@ impl Store {
             .get(0);
         sqlx::query(
             "UPDATE series SET title = $1, cadence = $2, rrule = $3, tz = $4, anchor_date = $5, channel = $6,
-                    attendees = $7, remind = $8, status = $9, next_at = $10, updated_at = $11
+                    attendees = $7, remind = $8, status = $9, next_at = $10, updated_at = $11,
+                    sequence = sequence + 1, shift = $14
              WHERE id = $12 AND workspace = $13",
         )
         .bind(&row.title)
@@ -537,6 +541,7 @@ impl Store {
         .bind(now)
         .bind(row.id)
         .bind(&row.workspace)
+        .bind(&row.shift)
         .execute(&mut *tx)
         .await
         .context("updating a series")?;

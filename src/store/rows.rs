@@ -18,6 +18,16 @@ pub struct SeriesRow {
     pub created_by: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Revision of the series' definition: the calendar feed's SEQUENCE.
+    #[sqlx(default)]
+    pub sequence: i64,
+    /// `none`, `next-weekday` or `previous-weekday`: what happens to an
+    /// occurrence on a weekend or holiday.
+    #[sqlx(default)]
+    pub shift: String,
+    /// Length of a meeting in seconds, where the database records one.
+    #[sqlx(default)]
+    pub duration_secs: Option<i64>,
 }
 
 /// A series about to be inserted.
@@ -34,6 +44,8 @@ pub struct NewSeries {
     pub remind: String,
     pub created_by: String,
     pub created_at: i64,
+    /// `none`, `next-weekday` or `previous-weekday`.
+    pub shift: String,
 }
 
 /// The next occurrence of a series and the reminders to queue for it.
