@@ -35,6 +35,9 @@ pub const CRON_DAYS: i64 = 90;
 pub const HORIZON_DAYS: i64 = 800;
 /// The most overrides one series writes (a daily series flags every weekend).
 const MAX_OVERRIDES: usize = 400;
+/// The most occurrences of one series the feed walks (a cron series firing
+/// every few seconds would otherwise write millions of events).
+const MAX_EVENTS: usize = 1_000;
 
 /// One series as the feed shows it, with what the store knows about it.
 #[derive(Debug, Clone)]
@@ -221,11 +224,14 @@ fn series_events(
     } else {
         start.max(now)
     };
+    let shift =
+        crate::service::meetings::effective_shift(&s.cadence, s.zone, s.anchor, slot_from, s.shift);
     let placed: Vec<Placed> = s
         .cadence
         .occurrences_after(s.zone, s.anchor, slot_from)
         .take_while(|at| at.with_timezone(&Utc) <= horizon)
-        .map(|slot| place(slot, s.zone, s.shift, holidays))
+        .take(MAX_EVENTS)
+        .map(|slot| place(slot, s.zone, shift, holidays))
         .collect();
     // Two slots shifted onto one instant happen once: the cadence's own slot
     // there wins, else the first.

@@ -709,7 +709,15 @@ async fn application_commands_mirror_the_console_grammar() {
         .collect();
     assert_eq!(
         opts,
-        ["title", "when", "tz", "channel", "remind", "attendees"]
+        [
+            "title",
+            "when",
+            "tz",
+            "channel",
+            "remind",
+            "attendees",
+            "shift"
+        ]
     );
     let escalate = &cmds[3];
     let sev = escalate["options"]

@@ -122,6 +122,9 @@ impl Series {
     }
 }
 
+/// Occurrences in a week from which a series counts as meeting daily.
+const DAILY_OR_MORE: usize = 7;
+
 /// The heads-up a week before an occurrence on a weekend or holiday.
 pub fn heads_up_text(s: &Series, p: &Placed, holidays: &Holidays) -> String {
     let human = crate::domain::zone::human;
@@ -150,6 +153,26 @@ pub fn heads_up_text(s: &Series, p: &Placed, holidays: &Holidays) -> String {
     }
 }
 
+/// The shift a series applies: none for a series that meets more than once
+/// a day, since moving one occurrence onto another day's would only pile
+/// them up (and walking such a series back two weeks costs too much).
+pub fn effective_shift(
+    cadence: &Cadence,
+    zone: Zone,
+    anchor: NaiveDate,
+    from: DateTime<Utc>,
+    shift: Shift,
+) -> Shift {
+    if shift == Shift::None {
+        return shift;
+    }
+    let mut two = cadence.occurrences_after(zone, anchor, from);
+    match (two.next(), two.next()) {
+        (Some(a), Some(b)) if b - a < chrono::Duration::hours(20) => Shift::None,
+        _ => shift,
+    }
+}
+
 /// A series' occurrences strictly after `from` with `shift` applied: the
 /// cadence's own instants when it does not shift, else each slot moved off
 /// weekends and holidays (slots up to the shift limit before `from` are
@@ -162,6 +185,7 @@ pub fn occurrences<'a>(
     shift: Shift,
     holidays: &'a Holidays,
 ) -> Box<dyn Iterator<Item = Placed> + 'a> {
+    let shift = effective_shift(cadence, zone, anchor, from, shift);
     if shift == Shift::None {
         return Box::new(
             cadence
@@ -501,9 +525,18 @@ impl Meetings {
                     continue;
                 }
             };
-            let flagged: Vec<Placed> = s
+            // A series that meets daily or more often has weekends in its
+            // rhythm: no heads-up (and the walk stays a few steps long).
+            let week: Vec<Placed> = s
                 .placed_after(now, &self.holidays)
                 .take_while(|p| p.at.with_timezone(&Utc) <= until)
+                .take(DAILY_OR_MORE)
+                .collect();
+            if week.len() >= DAILY_OR_MORE {
+                continue;
+            }
+            let flagged: Vec<Placed> = week
+                .into_iter()
                 .filter(|p| p.original.is_some() || self.holidays.flag(p.at.date_naive()).is_some())
                 .collect();
             if flagged.is_empty() {
