@@ -1184,6 +1184,59 @@ mod tests {
     }
 
     #[test]
+    fn holidays_a_public_url_and_a_shift_are_read_and_bad_ones_named() {
+        let c = load("[http]\npublic_url = \"https://q.example.com/\"\n[calendar]\nholidays = [\"2026-12-25\"]\n[[series]]\ntitle = \"Review\"\nwhen = \"monthly on day 27 at 10:00\"\nshift = \"next-weekday\"\n").unwrap();
+        assert_eq!(c.public_url.as_deref(), Some("https://q.example.com"));
+        assert!(
+            c.holidays
+                .contains(chrono::NaiveDate::from_ymd_opt(2026, 12, 25).unwrap())
+        );
+        assert_eq!(c.series[0].shift.to_string(), "next-weekday");
+        let e = load("[calendar]\nholidays = [\"2026-13-01\"]\n").unwrap_err();
+        assert!(
+            e.contains("q.toml:2:12: calendar.holidays: `2026-13-01` is not a date"),
+            "{e}"
+        );
+        let e = load("[calendar]\nholidays = \"no-such-file.ics\"\n").unwrap_err();
+        assert!(
+            e.contains("calendar.holidays: cannot read no-such-file.ics"),
+            "{e}"
+        );
+        let e = load("[[series]]\ntitle = \"R\"\nwhen = \"daily at 10:00\"\nshift = \"later\"\n")
+            .unwrap_err();
+        assert!(
+            e.contains("series #1 (R) shift: `later` is not a shift"),
+            "{e}"
+        );
+        let e = load("[http]\npublic_url = \"quorum.example.com\"\n").unwrap_err();
+        assert!(
+            e.contains("http.public_url: `quorum.example.com` is not an http(s) URL"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn holidays_may_come_from_an_ics_file_next_to_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("holidays.ics"),
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART;VALUE=DATE:20270106\r\nSUMMARY:Epiphany\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        )
+        .unwrap();
+        let origin = dir.path().join("quorum.toml");
+        let c = Config::from_toml(
+            "[calendar]\nholidays = \"holidays.ics\"\n",
+            &origin.display().to_string(),
+        )
+        .unwrap();
+        assert!(
+            c.holidays
+                .contains(chrono::NaiveDate::from_ymd_opt(2027, 1, 6).unwrap())
+        );
+        assert_eq!(c.holidays.len(), 1);
+    }
+
+    #[test]
     fn a_bad_zone_grace_and_url_are_each_reported() {
         let e = load("[defaults]\ntimezone = \"Europe/Madird\"\n").unwrap_err();
         assert!(
