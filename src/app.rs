@@ -156,9 +156,13 @@ impl App {
 
     /// Parse and run one line of the text grammar.
     pub async fn handle_line(&self, actor: &Actor, line: &str, now: DateTime<Utc>) -> Reply {
+        let started = std::time::Instant::now();
         match command::parse(line) {
             Ok(cmd) => self.handle(actor, cmd, now).await,
-            Err(e) => error_reply(&e),
+            Err(e) => {
+                crate::metrics::command(&unparsed_name(line), "user_error", started.elapsed());
+                error_reply(&e)
+            }
         }
     }
 
@@ -180,6 +184,19 @@ impl App {
             }),
             ["action", "done", x] => n(x).map(|id| Command::Action(ActionCommand::Done { id })),
             ["action", "verify", x] => n(x).map(|id| Command::Action(ActionCommand::Verify { id })),
+            ["decision", "approve", x] => {
+                n(x).map(|id| Command::Decision(DecisionCommand::Approve { id }))
+            }
+            // Chat platforms open a form for the reason instead (see
+            // `reject_with_reason`); anywhere else, say what to type.
+            ["decision", "reject", x] => {
+                return match n(x) {
+                    Some(id) => error_reply(&Error::user(format!(
+                        "Rejecting needs a reason: /decision reject id:{id} reason:\"...\""
+                    ))),
+                    None => error_reply(&Error::user(format!("unknown button `{id}`"))),
+                };
+            }
             ["snooze", x] => {
                 let Some(delivery) = n(x) else {
                     return error_reply(&Error::user(format!("unknown button `{id}`")));
@@ -206,11 +223,50 @@ impl App {
         }
     }
 
+    /// The reason form of a Reject button was sent: reject decision `id`
+    /// exactly as `/decision reject id:N reason:"..."` would (same checks
+    /// of the reason, same authority check).
+    pub async fn reject_with_reason(
+        &self,
+        actor: &Actor,
+        id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Reply {
+        match crate::domain::decision::check_text("reason", reason, 1000) {
+            Ok(reason) => {
+                self.handle(
+                    actor,
+                    Command::Decision(DecisionCommand::Reject { id, reason }),
+                    now,
+                )
+                .await
+            }
+            Err(e) => error_reply(&Error::user(format!("reason: {}", e.0))),
+        }
+    }
+
     /// Run one command.
     pub async fn handle(&self, actor: &Actor, cmd: Command, now: DateTime<Utc>) -> Reply {
-        let span = tracing::info_span!("command", workspace = %actor.workspace, user = %actor.user);
+        let name = command_name(&cmd);
+        let span = tracing::info_span!("command", workspace = %actor.workspace, user = %actor.user, command = %name);
         let reads_only = cmd.reads_only();
+        let started = std::time::Instant::now();
         let result = tracing::Instrument::instrument(self.run(actor, cmd, now), span).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(Error::User(_)) => "user_error",
+            Err(Error::Internal(e)) => {
+                let timed_out = |c: &(dyn std::error::Error + 'static)| {
+                    matches!(c.downcast_ref(), Some(sqlx::Error::PoolTimedOut))
+                };
+                if e.chain().any(timed_out) {
+                    crate::metrics::pool_wait();
+                }
+                "internal_error"
+            }
+        };
+        crate::metrics::command(&name, outcome, started.elapsed());
         // Only a command that may have changed what is due wakes the
         // scheduler (a wake runs a whole round of queries).
         if let (Some(wake), false) = (&self.scheduler_wake, reads_only || result.is_err()) {
@@ -283,25 +339,29 @@ impl App {
             }
             MeetingCommand::Next { id: Some(id) } => {
                 let s = m.get(actor, id).await?;
-                let skips = m.skips(&s, now).await?;
+                let overrides = m.overrides(&s, now).await?;
                 let holidays = &self.config.holidays;
-                let upcoming = s.upcoming(now, 5, &skips, holidays);
+                let upcoming = s.upcoming(now, 5, &overrides, holidays);
                 let lines: Vec<String> = upcoming
                     .iter()
-                    .map(|(p, skipped)| {
+                    .map(|(p, label)| {
                         format!(
                             "- {}{}{}",
                             crate::domain::zone::human(&p.at),
-                            if *skipped { " (skipped)" } else { "" },
+                            label
+                                .as_deref()
+                                .map(|l| format!(" ({l})"))
+                                .unwrap_or_default(),
                             day_warning(p, holidays)
                         )
                     })
                     .collect();
                 Ok(Reply::private(format!(
-                    "Next occurrences of {} ({}, {}):\n{}",
+                    "Next occurrences of {} ({}, {}, {} each):\n{}",
                     s.row.title,
                     s.cadence,
                     s.zone,
+                    s.length,
                     if lines.is_empty() {
                         "- none".to_string()
                     } else {
@@ -363,26 +423,90 @@ impl App {
                     attendees_text(&s)
                 )))
             }
-            MeetingCommand::Agenda { id, item } => {
+            MeetingCommand::Agenda { id, item, done } => {
                 let added = item.is_some();
-                let (s, items) = m.agenda(actor, id, item, now).await?;
+                let (s, at, items) = m.agenda(actor, id, item, done, now).await?;
                 let list = if items.is_empty() {
                     "nothing yet".to_string()
                 } else {
                     items
                         .iter()
                         .enumerate()
-                        .map(|(i, t)| format!("{}) {t}", i + 1))
+                        .map(|(i, t)| {
+                            let mut marks = Vec::new();
+                            if t.covered_at.is_some() {
+                                marks.push("covered".to_string());
+                            }
+                            match t.carried {
+                                0 => {}
+                                1 => marks.push("carried".to_string()),
+                                n => marks.push(format!("carried {n} times")),
+                            }
+                            let marks = if marks.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" [{}]", marks.join(", "))
+                            };
+                            format!("{}) {}{marks}", i + 1, t.text)
+                        })
                         .collect::<Vec<_>>()
                         .join("; ")
                 };
-                let head = if added { "Added. Agenda" } else { "Agenda" };
-                let reply = format!("{head} of {} on {}: {list}", s.row.title, next_text(&s));
-                Ok(if added {
+                let head = match (added, done) {
+                    (true, _) => "Added. Agenda".to_string(),
+                    (_, Some(n)) => format!("Marked item {n} covered. Agenda"),
+                    _ => "Agenda".to_string(),
+                };
+                let when = crate::domain::zone::human(&s.local(at));
+                let reply = format!("{head} of {} on {when}: {list}", s.row.title);
+                Ok(if added || done.is_some() {
                     Reply::ok(reply)
                 } else {
                     Reply::private(reply)
                 })
+            }
+            MeetingCommand::Move { id, date, time } => {
+                let (s, from, to) = m
+                    .move_next(actor, id, date.0, time.map(|t| t.0), now)
+                    .await?;
+                Ok(Reply::ok(format!(
+                    "Moved {} from {} to {}; its reminders follow it. Next: {}",
+                    s.row.title,
+                    crate::domain::zone::human(&s.local(from)),
+                    crate::domain::zone::human(&s.local(to)),
+                    next_text(&s)
+                )))
+            }
+            MeetingCommand::Notes { id, text } => {
+                let (s, at) = m.note(actor, id, &text, now).await?;
+                Ok(Reply::ok(format!(
+                    "Noted for the minutes of {} on {}.",
+                    s.row.title,
+                    crate::domain::zone::human(&s.local(at))
+                )))
+            }
+            MeetingCommand::Minutes { id, date } => {
+                let (s, list) = m
+                    .past_minutes(
+                        &self.config,
+                        &actor.workspace,
+                        id,
+                        date.map(|d| d.0),
+                        3,
+                        now,
+                    )
+                    .await?;
+                if list.is_empty() {
+                    return Ok(Reply::private(match date {
+                        Some(d) => format!("{} has no minutes for {}.", s.row.title, d.0),
+                        None => format!(
+                            "{} has no minutes yet: no occurrence has ended.",
+                            s.row.title
+                        ),
+                    }));
+                }
+                let text: Vec<String> = list.iter().map(|m| m.render()).collect();
+                Ok(Reply::private(text.join("\n\n")))
             }
             MeetingCommand::Calendar { rotate } => {
                 use crate::service::calendar::{Issued, issue};
@@ -458,6 +582,30 @@ fn next_warning(s: &Series, at: i64, holidays: &crate::domain::holiday::Holidays
 }
 
 impl App {
+    /// Attach what was just recorded to its meeting; the words saying so
+    /// for the reply. A failure here is logged and does not undo the record.
+    async fn attach(
+        &self,
+        actor: &Actor,
+        meeting: Option<i64>,
+        entity: &str,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> String {
+        match self.meetings.attach(actor, meeting, entity, id, now).await {
+            Ok(Some((s, at))) => format!(
+                " Attached to the minutes of {} on {}.",
+                s.row.title,
+                crate::domain::zone::human(&s.local(at))
+            ),
+            Ok(None) => String::new(),
+            Err(e) => {
+                tracing::error!(entity, id, error = %e, "could not attach a record to its meeting");
+                String::new()
+            }
+        }
+    }
+
     async fn decision(
         &self,
         actor: &Actor,
@@ -468,7 +616,12 @@ impl App {
         let c = &self.config;
         match cmd {
             cmd @ DecisionCommand::Record { .. } => {
+                let meeting = match &cmd {
+                    DecisionCommand::Record { meeting, .. } => *meeting,
+                    _ => None,
+                };
                 let r = d.record(c, actor, cmd, now).await?;
+                let attached = self.attach(actor, meeting, "decision", r.row.id, now).await;
                 let tail = match &r.routed_to {
                     Some((role, channel)) => format!(
                         " as proposed: {} holds the authority for {}, so it waits for their approval (pinged in #{channel})",
@@ -477,7 +630,7 @@ impl App {
                     None => " as approved".to_string(),
                 };
                 Ok(Reply::ok(format!(
-                    "Recorded decision {}: {}{tail}.",
+                    "Recorded decision {}: {}{tail}.{attached}",
                     r.row.id, r.row.title
                 )))
             }
@@ -610,9 +763,11 @@ impl App {
         let c = &self.config;
         match cmd {
             ActionCommand::Add(f) => {
+                let meeting = f.meeting;
                 let row = a.add(c, actor, f, now).await?;
+                let attached = self.attach(actor, meeting, "action", row.id, now).await;
                 Ok(Reply::ok(format!(
-                    "Added action item {}",
+                    "Added action item {}{attached}",
                     action_line(&row)
                 )))
             }
@@ -834,16 +989,35 @@ impl App {
     }
 }
 
+/// One escalation in a list, at the level it is at now (not where it
+/// started): `1. [critical open] budget: Payroll failed (now at exec-team,
+/// level 4 of 5; routed to cfo; raised by ana on ...)`.
 fn escalation_line(r: &EscalationRow, c: &Config) -> String {
+    let severity = r
+        .severity
+        .parse()
+        .unwrap_or(crate::domain::escalation::Severity::High);
+    let steps = crate::domain::escalation::steps(&c.escalation.path, &r.routed_to, severity);
+    let here = usize::try_from(r.level)
+        .unwrap_or(0)
+        .min(steps.len().saturating_sub(1));
+    let at = match steps.get(here) {
+        Some(step) => format!(
+            "now at {}, level {} of {}",
+            step.label,
+            here + 1,
+            steps.len()
+        ),
+        None => format!("level {}", r.level.saturating_add(1)),
+    };
     format!(
-        "{}. [{} {}] {}: {} ({}, level {}, raised by {} on {})",
+        "{}. [{} {}] {}: {} ({at}; routed to {}; raised by {} on {})",
         r.id,
         r.severity,
         r.state,
         r.topic,
         r.summary,
         r.routed_to,
-        r.level + 1,
         r.raised_by,
         date_of(r.created_at, c)
     )
@@ -968,10 +1142,74 @@ fn attendees_text(s: &Series) -> String {
     }
 }
 
+/// The decision a Reject button (`decision:reject:N`) or its reason form is
+/// for: chat platforms answer that button with a form asking the reason.
+pub fn reject_target(id: &str) -> Option<i64> {
+    id.strip_prefix("decision:reject:")?
+        .parse()
+        .ok()
+        .filter(|n: &i64| *n > 0)
+}
+
 fn error_reply(e: &Error) -> Reply {
     Reply {
         text: e.to_user_text(),
         ephemeral: true,
         is_error: true,
+    }
+}
+
+/// A command's name for logs and metrics, e.g. `meeting add`, `help`: the
+/// family and the variant, read from the derived `Debug` so that a command
+/// added later is named without a change here. A closed set (never user
+/// text), so it is safe as a metrics label.
+fn command_name(cmd: &Command) -> String {
+    let debug = format!("{cmd:?}");
+    let word = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_lowercase()
+    };
+    let family = word(&debug);
+    match debug[family.len()..].strip_prefix('(') {
+        Some(rest) => format!("{family} {}", word(rest)),
+        None => family,
+    }
+}
+
+/// The metrics name of a line that did not parse: its family when it names
+/// one (`meeting`), else `unknown` (never the user's text).
+fn unparsed_name(line: &str) -> String {
+    let word = line
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches('/')
+        .to_ascii_lowercase();
+    match word.as_str() {
+        "help" | "meeting" | "decision" | "action" | "escalate" | "escalation" => word,
+        _ => "unknown".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod command_name_tests {
+    use super::*;
+
+    #[test]
+    fn a_command_is_named_by_its_family_and_variant_never_its_text() {
+        let cases = [
+            ("/help", "help"),
+            ("/meeting list", "meeting list"),
+            ("/action add task:\"secret plan\" owner:cto", "action add"),
+            ("/escalation ack id:3", "escalation ack"),
+        ];
+        for (line, want) in cases {
+            let cmd = crate::command::parse(line).unwrap();
+            assert_eq!(command_name(&cmd), want, "{line}");
+        }
+        assert_eq!(unparsed_name("/meeting add when:fortnightly"), "meeting");
+        assert_eq!(unparsed_name("/secret-plan x"), "unknown");
     }
 }

@@ -4,9 +4,10 @@
 //! - A rule series is one VEVENT: DTSTART in the series' zone (with a
 //!   VTIMEZONE for it), its canonical RRULE, DURATION, the agenda and any
 //!   heads-up in DESCRIPTION, its attendees, SEQUENCE = the series' revision.
-//! - Skipped occurrences are EXDATEs. An occurrence the series' `shift` moved
-//!   off a weekend or holiday, or one left on such a day, is an override
-//!   (RECURRENCE-ID = the cadence's slot) saying so in its DESCRIPTION.
+//! - Skipped occurrences are EXDATEs. An occurrence moved with `/meeting
+//!   move`, one the series' `shift` moved off a weekend or holiday, or one
+//!   left on such a day, is an override (RECURRENCE-ID = the cadence's slot)
+//!   saying so in its DESCRIPTION.
 //! - A `cron:` series, which an RRULE cannot always express, is expanded into
 //!   single events for the next [`CRON_DAYS`] days; a `once` series is one event.
 //!
@@ -28,6 +29,7 @@ use icalendar::{
 use crate::domain::holiday::{Holidays, Placed, place};
 use crate::domain::zone::Zone;
 use crate::service::meetings::Series;
+use crate::store::rows::Overrides;
 
 /// How far ahead a `cron:` series is expanded into single events.
 pub const CRON_DAYS: i64 = 90;
@@ -43,8 +45,9 @@ const MAX_EVENTS: usize = 1_000;
 #[derive(Debug, Clone)]
 pub struct FeedSeries {
     pub series: Series,
-    /// Skipped occurrences (instants the series would have happened at).
-    pub skips: Vec<i64>,
+    /// One-off changes: skipped, moved or cancelled occurrences (at the
+    /// instant the series would have happened) and those moved in.
+    pub overrides: Overrides,
     /// The agenda of the next occurrence.
     pub agenda: Vec<String>,
     /// Display names of the attendees (`ceo (Ana García)`), in order.
@@ -187,6 +190,17 @@ pub fn note(p: &Placed, holidays: &Holidays) -> Option<String> {
     }
 }
 
+/// What is said of an occurrence moved with `/meeting move`.
+fn moved_note(p: &Placed, to: &DateTime<Tz>) -> String {
+    format!(
+        "Moved from {} {} to {} {} with /meeting move",
+        day(&p.at),
+        p.at.format("%H:%M"),
+        day(to),
+        to.format("%H:%M")
+    )
+}
+
 fn series_events(
     item: &FeedSeries,
     holidays: &Holidays,
@@ -211,7 +225,21 @@ fn series_events(
             list.join("; ")
         ));
     }
-    let skipped: BTreeSet<i64> = item.skips.iter().copied().collect();
+    // Moved with /meeting move: where it was (after any shift) -> where it is.
+    let moved: BTreeMap<i64, i64> = item
+        .overrides
+        .moved_in
+        .iter()
+        .filter(|(at, _)| !item.overrides.is_away(*at))
+        .map(|(at, from)| (*from, *at))
+        .collect();
+    let skipped: BTreeSet<i64> = item
+        .overrides
+        .away
+        .iter()
+        .map(|(t, _)| *t)
+        .filter(|t| !moved.contains_key(t))
+        .collect();
     let is_rule = s.cadence.rrule().is_some();
     let horizon = if is_rule || s.cadence.is_once() {
         now + Duration::days(HORIZON_DAYS)
@@ -271,8 +299,13 @@ fn series_events(
                         p.slot().timestamp()
                     ) + "@quorum"
                 };
+                let mut start = p.at;
+                if let Some(to) = moved.get(&p.at.timestamp()) {
+                    start = s.local(*to);
+                    text = format!("{}\n{text}", moved_note(p, &start));
+                }
                 let mut e = base_event(item, &uid, &text, now);
-                e.starts(at_tz(&p.at));
+                e.starts(at_tz(&start));
                 e.done()
             })
             .collect();
@@ -311,6 +344,15 @@ fn series_events(
             continue;
         }
         if overrides.len() >= MAX_OVERRIDES {
+            continue;
+        }
+        if let Some(to) = moved.get(&p.at.timestamp()) {
+            let start = s.local(*to);
+            let n = moved_note(p, &start);
+            let mut e = base_event(item, &uid, &format!("{n}\n{description}"), now);
+            e.starts(at_tz(&start));
+            e.recurrence_id(DatePerhapsTime::DateTime(at_tz(&p.slot())));
+            overrides.push(e.done());
             continue;
         }
         if let Some(n) = note(p, holidays) {

@@ -12,7 +12,9 @@ use chrono::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::domain::meeting::{Attendees, ChannelRef, LeadTimes, Title, parse_duration};
+use crate::domain::meeting::{
+    Attendees, Capture, ChannelRef, LeadTimes, MeetingLength, Title, parse_duration,
+};
 use crate::domain::org::{Executive, Org, is_role_key};
 use crate::domain::recurrence::Cadence;
 use crate::domain::workspace::{is_guild, is_slack_team};
@@ -59,6 +61,19 @@ pub const ENV_OVERRIDES: &[&str] = &[
     "QUORUM_DEFAULTS_TIMEZONE",
 ];
 
+/// Every secret `quorum` reads from the environment (never from the file,
+/// never logged).
+pub const SECRETS: &[&str] = &[
+    "DISCORD_TOKEN",
+    "DISCORD_PUBLIC_KEY",
+    "DISCORD_APPLICATION_ID",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+];
+
+/// The environment variables of logging: the filter and the format.
+pub const LOG_VARIABLES: &[&str] = &["QUORUM_LOG", "QUORUM_LOG_FORMAT"];
+
 /// Validated settings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -90,6 +105,9 @@ pub struct Config {
     pub digest_day: chrono::Weekday,
     pub digest_at: chrono::NaiveTime,
     pub digest_channel: ChannelRef,
+    /// `[meetings] minutes = "always"`: post minutes even for a meeting
+    /// with nothing recorded (the default, `"recorded"`, posts none then).
+    pub minutes_always: bool,
     pub escalation: EscalationPolicy,
     /// Working hours by role; roles without them are always reachable.
     pub working_hours: BTreeMap<String, crate::domain::escalation::WorkingHours>,
@@ -179,6 +197,8 @@ pub struct SeriesSeed {
     pub channel: ChannelRef,
     pub attendees: Attendees,
     pub remind: LeadTimes,
+    pub duration: MeetingLength,
+    pub capture: Capture,
     pub shift: crate::domain::holiday::Shift,
 }
 
@@ -205,6 +225,7 @@ impl Default for Config {
             digest_day: chrono::Weekday::Fri,
             digest_at: chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap_or_default(),
             digest_channel: ChannelRef::general(),
+            minutes_always: false,
             escalation: EscalationPolicy::default(),
             working_hours: BTreeMap::new(),
             http_listen: "127.0.0.1:8080".to_string(),
@@ -256,6 +277,8 @@ struct RawConfig {
     actions: RawActions,
     #[serde(default)]
     digest: RawDigest,
+    #[serde(default)]
+    meetings: RawMeetings,
     #[serde(default)]
     escalation: RawEscalation,
     #[serde(default)]
@@ -335,6 +358,12 @@ struct RawActions {
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+struct RawMeetings {
+    minutes: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 struct RawDigest {
     day: Option<Spanned<String>>,
     time: Option<Spanned<String>>,
@@ -389,6 +418,8 @@ struct RawSeries {
     attendees: Vec<Spanned<String>>,
     remind: Option<Spanned<String>>,
     workspace: Option<String>,
+    duration: Option<Spanned<String>>,
+    capture: Option<Spanned<String>>,
     shift: Option<Spanned<String>>,
 }
 
@@ -645,6 +676,20 @@ impl Config {
                 )
             })?;
         }
+        if let Some(m) = &raw.meetings.minutes {
+            config.minutes_always = match m.get_ref().as_str() {
+                "always" => true,
+                "recorded" => false,
+                other => {
+                    return Err(loc.at(
+                        Some(m.span()),
+                        format!(
+                            "meetings.minutes: `{other}` is not a choice; use \"recorded\" (post minutes when something was recorded) or \"always\""
+                        ),
+                    ));
+                }
+            };
+        }
         if let Some(t) = &raw.digest.time {
             config.digest_at = parse_clock(t.get_ref())
                 .map_err(|m| loc.at(Some(t.span()), format!("digest.time: {m}")))?;
@@ -813,6 +858,14 @@ impl Config {
                 Some(r) => loc.parse(r, &format!("series #{n} ({title}) remind"))?,
                 None => config.default_remind.clone(),
             };
+            let duration = match &s.duration {
+                Some(d) => loc.parse(d, &format!("series #{n} ({title}) duration"))?,
+                None => MeetingLength::default(),
+            };
+            let capture = match &s.capture {
+                Some(c) => loc.parse(c, &format!("series #{n} ({title}) capture"))?,
+                None => Capture::default(),
+            };
             let mut names = Vec::new();
             for a in &s.attendees {
                 let one: Attendees = loc.parse(a, &format!("series #{n} ({title}) attendees"))?;
@@ -839,6 +892,8 @@ impl Config {
                 channel,
                 attendees,
                 remind,
+                duration,
+                capture,
                 shift,
             });
         }
@@ -1111,6 +1166,38 @@ mod tests {
             "the example holds the seed's whole rhythm"
         );
         assert!(c.org.get("cto").is_some());
+    }
+
+    #[test]
+    fn meetings_minutes_and_series_duration_and_capture_are_read_and_checked() {
+        let c = Config::from_toml(
+            "[meetings]\nminutes = \"always\"\n[[series]]\ntitle = \"Ops\"\nwhen = \"daily at 10:00\"\nduration = \"45m\"\ncapture = \"channel\"\n",
+            "q.toml",
+        )
+        .unwrap();
+        assert!(c.minutes_always);
+        assert_eq!(c.series[0].duration.to_string(), "45m");
+        assert_eq!(c.series[0].capture, Capture::Channel);
+        let d = Config::from_toml(
+            "[[series]]\ntitle = \"Ops\"\nwhen = \"daily at 10:00\"\n",
+            "q.toml",
+        )
+        .unwrap();
+        assert!(!d.minutes_always);
+        assert_eq!(d.series[0].duration, MeetingLength::default());
+        let e = load("[meetings]\nminutes = \"sometimes\"\n").unwrap_err();
+        assert!(
+            e.starts_with("q.toml:2:11: meetings.minutes: `sometimes` is not a choice"),
+            "{e}"
+        );
+        let e = load("[[series]]\ntitle = \"Ops\"\nwhen = \"daily at 10:00\"\nduration = \"2m\"\n")
+            .unwrap_err();
+        assert!(
+            e.starts_with(
+                "q.toml:4:12: series #1 (Ops) duration: a meeting of `2m` is out of range"
+            ),
+            "{e}"
+        );
     }
 
     #[test]

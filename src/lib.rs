@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod leader;
+pub mod metrics;
 pub mod scheduler;
 pub mod service;
 pub mod store;

@@ -22,6 +22,10 @@ struct Cli {
     /// Config file (default: quorum.toml when present).
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
+    /// Log lines on standard error as `text` (coloured only on a terminal) or
+    /// `json` (one object a line, for journald and log shippers).
+    #[arg(long, global = true, env = "QUORUM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -63,6 +67,22 @@ enum Cmd {
         #[command(subcommand)]
         command: TodoCmd,
     },
+    /// Write a consistent copy of the SQLite database, also while Quorum runs
+    /// (for PostgreSQL, use pg_dump).
+    Backup {
+        /// The copy to write; it must not exist yet.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Replace the SQLite database with a backup. Refused while an instance
+    /// uses the database, and without --force when the database exists.
+    Restore {
+        /// A file written by `quorum backup`.
+        file: PathBuf,
+        /// Replace the existing database (its contents are lost).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -87,6 +107,21 @@ enum ExportCmd {
         /// Only decisions recorded on or after this date (YYYY-MM-DD).
         #[arg(long)]
         since: Option<String>,
+        /// Workspace (a Discord guild id, a Slack team id, or `console`).
+        #[arg(long, default_value = quorum::CONSOLE_WORKSPACE)]
+        workspace: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The minutes of a meeting series' past occurrences (latest first).
+    Minutes {
+        /// The series id, as shown by /meeting list.
+        #[arg(long)]
+        series: i64,
+        /// md or json.
+        #[arg(long, default_value = "md")]
+        format: String,
         /// Workspace (a Discord guild id, a Slack team id, or `console`).
         #[arg(long, default_value = quorum::CONSOLE_WORKSPACE)]
         workspace: String,
@@ -160,19 +195,37 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
-fn init_logging() {
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_env("QUORUM_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        // Colour codes only for a person at a terminal, never into a file
+        // or the journal.
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        // Each line one JSON object with the event's fields and the fields
+        // of every span it is in (workspace, command, ids).
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(false)
+            .with_span_list(true)
+            .init(),
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.log_format);
     match cli.command {
         Some(Cmd::Schedule {
             command:
@@ -204,6 +257,8 @@ fn main() -> ExitCode {
         Some(Cmd::Todo { command }) => with_store(cli.config, |config, store| {
             Box::pin(todo(config, store, command))
         }),
+        Some(Cmd::Backup { out }) => backup(cli.config, &out),
+        Some(Cmd::Restore { file, force }) => restore(cli.config, &file, force),
         None if secret("DISCORD_TOKEN").is_some() || secret("SLACK_BOT_TOKEN").is_some() => {
             run_service(cli.config)
         }
@@ -244,10 +299,24 @@ fn preview(cadence: &str, tz: &str, from: Option<&str>, count: usize) -> ExitCod
     ExitCode::SUCCESS
 }
 
+/// The console's one line at start: what it is, its database (password
+/// hidden), who is typing, and where to begin.
+fn console_banner(database_url: &str, user: &str) -> String {
+    format!(
+        "Quorum console (executive-team meetings, decisions, actions, escalations) on {}, as {user}; type /help",
+        quorum::store::redact(database_url)
+    )
+}
+
 fn run_console(config: Option<PathBuf>, user: String, exit_on_eof: bool) -> ExitCode {
     let config = match Config::load(config.as_deref()) {
         Ok(c) => c,
         Err(e) => return fail(2, e),
+    };
+    // One writer per SQLite file, held until the process exits.
+    let _lock = match quorum::store::lock::acquire(&config.database_url, "quorum console") {
+        Ok(l) => l,
+        Err(e) => return fail(1, e),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -256,6 +325,7 @@ fn run_console(config: Option<PathBuf>, user: String, exit_on_eof: bool) -> Exit
         Ok(r) => r,
         Err(e) => return fail(1, format!("cannot start the async runtime: {e}")),
     };
+    let banner = console_banner(&config.database_url, &user);
     let result = runtime.block_on(async move {
         // Listen before starting: a SIGTERM during start-up stops cleanly.
         let shutdown = console::shutdown_signal();
@@ -264,6 +334,7 @@ fn run_console(config: Option<PathBuf>, user: String, exit_on_eof: bool) -> Exit
             started = quorum::start(config, Arc::new(ConsoleChat)) => started?,
             _ = &mut shutdown => return Ok(()),
         };
+        println!("{banner}");
         console::run(app, scheduler, user, exit_on_eof, shutdown).await
     });
     // A read of standard input may still be blocked in its thread: do not
@@ -330,12 +401,29 @@ async fn export(
     store: &quorum::store::Store,
     what: ExportCmd,
 ) -> Result<(), quorum::error::Error> {
-    let ExportCmd::Decisions {
-        format,
-        since,
-        workspace,
-        out,
-    } = what;
+    let (format, since, workspace, out) = match what {
+        ExportCmd::Decisions {
+            format,
+            since,
+            workspace,
+            out,
+        } => (format, since, workspace, out),
+        ExportCmd::Minutes {
+            series,
+            format,
+            workspace,
+            out,
+        } => {
+            let meetings = quorum::service::meetings::Meetings {
+                store: store.clone(),
+                holidays: std::sync::Arc::new(config.holidays.clone()),
+            };
+            let text = meetings
+                .export_minutes(config, &workspace, series, &format, chrono::Utc::now())
+                .await?;
+            return write_out(out.as_ref(), &text);
+        }
+    };
     let format: quorum::service::decisions::ExportFormat = format
         .parse()
         .map_err(|e: String| quorum::error::Error::user(format!("--format: {e}")))?;
@@ -505,6 +593,10 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(2, e),
     };
+    let _lock = match quorum::store::lock::acquire(&config.database_url, "quorum run") {
+        Ok(l) => l,
+        Err(e) => return fail(1, e),
+    };
     let discord_token = secret("DISCORD_TOKEN");
     let slack_token = secret("SLACK_BOT_TOKEN");
     if discord_token.is_none() && slack_token.is_none() {
@@ -544,6 +636,18 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
             config.slack.channels.clone(),
         ) {
             Ok(c) => Some(c),
+            Err(e) => return fail(1, format!("cannot build the Slack client: {e}")),
+        },
+    };
+    // Its own client for the forms buttons open (the sender paces posts).
+    let slack_web = match &slack_token {
+        None => None,
+        Some(t) => match quorum::chat::slack::SlackChat::new(
+            &config.slack.api_base,
+            t,
+            config.slack.channels.clone(),
+        ) {
+            Ok(c) => Some(std::sync::Arc::new(c)),
             Err(e) => return fail(1, format!("cannot build the Slack client: {e}")),
         },
     };
@@ -611,6 +715,7 @@ fn run_service(config: Option<PathBuf>) -> ExitCode {
             app,
             discord_key: key,
             slack_secret,
+            slack_web,
         };
         let server = quorum::http::serve(state, &listen, async move {
             let _ = rx.wait_for(|s| *s).await;
@@ -708,6 +813,172 @@ fn discord(config: Option<PathBuf>, command: DiscordCmd) -> ExitCode {
                 }
                 Err(e) => fail(1, format!("{e:#}")),
             }
+        }
+    }
+}
+
+/// The SQLite file of the configured database, or the one line that says
+/// what to use instead.
+fn sqlite_file(config: &Config, pg_tool: &str) -> Result<PathBuf, ExitCode> {
+    if !config.database_url.starts_with("sqlite:") {
+        return Err(fail(
+            2,
+            format!(
+                "the database is PostgreSQL: use {pg_tool} (quorum backup and restore handle SQLite files)"
+            ),
+        ));
+    }
+    match quorum::store::lock::lock_path_of(&config.database_url) {
+        Some(lock) => Ok(lock.with_extension("")),
+        None => Err(fail(
+            2,
+            "the database is in memory: there is no file to back up or restore",
+        )),
+    }
+}
+
+fn current_thread() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(1, format!("cannot start the async runtime: {e}")))
+}
+
+fn backup(config: Option<PathBuf>, out: &std::path::Path) -> ExitCode {
+    let config = match Config::load(config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(2, e),
+    };
+    let db = match sqlite_file(
+        &config,
+        "pg_dump (e.g. pg_dump --format=custom --file=quorum.dump \"$QUORUM_DATABASE_URL\")",
+    ) {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    if out.exists() {
+        return fail(
+            2,
+            format!("{} exists; choose a new file for the backup", out.display()),
+        );
+    }
+    if !db.exists() {
+        return fail(
+            2,
+            format!("there is no database at {} to back up", db.display()),
+        );
+    }
+    let runtime = match current_thread() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    runtime.block_on(async {
+        let result = async {
+            let store = quorum::store::Store::connect(&config.database_url).await?;
+            store.backup_to(out).await?;
+            store.close().await;
+            let copy =
+                quorum::store::Store::connect(&format!("sqlite://{}", out.display())).await?;
+            let check = copy.integrity().await?;
+            copy.close().await;
+            anyhow::ensure!(
+                check == "ok",
+                "the backup failed its integrity check: {check}"
+            );
+            anyhow::Ok(())
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+                println!(
+                    "backup of {} written to {} ({size} bytes)",
+                    db.display(),
+                    out.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(out);
+                fail(1, format!("{e:#}"))
+            }
+        }
+    })
+}
+
+fn restore(config: Option<PathBuf>, file: &std::path::Path, force: bool) -> ExitCode {
+    let config = match Config::load(config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(2, e),
+    };
+    let db = match sqlite_file(&config, "pg_restore") {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    if !file.is_file() {
+        return fail(2, format!("{} is not a file", file.display()));
+    }
+    // Held until the restore is done: no instance starts on a half-restored file.
+    let _lock = match quorum::store::lock::acquire(&config.database_url, "quorum restore") {
+        Ok(l) => l,
+        Err(e) => return fail(1, e),
+    };
+    if db.exists() && !force {
+        return fail(
+            2,
+            format!(
+                "{} exists; add --force to replace it with {} (what it holds now is lost)",
+                db.display(),
+                file.display()
+            ),
+        );
+    }
+    let mut staged = db.clone().into_os_string();
+    staged.push(".restoring");
+    let staged = PathBuf::from(staged);
+    let runtime = match current_thread() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let result = runtime.block_on(async {
+        use anyhow::Context as _;
+        let _ = std::fs::remove_file(&staged);
+        std::fs::copy(file, &staged)
+            .with_context(|| format!("copying {} beside the database", file.display()))?;
+        // Check the copy and bring its schema up to this version.
+        let store = quorum::store::Store::connect(&format!("sqlite://{}", staged.display()))
+            .await
+            .with_context(|| format!("{} is not a Quorum database", file.display()))?;
+        let check = store.integrity().await?;
+        store.checkpoint().await?;
+        store.close().await;
+        anyhow::ensure!(
+            check == "ok",
+            "{} failed its integrity check: {check}",
+            file.display()
+        );
+        for side in ["-wal", "-shm"] {
+            let mut p = db.clone().into_os_string();
+            p.push(side);
+            match std::fs::remove_file(&p) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| format!("removing {}", p.to_string_lossy()));
+                }
+                _ => {}
+            }
+        }
+        std::fs::rename(&staged, &db)
+            .with_context(|| format!("moving the restored database to {}", db.display()))?;
+        anyhow::Ok(())
+    });
+    match result {
+        Ok(()) => {
+            println!("restored {} from {}", db.display(), file.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&staged);
+            fail(1, format!("{e:#}"))
         }
     }
 }

@@ -23,6 +23,7 @@ async fn serve(h: &Harness) -> String {
         app: h.app.clone(),
         discord_key: None,
         slack_secret: None,
+        slack_web: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -248,6 +249,57 @@ async fn the_feed_holds_rules_skips_moves_and_warnings_and_its_tokens_are_guarde
         .find(|e| e.contains("SUMMARY:Exec team") && prop(e, "RECURRENCE-ID").is_empty())
         .unwrap();
     assert_eq!(prop(&main, "SEQUENCE"), ["SEQUENCE:2"]);
+
+    // /meeting move: the moved occurrence is an override of its slot (no
+    // EXDATE), also when the series' shift had already moved it.
+    let moved = h
+        .cmd(now, "/meeting move id:1 date:2026-12-10 time:16:00")
+        .await;
+    assert!(moved.contains("Thu 10 Dec 2026 16:00"), "{moved}");
+    let moved = h
+        .cmd(now, "/meeting move id:2 date:2026-12-29 time:10:00")
+        .await;
+    assert!(moved.contains("Tue 29 Dec 2026 10:00"), "{moved}");
+    let (_, _, after_move) = get(&format!("{base}/calendar/{token}.ics")).await;
+    let after_move = events(&after_move);
+    let exec_moved = after_move
+        .iter()
+        .find(|e| {
+            e.contains("SUMMARY:Exec team")
+                && prop(e, "RECURRENCE-ID") == ["RECURRENCE-ID;TZID=Europe/Madrid:20261211T100000"]
+        })
+        .expect("the moved Friday is an override");
+    assert_eq!(
+        prop(exec_moved, "DTSTART"),
+        ["DTSTART;TZID=Europe/Madrid:20261210T160000"]
+    );
+    assert!(
+        exec_moved.contains("Moved from Fri 11 Dec 2026 10:00 to Thu 10 Dec 2026 16:00"),
+        "{exec_moved}"
+    );
+    assert_eq!(prop(exec_moved, "UID"), [uid.as_str()]);
+    let exec_main = after_move
+        .iter()
+        .find(|e| e.contains("SUMMARY:Exec team") && prop(e, "RECURRENCE-ID").is_empty())
+        .unwrap();
+    assert_eq!(
+        prop(exec_main, "EXDATE"),
+        ["EXDATE;TZID=Europe/Madrid:20261204T100000"],
+        "only the skip is an EXDATE"
+    );
+    let board_moved: Vec<&String> = after_move
+        .iter()
+        .filter(|e| {
+            e.contains("SUMMARY:Board prep")
+                && prop(e, "RECURRENCE-ID")
+                    == ["RECURRENCE-ID;TZID=America/New_York:20261227T170000"]
+        })
+        .collect();
+    assert_eq!(board_moved.len(), 1, "{board_moved:?}");
+    assert_eq!(
+        prop(board_moved[0], "DTSTART"),
+        ["DTSTART;TZID=America/New_York:20261229T100000"]
+    );
 
     // A role's feed holds only the series that executive attends.
     let (status, _, cfo) = get(&format!("{base}/calendar/{token}/cfo.ics")).await;
@@ -579,11 +631,12 @@ async fn every_occurrence_in_two_years_matches_schedule_preview() {
         let skips: Vec<String> = h
             .app
             .store
-            .skips(s.row.id, 0)
+            .overrides(s.row.id, 0)
             .await
             .unwrap()
+            .away
             .into_iter()
-            .map(|t| rfc(DateTime::from_timestamp(t, 0).unwrap()))
+            .map(|(t, _)| rfc(DateTime::from_timestamp(t, 0).unwrap()))
             .collect();
         let mut want: Vec<String> = preview(&s.cadence.to_string(), s.zone.name(), now, horizon)
             .into_iter()
@@ -647,7 +700,7 @@ async fn every_occurrence_in_two_years_matches_schedule_preview() {
 async fn skips_seen(h: &Harness) -> usize {
     let mut n = 0;
     for id in 1..=30 {
-        n += h.app.store.skips(id, 0).await.unwrap().len();
+        n += h.app.store.overrides(id, 0).await.unwrap().away.len();
     }
     n
 }

@@ -81,7 +81,7 @@ async fn killing_the_console_with_sigkill_and_restarting_loses_and_doubles_nothi
     );
     assert_unique(&all);
     assert!(
-        after.iter().any(|l| l.contains("(late: was due")),
+        after.iter().any(|l| l.contains("(Late: was due")),
         "a reminder due during the downtime is sent late on start: {after:#?}"
     );
     let rows = deliveries(&db).await;
@@ -118,7 +118,10 @@ async fn reminders_due_during_downtime_follow_the_grace_rule() {
     std::thread::sleep(Duration::from_secs(3));
     let lines = second.kill();
     assert!(summary.starts_with("[#ops] Quorum was down: "), "{summary}");
-    assert!(summary.contains("fell due more than 4s ago"), "{summary}");
+    assert!(
+        summary.contains("fell due more than 4 seconds ago"),
+        "{summary}"
+    );
     assert_eq!(
         lines
             .iter()
@@ -130,7 +133,7 @@ async fn reminders_due_during_downtime_follow_the_grace_rule() {
     let after = reminders(&lines);
     let late: Vec<&String> = after
         .iter()
-        .filter(|l| l.contains("(late: was due"))
+        .filter(|l| l.contains("(Late: was due"))
         .collect();
     assert!(
         !late.is_empty(),
@@ -180,7 +183,7 @@ async fn the_agenda_is_shown_in_the_next_reminder_then_archived() {
         .wait_for(Duration::from_secs(7), |l| l.contains("] Reminder"), n)
         .expect("the next reminder");
     assert!(
-        with_items.contains("Agenda: 1) Q3 budget; 2) Hiring plan"),
+        with_items.contains("Agenda:\n    1. Q3 budget\n    2. Hiring plan"),
         "{with_items}"
     );
     let n = c.lines().len();
@@ -197,6 +200,21 @@ async fn the_agenda_is_shown_in_the_next_reminder_then_archived() {
 async fn meeting_commands_reply_and_change_the_database() {
     let (_dir, db) = temp_db();
     let mut c = Console::start(&db, &[], &["--as", "ana"]);
+    let banner = c
+        .wait_for(
+            Duration::from_secs(10),
+            |l| l.starts_with("Quorum console"),
+            0,
+        )
+        .expect("a banner at start");
+    assert_eq!(
+        banner,
+        format!(
+            "Quorum console (executive-team meetings, decisions, actions, escalations) on sqlite://{}, as ana; type /help",
+            db.display()
+        )
+    );
+    assert_eq!(c.lines()[0], banner, "the banner is the first line");
     c.ask(
         r#"/meeting add title:"Exec team" when:"monthly on the first monday at 10:00" tz:Europe/Madrid channel:exec remind:1d,15m attendees:ceo,cto"#,
         "Created series 1: Exec team (monthly on the first monday at 10:00, Europe/Madrid) in #exec",

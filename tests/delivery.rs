@@ -50,6 +50,7 @@ impl Chat for Lab {
         let text = match &m.body {
             quorum::chat::Body::Notice(t) => t.clone(),
             quorum::chat::Body::Reminder(r) => r.title.clone(),
+            quorum::chat::Body::Message(n) => n.headline(),
         };
         self.posts
             .lock()

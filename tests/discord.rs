@@ -155,6 +155,7 @@ async fn bot() -> Bot {
         app: app.clone(),
         discord_key: Some(key.verifying_key()),
         slack_secret: None,
+        slack_web: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -716,6 +717,8 @@ async fn application_commands_mirror_the_console_grammar() {
             "channel",
             "remind",
             "attendees",
+            "duration",
+            "capture",
             "shift"
         ]
     );
@@ -948,4 +951,93 @@ async fn an_interaction_older_than_the_replay_window_is_refused() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// A form submission (interaction type 5) as Discord sends it.
+async fn submit(b: &Bot, user: &str, custom_id: &str, reason: &str) -> Value {
+    b.interact(json!({
+        "type": 5, "id": snowflake(), "application_id": "2", "token": "t", "version": 1,
+        "guild_id": GUILD, "channel_id": CHANNEL,
+        "member": { "user": { "id": user, "username": "x" } },
+        "data": { "custom_id": custom_id, "components": [{ "type": 1, "components": [
+            { "type": 4, "custom_id": "reason", "value": reason }
+        ] }] }
+    }))
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn approval_requests_carry_approve_and_reject_and_reject_asks_for_the_reason() {
+    let b = bot().await;
+    for title in ["Cut cloud spend", "Hire a CFO deputy"] {
+        b.command(
+            "decision",
+            Some("record"),
+            json!([
+                { "name": "title", "type": 3, "value": title },
+                { "name": "category", "type": 3, "value": "budget" },
+                { "name": "rationale", "type": 3, "value": "The bill doubled" }
+            ]),
+        )
+        .await;
+    }
+    b.scheduler.tick(Utc::now()).await.unwrap();
+    let request = b
+        .posted()
+        .into_iter()
+        .map(|(_, m)| m)
+        .find(|m| content(&json!({ "data": m })).contains("decision 1"))
+        .expect("an approval request");
+    let ids: Vec<&str> = request["components"][0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["custom_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["decision:approve:1", "decision:reject:1"]);
+    assert!(
+        content(&json!({ "data": request })).contains("**Rationale:** The bill doubled"),
+        "{request}"
+    );
+
+    // Reject opens a form for the reason; nothing changes yet.
+    let v = b.press(ANA, "decision:reject:1").await;
+    assert_eq!(v["type"], 9, "{v}");
+    assert_eq!(v["data"]["custom_id"], "decision:reject:1");
+    assert_eq!(
+        v["data"]["components"][0]["components"][0]["custom_id"],
+        "reason"
+    );
+    assert_eq!(decision_status(&b, 1).await, "proposed");
+    // The form runs the same command, with the same authority check.
+    let v = submit(&b, ANA, "decision:reject:1", "Too soon").await;
+    assert!(
+        content(&v).starts_with("only the cfo may reject decision 1"),
+        "{v}"
+    );
+    let v = submit(&b, CFO_USER, "decision:reject:1", "   ").await;
+    assert_eq!(content(&v), "reason: the reason is empty", "{v}");
+    assert_eq!(decision_status(&b, 1).await, "proposed");
+    let v = submit(&b, CFO_USER, "decision:reject:1", "Too soon").await;
+    assert!(!content(&v).starts_with("only"), "{v}");
+    assert_eq!(decision_status(&b, 1).await, "rejected");
+
+    let v = b.press(ANA, "decision:approve:2").await;
+    assert!(
+        content(&v).starts_with("only the cfo may approve decision 2"),
+        "{v}"
+    );
+    b.press(CFO_USER, "decision:approve:2").await;
+    assert_eq!(decision_status(&b, 2).await, "approved");
+    b.validate();
+}
+
+async fn decision_status(b: &Bot, id: i64) -> String {
+    b.app
+        .store
+        .decision(GUILD, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .status
 }

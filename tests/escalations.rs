@@ -119,7 +119,7 @@ async fn each_topic_routes_to_its_executive() {
     h.tick(T0).await;
     let cfo = posts_in(&h, "cfo");
     assert_eq!(cfo.len(), 3);
-    assert!(cfo[0].starts_with("[#cfo] @u-cfo CFO (Chief Financial): ESCALATION #1 [CRITICAL] budget: budget problem. Raised by ana in #exec-team."), "{}", cfo[0]);
+    assert!(cfo[0].starts_with("[#cfo] @u-cfo CFO (Chief Financial): ESCALATION #1 [CRITICAL] budget: budget problem\n  Raised by: ana in #exec-team\n"), "{}", cfo[0]);
     // Channels are posted to concurrently: find the CFO's first post.
     let posts = h.chat.posts.lock().unwrap().clone();
     let first_to_cfo = posts.iter().find(|p| p.channel == "cfo").unwrap();
@@ -160,9 +160,10 @@ async fn an_unacknowledged_escalation_climbs_every_level_then_repeats_and_stops(
     assert!(board[2].contains("Reminder 2 of 2"), "{}", board[2]);
     let notes = posts_in(&h, "exec-team");
     assert!(
-        notes.iter().any(|n| n.contains(
-            "moved up from department to cto: Nobody at department acknowledged within 15m."
-        )),
+        notes
+            .iter()
+            .any(|n| n.contains("moved up from department to cto\n")
+                && n.contains("\n  Nobody at department acknowledged within 15m.")),
         "{notes:#?}"
     );
     assert!(
@@ -515,7 +516,7 @@ async fn an_acknowledged_escalation_follows_up_until_resolved() {
     let f = posts_in(&h, "cto");
     assert!(
         f.last().unwrap().contains(
-            "cto: escalation #1 (medium security: Leaked key) you acknowledged is still unresolved"
+            "cto: escalation #1 you acknowledged is still unresolved\n  Severity: medium\n  Topic: security: Leaked key"
         ),
         "{f:#?}"
     );
@@ -529,7 +530,7 @@ async fn an_acknowledged_escalation_follows_up_until_resolved() {
     h.tick("2026-11-24T16:00:00Z").await;
     let texts = h.chat.texts();
     assert_eq!(texts.len(), n + 1, "only the resolution note: {texts:#?}");
-    assert!(texts[n].contains("was resolved by cto: Key rotated"));
+    assert!(texts[n].contains("was resolved by cto\n  Resolution: Key rotated"));
 }
 
 #[tokio::test]
@@ -564,7 +565,7 @@ async fn raise_reassign_list_and_show() {
     assert!(
         posts_in(&h, "exec-team")
             .iter()
-            .any(|p| p.contains("coo moved it up from coo: Needs the whole team."))
+            .any(|p| p.contains("Moved up by coo: Needs the whole team."))
     );
     let list = h
         .as_user("ana", T0, "/escalation list open:true mine:true")
@@ -696,4 +697,36 @@ async fn a_path_that_config_leaves_empty_for_a_severity_never_panics() {
     let show = h.cmd(T0, "/escalation show id:1").await;
     assert!(show.contains("Escalation") || show.contains("#1"), "{show}");
     h.cmd(T0, "/escalation list mine:true").await;
+}
+
+#[tokio::test]
+async fn a_climb_posts_once_and_the_list_shows_the_level_it_is_at_now() {
+    let h = harness_with(T0, config("")).await;
+    raise(
+        &h,
+        "ana",
+        r#"/escalate topic:budget severity:critical summary:"Card processor down" level:cfo"#,
+    )
+    .await;
+    h.tick(T0).await;
+    let before = posts_in(&h, "exec-team").len();
+    // 15 minutes unacknowledged: from the cfo to the executive team, whose
+    // channel is also where it was raised.
+    h.scheduler
+        .tick(at(T0) + Duration::minutes(15))
+        .await
+        .unwrap();
+    let new: Vec<String> = posts_in(&h, "exec-team")[before..].to_vec();
+    assert_eq!(new.len(), 1, "one post for one climb: {new:#?}");
+    assert!(
+        new[0].contains("ESCALATION #1") && new[0].contains("Nobody at cfo acknowledged"),
+        "{new:#?}"
+    );
+    let list = h
+        .as_user("ana", "2026-11-24T10:16:00Z", "/escalation list")
+        .await;
+    assert!(
+        list.contains("(now at exec-team, level 4 of 5; routed to cfo;"),
+        "{list}"
+    );
 }

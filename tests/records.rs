@@ -34,7 +34,14 @@ async fn a_decision_without_authority_is_proposed_pings_the_authority_and_only_t
     h.tick(T0).await;
     let pings = h.chat.texts();
     assert_eq!(pings.len(), 1);
-    assert!(pings[0].contains("decision 1 \"Cut cloud spend 10%\" (budget) was proposed by cto and needs your approval"), "{}", pings[0]);
+    assert!(pings[0].contains("CFO: decision 1 \"Cut cloud spend 10%\" needs your approval\n  Category: budget\n  Proposed by: cto\n  Rationale: Bill doubled\n"), "{}", pings[0]);
+    assert!(
+        pings[0].contains(
+            "\n  [Approve] /decision approve id:1\n  [Reject] /decision reject id:1 reason:\"...\""
+        ),
+        "{}",
+        pings[0]
+    );
     let e = h.fails("cto", T0, "/decision approve id:1").await;
     assert_eq!(
         e,
@@ -324,7 +331,7 @@ async fn each_owner_is_chased_once_a_day_at_nine_in_their_own_zone() {
         "09:00 Madrid"
     );
     let t = h.chat.texts();
-    assert!(t[0].starts_with("[#general] cto: 2 action items need you today: #1 Overdue thing (medium, overdue since 2026-11-20); #2 Due Wednesday (medium, due today)"), "{}", t[0]);
+    assert!(t[0].starts_with("[#general] cto: 2 action items need you today\n  Items:\n    - #1 Overdue thing (medium, overdue since 2026-11-20)  [Done #1: /action done id:1]\n    - #2 Due Wednesday (medium, due today)  [Done #2: /action done id:2]"), "{}", t[0]);
     assert!(!t[0].contains("Later"));
     assert_eq!(h.tick("2026-11-25T12:00:00Z").await.chases, 0, "once a day");
     assert_eq!(
@@ -332,7 +339,10 @@ async fn each_owner_is_chased_once_a_day_at_nine_in_their_own_zone() {
         1,
         "09:00 New York"
     );
-    assert!(h.chat.texts()[1].contains("ceo: 1 action item needs you today: #4 CEO item"));
+    assert!(
+        h.chat.texts()[1]
+            .contains("ceo: 1 action item needs you today\n  Items:\n    - #4 CEO item")
+    );
     h.as_user("cto", "2026-11-25T15:00:00Z", "/action done id:1")
         .await;
     h.as_user("cto", "2026-11-25T15:00:00Z", "/action done id:2")
@@ -364,7 +374,12 @@ async fn an_item_done_but_unverified_for_three_days_is_chased_to_someone_who_can
     h.tick("2026-11-28T10:00:00Z").await;
     assert_eq!(verify_chases(&h), 1, "not again the next day");
     let t = h.chat.texts();
-    assert!(t[0].contains("cto: action item #1 \"Rotate keys\" was marked done by bob 3d ago and still needs verification"), "{}", t[0]);
+    assert!(t[0].contains("cto: action item #1 \"Rotate keys\" needs verification\n  Marked done: by bob, 3 days ago\n"), "{}", t[0]);
+    assert!(
+        t[0].ends_with("\n  [Verify] /action verify id:1"),
+        "{}",
+        t[0]
+    );
     h.tick("2026-11-30T10:00:00Z").await;
     assert_eq!(verify_chases(&h), 2, "again after another 3 days");
     h.as_user("cto", "2026-11-30T11:00:00Z", "/action verify id:1")
@@ -397,7 +412,7 @@ async fn the_weekly_update_goes_out_on_friday_at_four() {
     assert_eq!(t.len(), before + 1);
     assert_eq!(
         t[before],
-        "[#general] Weekly update: 1 decision recorded (#1 Adopt PostgreSQL (tech-stack, approved)); action items: 2 opened, 1 closed, 0 verified, 1 overdue (#1 A (cto))"
+        "[#general] Weekly update: Fri 20 Nov to Fri 27 Nov 2026\n  Decisions: 1 recorded\n  Action items: 2 opened, 1 closed, 0 verified, 1 overdue\n  Decisions recorded:\n    - #1 Adopt PostgreSQL (tech-stack, approved)\n  Overdue action items:\n    - #1 A (cto)"
     );
     assert_eq!(
         h.tick("2026-11-27T18:00:00Z").await.chases,
@@ -429,7 +444,7 @@ async fn meeting_reminders_list_the_open_items_of_attendees_and_of_the_series() 
         .expect("a reminder");
     assert!(
         reminder.contains(
-            "Open action items: #1 Evaluate pgvector (cto, due 2026-12-01); #2 Bring numbers (cfo)"
+            "\n  Open action items:\n    - #1 Evaluate pgvector (cto, due 2026-12-01)\n    - #2 Bring numbers (cfo)"
         ),
         "{reminder}"
     );
@@ -739,7 +754,7 @@ async fn an_attribution_to_an_executive_never_reads_as_their_approval() {
     h.tick(T0).await;
     let ping = h.chat.texts().pop().unwrap_or_default();
     assert!(
-        ping.contains("was proposed by mallory for cfo and needs your approval"),
+        ping.contains("needs your approval\n  Category: budget\n  Proposed by: mallory for cfo\n"),
         "{ping}"
     );
     for view in [
@@ -833,4 +848,143 @@ async fn long_lists_come_in_pages_with_counts_and_the_next_page_to_ask_for() {
         .cmd(T0, r#"/decision search query:"pgvector" page:3"#)
         .await;
     assert!(s3.starts_with("Matches 41-45, best first:\n"), "{s3}");
+}
+
+#[tokio::test]
+async fn a_week_with_nothing_in_it_sends_no_update_and_none_goes_out_later_than_the_grace() {
+    // A fresh database, ticked on a Friday after 16:00: nothing happened.
+    let h = harness(T0, Duration::hours(1)).await;
+    assert_eq!(h.tick("2026-11-27T16:00:00Z").await.chases, 0);
+    assert!(
+        !h.chat.texts().iter().any(|t| t.contains("Weekly update")),
+        "{:#?}",
+        h.chat.texts()
+    );
+    // Something happens the next week; Quorum is down at 16:00 and back
+    // at 17:01, more than the grace period (1 hour) later: no update.
+    h.cmd("2026-11-30T10:00:00Z", r#"/action add task:"A" owner:cto"#)
+        .await;
+    h.tick("2026-12-04T17:01:00Z").await;
+    assert!(
+        !h.chat.texts().iter().any(|t| t.contains("Weekly update")),
+        "{:#?}",
+        h.chat.texts()
+    );
+    // The week after, back at 16:59: within the grace period, it goes out.
+    h.cmd("2026-12-07T10:00:00Z", r#"/action add task:"B" owner:cto"#)
+        .await;
+    h.tick("2026-12-11T16:59:00Z").await;
+    let updates: Vec<String> = h
+        .chat
+        .texts()
+        .into_iter()
+        .filter(|t| t.contains("Weekly update"))
+        .collect();
+    assert_eq!(updates.len(), 1, "{updates:#?}");
+    assert!(
+        updates[0].starts_with("[#general] Weekly update: Fri 4 Dec to Fri 11 Dec 2026\n"),
+        "{}",
+        updates[0]
+    );
+    assert!(
+        updates[0].contains("Action items: 1 opened"),
+        "{}",
+        updates[0]
+    );
+}
+
+#[tokio::test]
+async fn exports_say_who_approved_or_rejected_and_when() {
+    let h = harness(T0, Duration::hours(1)).await;
+    for title in ["Cut spend", "Open an office"] {
+        h.as_user(
+            "cto",
+            T0,
+            &format!(r#"/decision record title:"{title}" category:budget rationale:"Why not""#),
+        )
+        .await;
+    }
+    h.as_user("cfo", "2026-11-24T11:05:00Z", "/decision approve id:1")
+        .await;
+    h.as_user(
+        "cfo",
+        "2026-11-25T09:30:00Z",
+        r#"/decision reject id:2 reason:"Not this year""#,
+    )
+    .await;
+    let export = |format| {
+        let app = h.app.clone();
+        async move {
+            app.decisions
+                .export(&app.config, "acme", None, format)
+                .await
+                .unwrap()
+        }
+    };
+    use quorum::service::decisions::ExportFormat;
+    let csv = export(ExportFormat::Csv).await;
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",rationale,approved_by,rejected_by,reject_reason,settled_at"),
+        "new columns come last: {csv}"
+    );
+    assert!(csv.contains(",Why not,cfo,,,2026-11-24 11:05\n"), "{csv}");
+    assert!(
+        csv.contains(",Why not,,cfo,Not this year,2026-11-25 09:30\n"),
+        "{csv}"
+    );
+    let md = export(ExportFormat::Markdown).await;
+    assert!(
+        md.contains("- Approved by: cfo on 2026-11-24 11:05\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- Rejected by: cfo on 2026-11-25 09:30: Not this year\n"),
+        "{md}"
+    );
+    let json = export(ExportFormat::Json).await;
+    assert!(
+        json.contains("\"rejected_by\": \"cfo\"")
+            && json.contains("\"settled_at\": \"2026-11-24 11:05\""),
+        "{json}"
+    );
+}
+
+#[tokio::test]
+async fn a_typo_in_an_owner_or_attendee_gets_did_you_mean_and_changes_nothing() {
+    let org = "[org.ceo]\nname = \"Chief Executive\"\n[org.cto]\nname = \"Chief Technology\"\n";
+    let h = support::core::harness_with(
+        T0,
+        quorum::config::Config::from_toml(org, "t.toml").unwrap(),
+    )
+    .await;
+    let e = h
+        .fails("ana", T0, r#"/action add task:"Rotate keys" owner:ctoo"#)
+        .await;
+    assert_eq!(
+        e,
+        "owner: `ctoo` is not in the org chart; did you mean `cto`? Roles: ceo, cto"
+    );
+    let e = h
+        .fails(
+            "ana",
+            T0,
+            r#"/meeting add title:"Exec" when:"daily at 10:00" attendees:ceo,ctoo"#,
+        )
+        .await;
+    assert!(
+        e.starts_with("attendees: `ctoo` is not in the org chart; did you mean `cto`?"),
+        "{e}"
+    );
+    assert!(h.cmd(T0, "/action list").await.contains("No action items"));
+    assert!(
+        h.cmd(T0, "/meeting list")
+            .await
+            .contains("No meeting series")
+    );
+    // Someone outside the org chart is taken as typed.
+    h.cmd(T0, r#"/action add task:"Book venue" owner:bob"#)
+        .await;
 }

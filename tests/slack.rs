@@ -32,6 +32,13 @@ struct FakeSlack {
     fail: Mutex<Option<(usize, String)>>,
     /// Answer this many next posts with 429.
     limited: AtomicUsize,
+    /// Forms opened with views.open.
+    views: Mutex<Vec<Value>>,
+}
+
+async fn views_open(State(fake): State<Arc<FakeSlack>>, Json(body): Json<Value>) -> Json<Value> {
+    fake.views.lock().unwrap().push(body);
+    Json(json!({ "ok": true }))
 }
 
 async fn post_message(
@@ -91,6 +98,7 @@ async fn bot_configured(extra: &str, org_extra: &str) -> Bot {
     let fake = Arc::new(FakeSlack::default());
     let router = axum::Router::new()
         .route("/api/chat.postMessage", axum::routing::post(post_message))
+        .route("/api/views.open", axum::routing::post(views_open))
         .route("/respond", axum::routing::post(response_url))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -112,11 +120,12 @@ async fn bot_configured(extra: &str, org_extra: &str) -> Bot {
         .unwrap(),
     );
     let (app, _) = quorum::start(config.clone(), chat.clone()).await.unwrap();
-    let scheduler = Scheduler::new(app.store.clone(), &config, chat, Utc::now());
+    let scheduler = Scheduler::new(app.store.clone(), &config, chat.clone(), Utc::now());
     let state = quorum::http::HttpState {
         app: app.clone(),
         discord_key: None,
         slack_secret: Some(SECRET.into()),
+        slack_web: Some(chat.clone()),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -838,7 +847,11 @@ async fn a_request_without_a_trigger_id_replayed_with_the_same_signature_acts_on
     );
     let replay = b.raw("/slack/commands", &body, now, None, None).await;
     assert_eq!(replay.status(), 200);
-    assert_eq!(replay.text().await.unwrap(), "", "a replay is ignored");
+    let v: Value = replay.json().await.unwrap();
+    assert!(
+        v["text"].as_str().unwrap().starts_with("Already done"),
+        "a replay changes nothing and says so: {v}"
+    );
     let actions = b
         .app
         .store
@@ -1023,4 +1036,169 @@ async fn a_command_whose_client_gives_up_before_it_is_recorded_is_not_lost() {
         .await;
     assert_eq!(retry.status(), 200);
     assert_eq!(stored().await, 1, "done once, neither lost nor doubled");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twin_requests_racing_past_the_repeat_check_act_once() {
+    let b = bot().await;
+    b.command(TEAM, ANA, "/help", "").await;
+    for (command, text) in [
+        ("/action", r#"add task:"Raced twice" owner:cto"#),
+        (
+            "/decision",
+            r#"record title:"Raced twice" category:tech-stack rationale:"both arrive""#,
+        ),
+    ] {
+        let body = b.command_body(TEAM, ANA, command, text);
+        // Both copies pass the repeat check while the database is locked,
+        // then race for it: one records the command with its guard, the
+        // other is refused as a repeat, and nothing is written twice.
+        let release = hold_write_lock(&b.app.config.database_url).await;
+        let now = Utc::now().timestamp();
+        let (one, two) = (
+            b.raw("/slack/commands", &body, now, None, None),
+            b.raw("/slack/commands", &body, now, None, Some("1")),
+        );
+        let answers = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+            release.send(()).unwrap();
+        });
+        let (one, two) = tokio::join!(one, two);
+        answers.await.unwrap();
+        let mut texts = Vec::new();
+        for r in [one, two] {
+            assert_eq!(r.status(), 200);
+            let v: Value = r.json().await.unwrap();
+            texts.push(v["text"].as_str().unwrap_or_default().to_string());
+        }
+        let (repeats, acted): (Vec<_>, Vec<_>) =
+            texts.iter().partition(|t| t.starts_with("Already done"));
+        assert!(
+            repeats.len() == 1
+                && (acted[0].starts_with("Added") || acted[0].starts_with("Recorded")),
+            "one acted and one was a repeat: {texts:?}"
+        );
+    }
+    let actions = b
+        .app
+        .store
+        .list_actions(TEAM, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        actions.iter().filter(|a| a.task == "Raced twice").count(),
+        1
+    );
+    let decisions = b
+        .app
+        .store
+        .list_decisions(TEAM, None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        decisions
+            .iter()
+            .filter(|d| d.title == "Raced twice")
+            .count(),
+        1
+    );
+}
+
+impl Bot {
+    /// A reason form sent back, as Slack sends a `view_submission`.
+    async fn submit_view(&self, user: &str, view: &Value, reason: &str) -> Value {
+        let payload = json!({
+            "type": "view_submission", "team": { "id": TEAM }, "user": { "id": user },
+            "view": {
+                "id": format!("V{}", TRIGGER.fetch_add(1, Ordering::SeqCst)),
+                "callback_id": view["callback_id"],
+                "private_metadata": view["private_metadata"],
+                "state": { "values": { "reason": { "reason": { "type": "plain_text_input", "value": reason } } } }
+            }
+        });
+        let body = form(&[("payload", &payload.to_string())]);
+        let resp = self
+            .raw(
+                "/slack/interactions",
+                &body,
+                Utc::now().timestamp(),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn approve_and_reject_buttons_run_the_decision_commands_and_reject_asks_for_the_reason() {
+    let b = bot().await;
+    for title in ["Cut spend", "Open an office"] {
+        b.command(
+            TEAM,
+            ANA,
+            "/decision",
+            &format!(r#"record title:"{title}" category:budget rationale:"Bill doubled""#),
+        )
+        .await;
+    }
+    b.scheduler.tick(Utc::now()).await.unwrap();
+    let request = b
+        .fake
+        .posts
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|p| p["text"].as_str().unwrap().contains("decision 1"))
+        .cloned()
+        .expect("an approval request");
+    let buttons: Vec<String> = request["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().unwrap().clone())
+        .map(|e| e["action_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(buttons, ["decision:approve:1", "decision:reject:1"]);
+
+    b.press(CFO, "decision:reject:1").await;
+    let view = b
+        .fake
+        .views
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .expect("a form");
+    assert!(view["trigger_id"].as_str().unwrap().starts_with("press."));
+    let view = &view["view"];
+    assert_eq!(view["type"], "modal");
+    assert_eq!(view["callback_id"], "decision:reject:1");
+    let status = |id| {
+        let store = b.app.store.clone();
+        async move { store.decision(TEAM, id).await.unwrap().unwrap().status }
+    };
+    assert_eq!(status(1).await, "proposed", "the form changes nothing");
+    let v = b.submit_view(ANA, view, "No").await;
+    assert_eq!(v["response_action"], "errors", "{v}");
+    assert!(
+        v["errors"]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("only the cfo may reject decision 1"),
+        "{v}"
+    );
+    let v = b.submit_view(CFO, view, "Not this quarter").await;
+    assert_eq!(v["response_action"], "clear", "{v}");
+    assert_eq!(status(1).await, "rejected");
+
+    b.press(CFO, "decision:approve:2").await;
+    let r = b.wait_responses(1).await;
+    assert!(
+        !r[0]["text"].as_str().unwrap().starts_with("only"),
+        "{r:#?}"
+    );
+    assert_eq!(status(2).await, "approved");
 }

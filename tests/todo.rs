@@ -214,18 +214,18 @@ fn the_decision_log_exports_as_markdown_csv_and_json() {
     assert_eq!(
         lines.next(),
         Some(
-            "id,date,title,category,status,decided_by,authority,recorded_by,meeting,supersedes,superseded_by,rationale,approved_by"
+            "id,date,title,category,status,decided_by,authority,recorded_by,meeting,supersedes,superseded_by,rationale,approved_by,rejected_by,reject_reason,settled_at"
         )
     );
     assert!(
-        csv.contains(",proposed,cfo,cfo,cto,,,,Bill doubled,\n"),
+        csv.contains(",proposed,cfo,cfo,cto,,,,Bill doubled,,,,\n"),
         "attributed to the cfo, approved by nobody yet: {csv}"
     );
     assert!(
         lines
             .next()
             .unwrap()
-            .ends_with(",\"Mature, with pgvector\",cto"),
+            .contains(",\"Mature, with pgvector\",cto,,,20"),
         "{csv}"
     );
     let (_, json, _) = quorum(

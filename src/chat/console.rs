@@ -1,24 +1,19 @@
-//! The console adapter's sink: every message Quorum posts is one line,
-//! `[#channel] text`, on standard output.
+//! The console adapter's sink: every message Quorum posts is printed as
+//! `[#channel] title`, then its fields, text and lists indented below it,
+//! and for each button the command that does the same.
 
 use std::io::Write as _;
 
-use super::{Body, Chat, Outgoing, ReminderView, SendError};
-use crate::domain::meeting::humanize_lead;
+use super::{Chat, Outgoing, SendError};
+use crate::domain::notice::Notice;
 
 #[derive(Debug, Default, Clone)]
 pub struct ConsoleChat;
 
-/// One line of plain text for a message.
-pub fn render(message: &Outgoing) -> String {
-    let text = match &message.body {
-        Body::Notice(text) => text.replace('\n', " "),
-        // A reminder names its attendees itself.
-        Body::Reminder(r) => return render_reminder(r),
-    };
-    // The console's own identities: chat users that are not another
-    // platform's ids (Discord snowflakes and roles, Slack ids).
-    let pings: Vec<String> = message
+/// The console's own identities among `mention`: chat users that are not
+/// another platform's ids (Discord snowflakes and roles, Slack ids).
+fn pings(message: &Outgoing) -> Vec<String> {
+    message
         .mention
         .iter()
         .filter(|m| {
@@ -27,51 +22,62 @@ pub fn render(message: &Outgoing) -> String {
                 && !crate::domain::meeting::is_slack_id(m)
         })
         .map(|m| format!("@{m}"))
-        .collect();
-    if pings.is_empty() {
-        text
-    } else {
-        format!("{} {text}", pings.join(" "))
-    }
+        .collect()
 }
 
-fn render_reminder(r: &ReminderView) -> String {
-    let mut out = String::from("Reminder");
-    if let Some(due) = r.late_from {
-        let due = crate::domain::zone::human(&due);
-        let time = due.splitn(5, ' ').nth(4).unwrap_or(&due);
-        out.push_str(&format!(" (late: was due {time} while Quorum was offline)"));
+/// Readable multi-line text for a message: the title line (with whom it
+/// pings), then every other line indented by two spaces.
+pub fn render(message: &Outgoing) -> String {
+    let mut head = pings(message);
+    let notice = message.notice();
+    head.push(one_line(&notice.headline()));
+    let mut out = head.join(" ");
+    for line in body_lines(&notice) {
+        out.push_str("\n  ");
+        out.push_str(&line);
     }
-    let when = if r.lead.is_zero() {
-        "starts now".to_string()
-    } else {
-        format!("starts {}", humanize_lead(r.lead))
-    };
-    out.push_str(&format!(
-        ": {} {when}, {} ({}) [series {}]",
-        r.title,
-        crate::domain::zone::human(&r.at),
-        r.at.timezone().name(),
-        r.series_id
-    ));
-    if !r.attendees.is_empty() {
-        out.push_str(&format!(". Attendees: {}", r.attendees.join(", ")));
+    out
+}
+
+fn one_line(s: &str) -> String {
+    s.replace(['\n', '\r'], " ")
+}
+
+/// Every line of a notice below its title.
+pub fn body_lines(n: &Notice) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in &n.fields {
+        out.push(format!("{}: {}", f.name, one_line(&f.value)));
     }
-    if r.agenda.is_empty() {
-        out.push_str(". Agenda: none yet");
-    } else {
-        let items: Vec<String> = r
-            .agenda
-            .iter()
-            .enumerate()
-            .map(|(i, t)| format!("{}) {t}", i + 1))
-            .collect();
-        out.push_str(&format!(". Agenda: {}", items.join("; ")));
+    for t in &n.text {
+        out.push(one_line(t));
     }
-    if !r.actions.is_empty() {
-        out.push_str(&format!(". Open action items: {}", r.actions.join("; ")));
+    for list in &n.lists {
+        out.push(format!("{}:", list.heading));
+        for (i, item) in list.items.iter().enumerate() {
+            let mark = if list.numbered {
+                format!("{}.", i + 1)
+            } else {
+                "-".to_string()
+            };
+            let mut line = format!("  {mark} {}", one_line(&item.text));
+            if let Some(a) = &item.action {
+                line.push_str(&format!("  [{}: {}]", a.label, a.command));
+            }
+            out.push(line);
+        }
+        if let Some(more) = &list.more {
+            out.push(format!("  +{} more: {}", more.count, more.command));
+        }
     }
-    out.replace('\n', " ")
+    if let Some(c) = &n.context {
+        out.push(format!("({})", one_line(c).trim_end_matches('.')));
+    }
+    // A button with no command (Snooze) has nothing to type instead.
+    for a in n.actions.iter().filter(|a| !a.command.is_empty()) {
+        out.push(format!("[{}] {}", a.label, a.command));
+    }
+    out
 }
 
 impl Chat for ConsoleChat {

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{Body, Button, Chat, Outgoing, SendError};
+use super::{Button, Chat, Notice, Outgoing, SendError};
 
 /// Discord's limit on message content.
 pub const MAX_CONTENT: usize = 2000;
@@ -112,8 +112,10 @@ impl DiscordChat {
             .header("Authorization", format!("Bot {}", self.token))
             .send()
             .await
+            .inspect_err(|_| crate::metrics::chat_call("discord", None))
             .map_err(|e| SendError::Retry(format!("Discord unreachable: {e}")))?;
         let status = resp.status();
+        crate::metrics::chat_call("discord", Some(status.as_u16()));
         self.note_headers(&route, resp.headers());
         let text = resp.text().await.unwrap_or_default();
         if status.is_success() {
@@ -157,6 +159,7 @@ impl DiscordChat {
 
     async fn wait_for_bucket(&self, route: &str) {
         if let Some(wait) = self.bucket_wait(route) {
+            crate::metrics::rate_limit_wait("discord");
             tokio::time::sleep(wait).await;
         }
         // Discord's global limit: take the next 20 ms slot.
@@ -206,8 +209,10 @@ impl DiscordChat {
             .json(body)
             .send()
             .await
+            .inspect_err(|_| crate::metrics::chat_call("discord", None))
             .map_err(|e| SendError::Retry(format!("Discord unreachable: {e}")))?;
         let status = resp.status();
+        crate::metrics::chat_call("discord", Some(status.as_u16()));
         self.note_headers(&route, resp.headers());
         if status.is_success() {
             return Ok(());
@@ -232,6 +237,7 @@ fn failure(
             .ok()
             .and_then(|v| v.get("retry_after").and_then(|r| r.as_f64()))
             .unwrap_or(1.0);
+        crate::metrics::rate_limit_wait("discord");
         return SendError::RetryAfter(super::bounded_wait(retry_after, "Discord retry_after"));
     }
     if status.is_server_error() {
@@ -258,41 +264,12 @@ pub fn nonce(key: &str, part: usize) -> String {
     format!("q{h:x}")
 }
 
-/// Discord's own markup for a message: times as `<t:UNIX:F>` so each reader
-/// sees their own zone, pinged users as `<@id>`.
+/// Discord's own markup for a message: the title in bold (after whom it
+/// pings), fields as `**Name:** value`, lists as Markdown lists, the context
+/// as subtext; moments as `<t:UNIX:F>` so each reader sees their own zone.
+/// Long lists are cut (with a "+N more" line) to keep within one message.
 pub fn content(message: &Outgoing) -> String {
-    let mut text = match &message.body {
-        Body::Notice(t) => t.clone(),
-        Body::Reminder(r) => {
-            let at = r.at.timestamp();
-            let mut s = String::from("**Reminder");
-            if r.late_from.is_some() {
-                s.push_str(" (late: Quorum was offline when it fell due)");
-            }
-            s.push_str(&format!(
-                "**: **{}** <t:{at}:F> (<t:{at}:R>)",
-                escape(&r.title)
-            ));
-            if !r.attendees.is_empty() {
-                s.push_str(&format!("\nAttendees: {}", escape(&r.attendees.join(", "))));
-            }
-            if r.agenda.is_empty() {
-                s.push_str("\nAgenda: none yet");
-            } else {
-                s.push_str("\nAgenda:");
-                for (i, item) in r.agenda.iter().enumerate() {
-                    s.push_str(&format!("\n{}. {}", i + 1, escape(item)));
-                }
-            }
-            if !r.actions.is_empty() {
-                s.push_str("\nOpen action items:");
-                for a in &r.actions {
-                    s.push_str(&format!("\n- {}", escape(a)));
-                }
-            }
-            s
-        }
-    };
+    let mut n = message.notice();
     let pings: Vec<String> = message
         .mention
         .iter()
@@ -302,10 +279,76 @@ pub fn content(message: &Outgoing) -> String {
             _ => None,
         })
         .collect();
-    if !pings.is_empty() {
-        text = format!("{} {text}", pings.join(" "));
+    loop {
+        let text = markdown(&n, &pings);
+        if text.chars().count() <= MAX_CONTENT || !shorten(&mut n) {
+            return text;
+        }
     }
-    text
+}
+
+/// Drop the last item of the longest list, counting it under "+N more";
+/// false when there is nothing left to drop.
+fn shorten(n: &mut Notice) -> bool {
+    let Some(list) = n
+        .lists
+        .iter_mut()
+        .filter(|l| !l.items.is_empty())
+        .max_by_key(|l| l.items.len())
+    else {
+        return false;
+    };
+    list.items.pop();
+    match &mut list.more {
+        Some(more) => more.count = more.count.saturating_add(1),
+        None => {
+            list.more = Some(crate::domain::notice::More {
+                count: 1,
+                command: String::new(),
+            })
+        }
+    }
+    true
+}
+
+fn markdown(n: &Notice, pings: &[String]) -> String {
+    let mut out = String::new();
+    if !pings.is_empty() {
+        out.push_str(&pings.join(" "));
+        out.push(' ');
+    }
+    out.push_str(&format!("**{}**", escape(&n.headline())));
+    for f in &n.fields {
+        let value = match f.at {
+            Some(at) => format!("<t:{at}:F> (<t:{at}:R>)"),
+            None => escape(&f.value),
+        };
+        out.push_str(&format!("\n**{}:** {value}", escape(&f.name)));
+    }
+    for t in &n.text {
+        out.push_str(&format!("\n{}", escape(t)));
+    }
+    for list in &n.lists {
+        out.push_str(&format!("\n**{}**", escape(&list.heading)));
+        for (i, item) in list.items.iter().enumerate() {
+            if list.numbered {
+                out.push_str(&format!("\n{}. {}", i + 1, escape(&item.text)));
+            } else {
+                out.push_str(&format!("\n- {}", escape(&item.text)));
+            }
+        }
+        if let Some(more) = &list.more {
+            if more.command.is_empty() {
+                out.push_str(&format!("\n+{} more", more.count));
+            } else {
+                out.push_str(&format!("\n+{} more: `{}`", more.count, more.command));
+            }
+        }
+    }
+    if let Some(c) = &n.context {
+        out.push_str(&format!("\n-# {}", escape(c)));
+    }
+    out
 }
 
 /// Keep user text from being read as markup or mentions.
@@ -345,25 +388,37 @@ pub fn split(text: &str, max: usize) -> Vec<String> {
         .collect()
 }
 
-/// An action row of buttons (at most 5).
+/// Action rows of buttons: five to a row, at most five rows.
 pub fn components(buttons: &[Button]) -> serde_json::Value {
     let list: Vec<serde_json::Value> = buttons
         .iter()
-        .take(5)
+        .take(25)
         .map(|b| {
             serde_json::json!({
                 "type": 2,
                 "style": if b.primary { 1 } else { 2 },
-                "label": b.label,
+                "label": b.label.chars().take(80).collect::<String>(),
                 "custom_id": b.id,
             })
         })
         .collect();
-    if list.is_empty() {
-        serde_json::json!([])
-    } else {
-        serde_json::json!([{ "type": 1, "components": list }])
-    }
+    let rows: Vec<serde_json::Value> = list
+        .chunks(5)
+        .map(|row| serde_json::json!({ "type": 1, "components": row }))
+        .collect();
+    serde_json::Value::Array(rows)
+}
+
+/// The buttons of a message: its items' own (Done #3), then its own.
+fn all_buttons(message: &Outgoing) -> Vec<Button> {
+    let n = message.notice();
+    let mut out: Vec<Button> = n
+        .lists
+        .iter()
+        .flat_map(|l| l.items.iter().filter_map(|i| i.action.clone()))
+        .collect();
+    out.extend(n.actions);
+    out
 }
 
 /// The JSON bodies (one per part) for posting `message`.
@@ -376,6 +431,7 @@ pub fn bodies(message: &Outgoing) -> Vec<serde_json::Value> {
         .filter(|r| is_snowflake(r))
         .collect();
     let parts = split(&content(message), MAX_CONTENT);
+    let buttons = all_buttons(message);
     let last = parts.len() - 1;
     parts
         .into_iter()
@@ -387,8 +443,8 @@ pub fn bodies(message: &Outgoing) -> Vec<serde_json::Value> {
                 "nonce": nonce(&message.key, i),
                 "enforce_nonce": true,
             });
-            if i == last && !message.buttons.is_empty() {
-                body["components"] = components(&message.buttons);
+            if i == last && !buttons.is_empty() {
+                body["components"] = components(&buttons);
             }
             body
         })

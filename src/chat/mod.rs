@@ -28,20 +28,52 @@ pub struct Outgoing {
     pub buttons: Vec<Button>,
 }
 
-/// A button on a message: pressing it runs the command its `id` names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Button {
-    pub label: String,
-    /// `esc:ack:7`, `esc:resolve:7`, `snooze:42`, `action:done:3`, ...
-    pub id: String,
-    pub primary: bool,
-}
+/// A button on a message: pressing it runs the command its `id` names, the
+/// same command a console user types (`command`).
+pub use crate::domain::notice::Action as Button;
+pub use crate::domain::notice::Notice;
+use crate::domain::notice::{Kind, List};
 
 #[derive(Debug, Clone)]
 pub enum Body {
     Reminder(Box<ReminderView>),
-    /// Plain text, such as the summary of reminders missed during downtime.
+    /// A notice with structure: title, fields, lists, buttons.
+    Message(Box<Notice>),
+    /// Plain text (queued before notices had structure).
     Notice(String),
+}
+
+impl Body {
+    /// The one message model every adapter renders.
+    pub fn notice(&self) -> Notice {
+        match self {
+            Body::Reminder(r) => r.notice(),
+            Body::Message(n) => (**n).clone(),
+            Body::Notice(text) => {
+                let mut lines = text.lines();
+                let mut n = Notice::new(Kind::Note, lines.next().unwrap_or_default());
+                n.text = lines
+                    .filter(|l| !l.trim().is_empty())
+                    .map(str::to_string)
+                    .collect();
+                n
+            }
+        }
+    }
+}
+
+impl Outgoing {
+    /// The notice this message shows, with the message's own buttons
+    /// (an escalation's Acknowledge, a reminder's Snooze) after its own.
+    pub fn notice(&self) -> Notice {
+        let mut n = self.body.notice();
+        for b in &self.buttons {
+            if !n.actions.iter().any(|a| a.id == b.id) {
+                n.actions.push(b.clone());
+            }
+        }
+        n
+    }
 }
 
 /// Everything a reminder shows: which meeting, when (in the series' zone),
@@ -51,6 +83,8 @@ pub struct ReminderView {
     pub series_id: i64,
     pub title: String,
     pub at: DateTime<Tz>,
+    /// How long the meeting lasts.
+    pub duration: Duration,
     pub lead: Duration,
     /// Attendees as shown, e.g. `cto (Ana García)`; `mention` are the chat users to ping.
     pub attendees: Vec<String>,
@@ -58,8 +92,70 @@ pub struct ReminderView {
     pub agenda: Vec<String>,
     /// Open action items of the attendees and of the series.
     pub actions: Vec<String>,
+    /// Open items left out of `actions`.
+    pub more_actions: usize,
     /// Set when the reminder went out late (it fell due while Quorum was down).
     pub late_from: Option<DateTime<Tz>>,
+}
+
+impl ReminderView {
+    /// The reminder as a notice: when (in the series' zone, once), who,
+    /// the agenda, and the attendees' open items.
+    pub fn notice(&self) -> Notice {
+        use crate::domain::notice::moment;
+        let when = if self.lead.is_zero() {
+            "starts now".to_string()
+        } else {
+            format!(
+                "starts {}",
+                crate::domain::meeting::humanize_lead(self.lead)
+            )
+        };
+        // The meeting's own time, as scheduled (seconds only if it has them).
+        let mut n = Notice::new(Kind::Reminder, format!("Reminder: {} {when}", self.title));
+        n.fields.push(crate::domain::notice::Field {
+            name: "When".to_string(),
+            value: crate::domain::zone::human(&self.at),
+            at: Some(self.at.timestamp()),
+        });
+        n = n.field(
+            "Length",
+            crate::domain::meeting::format_duration(self.duration),
+        );
+        if !self.attendees.is_empty() {
+            n = n.field("Attendees", self.attendees.join(", "));
+        }
+        let mut agenda = List::new("Agenda");
+        agenda.numbered = true;
+        for item in &self.agenda {
+            agenda = agenda.item(item.clone());
+        }
+        if agenda.items.is_empty() {
+            n = n.field("Agenda", "none yet");
+        } else {
+            n = n.list(agenda);
+        }
+        if !self.actions.is_empty() {
+            let mut open = List::new("Open action items");
+            for a in &self.actions {
+                open = open.item(a.clone());
+            }
+            if self.more_actions > 0 {
+                open.more = Some(crate::domain::notice::More {
+                    count: self.more_actions,
+                    command: "/action list".to_string(),
+                });
+            }
+            n = n.list(open);
+        }
+        if let Some(due) = &self.late_from {
+            n = n.context(format!(
+                "Late: was due {} while Quorum was offline.",
+                moment(due)
+            ));
+        }
+        n
+    }
 }
 
 /// Why a send failed: retry later, or never.

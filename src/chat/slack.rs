@@ -4,9 +4,11 @@
 //!   with Slack's error code in the log (temporary ones are retried).
 //! - A 429 is waited out as its `Retry-After` header says; and Quorum keeps
 //!   to about one message per second per channel on its own.
-//! - Messages are Block Kit (header, sections, context, buttons) within its
-//!   limits (3000 characters a section, 50 blocks), with a plain `text`
-//!   fallback. User text is escaped (`&`, `<`, `>`), so it can never ping
+//! - Every notice is rendered from the one message model
+//!   (`domain::notice`) as Block Kit: the title, a fields section, text and
+//!   list sections (an item's own button as the section's accessory), a
+//!   context block and the buttons, within Slack's limits (3000 characters a
+//!   section, 10 fields, 50 blocks), with a plain `text` fallback. User text is escaped (`&`, `<`, `>`), so it can never ping
 //!   `@channel` or `@here`; people are mentioned as `<@U123>` only when meant.
 //!   Times use `<!date^UNIX^{date_short_pretty} {time}|fallback>`.
 //!
@@ -19,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{Body, Button, Chat, Outgoing, SendError};
+use super::{Button, Chat, Outgoing, SendError};
 
 const SECTION_LIMIT: usize = 3000;
 const MAX_BLOCKS: usize = 50;
@@ -63,30 +65,41 @@ fn sections(text: &str) -> Vec<Value> {
         .collect()
 }
 
+fn button(b: &Button) -> Value {
+    let label: String = b.label.chars().take(75).collect();
+    let mut v = json!({
+        "type": "button",
+        "text": { "type": "plain_text", "text": label },
+        "action_id": b.id,
+        "value": b.id,
+    });
+    if b.primary {
+        v["style"] = json!("primary");
+    }
+    v
+}
+
 fn buttons(list: &[Button]) -> Option<Value> {
     if list.is_empty() {
         return None;
     }
-    let elements: Vec<Value> = list
-        .iter()
-        .take(25)
-        .map(|b| {
-            let mut v = json!({
-                "type": "button",
-                "text": { "type": "plain_text", "text": b.label },
-                "action_id": b.id,
-                "value": b.id,
-            });
-            if b.primary {
-                v["style"] = json!("primary");
-            }
-            v
-        })
-        .collect();
+    let elements: Vec<Value> = list.iter().take(25).map(button).collect();
     Some(json!({ "type": "actions", "elements": elements }))
 }
 
-/// The Block Kit message and its plain-text fallback.
+/// A field's value in Slack mrkdwn: a moment as `<!date^...>`, so each
+/// reader sees it in their own zone.
+fn value(f: &crate::domain::notice::Field) -> String {
+    match f.at {
+        Some(at) => date(at, &f.value),
+        None => escape(&f.value),
+    }
+}
+
+/// The Block Kit message and its plain-text fallback: the title as a
+/// section (with whom it pings), the fields as a fields section, text and
+/// lists as sections (an item with a button of its own carries it as the
+/// section's accessory), the context as a context block, and the buttons.
 pub fn blocks(message: &Outgoing) -> (Vec<Value>, String) {
     let pings: Vec<String> = message
         .mention
@@ -99,50 +112,92 @@ pub fn blocks(message: &Outgoing) -> (Vec<Value>, String) {
     } else {
         format!("{} ", pings.join(" "))
     };
+    let n = message.notice();
     let mut out = Vec::new();
-    let fallback;
-    match &message.body {
-        Body::Notice(text) => {
-            fallback = format!("{pings}{}", escape(text));
-            out.extend(sections(&fallback));
-        }
-        Body::Reminder(r) => {
-            let at = r.at.timestamp();
-            let when = crate::domain::zone::human(&r.at);
-            let title: String = format!("Reminder: {}", r.title).chars().take(150).collect();
-            out.push(json!({ "type": "header", "text": { "type": "plain_text", "text": title } }));
-            let mut text = format!("{pings}*{}* {}", escape(&r.title), date(at, &when));
-            if !r.attendees.is_empty() {
-                text.push_str(&format!(
-                    "\n*Attendees:* {}",
-                    escape(&r.attendees.join(", "))
-                ));
-            }
-            if r.agenda.is_empty() {
-                text.push_str("\n*Agenda:* none yet");
-            } else {
-                text.push_str("\n*Agenda:*");
-                for (i, item) in r.agenda.iter().enumerate() {
-                    text.push_str(&format!("\n{}. {}", i + 1, escape(item)));
-                }
-            }
-            if !r.actions.is_empty() {
-                text.push_str("\n*Open action items:*");
-                for a in &r.actions {
-                    text.push_str(&format!("\n• {}", escape(a)));
-                }
-            }
-            out.extend(sections(&text));
-            let late = if r.late_from.is_some() {
-                " (late: Quorum was offline when it fell due)"
-            } else {
-                ""
-            };
-            out.push(json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("{} ({}){late}", date(at, &when), r.at.timezone().name()) }] }));
-            fallback = format!("{pings}Reminder: {} at {when}", escape(&r.title));
-        }
+    let headline = escape(&n.headline());
+    out.extend(sections(&format!("{pings}*{headline}*")));
+    let mut fallback = format!("{pings}{headline}");
+    // A fields section holds at most 10 fields of 2000 characters.
+    for chunk in n.fields.chunks(10) {
+        let fields: Vec<Value> = chunk
+            .iter()
+            .map(|f| {
+                let text: String = format!("*{}*\n{}", escape(&f.name), value(f))
+                    .chars()
+                    .take(2000)
+                    .collect();
+                json!({ "type": "mrkdwn", "text": text })
+            })
+            .collect();
+        out.push(json!({ "type": "section", "fields": fields }));
     }
-    if let Some(actions) = buttons(&message.buttons) {
+    for f in &n.fields {
+        fallback.push_str(&format!("\n{}: {}", f.name, escape(&f.value)));
+    }
+    for t in &n.text {
+        out.extend(sections(&escape(t)));
+        fallback.push_str(&format!("\n{}", escape(t)));
+    }
+    for list in &n.lists {
+        let mut text = format!("*{}*", escape(&list.heading));
+        let flush = |text: &mut String, out: &mut Vec<Value>| {
+            if !text.is_empty() {
+                out.extend(sections(text));
+                text.clear();
+            }
+        };
+        for (i, item) in list.items.iter().enumerate() {
+            let mark = if list.numbered {
+                format!("{}.", i + 1)
+            } else {
+                "•".to_string()
+            };
+            let line = format!("{mark} {}", escape(&item.text));
+            match &item.action {
+                Some(a) => {
+                    flush(&mut text, &mut out);
+                    let line: String = line.chars().take(SECTION_LIMIT).collect();
+                    out.push(json!({
+                        "type": "section",
+                        "text": { "type": "mrkdwn", "text": line },
+                        "accessory": button(a),
+                    }));
+                }
+                None => {
+                    if !text.is_empty() {
+                        text.push('\n');
+                    }
+                    text.push_str(&line);
+                }
+            }
+        }
+        if let Some(more) = &list.more {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(&format!(
+                "+{} more: `{}`",
+                more.count,
+                escape(&more.command)
+            ));
+        }
+        flush(&mut text, &mut out);
+    }
+    let mut context: Vec<String> = Vec::new();
+    if let Some(c) = &n.context {
+        context.push(escape(c));
+    }
+    if !context.is_empty() {
+        let elements: Vec<Value> = context
+            .into_iter()
+            .map(|t| {
+                let t: String = t.chars().take(SECTION_LIMIT).collect();
+                json!({ "type": "mrkdwn", "text": t })
+            })
+            .collect();
+        out.push(json!({ "type": "context", "elements": elements }));
+    }
+    if let Some(actions) = buttons(&n.actions) {
         out.truncate(MAX_BLOCKS - 1);
         out.push(actions);
     }
@@ -207,9 +262,12 @@ impl SlackChat {
             .json(body)
             .send()
             .await
+            .inspect_err(|_| crate::metrics::chat_call("slack", None))
             .map_err(|e| SendError::Retry(format!("Slack unreachable: {e}")))?;
         let status = resp.status();
+        crate::metrics::chat_call("slack", Some(status.as_u16()));
         if status.as_u16() == 429 {
+            crate::metrics::rate_limit_wait("slack");
             let secs = resp
                 .headers()
                 .get("retry-after")
@@ -234,7 +292,10 @@ impl SlackChat {
         let code = v["error"].as_str().unwrap_or("unknown_error").to_string();
         tracing::error!(method, error = %code, "Slack answered ok:false");
         match code.as_str() {
-            "ratelimited" => Err(SendError::RetryAfter(Duration::from_secs(1))),
+            "ratelimited" => {
+                crate::metrics::rate_limit_wait("slack");
+                Err(SendError::RetryAfter(Duration::from_secs(1)))
+            }
             "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout" => {
                 Err(SendError::Retry(format!("Slack error {code}")))
             }
@@ -264,6 +325,7 @@ impl Chat for SlackChat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chat::Body;
 
     #[test]
     fn user_text_cannot_ping_the_channel() {
@@ -284,6 +346,7 @@ mod tests {
             buttons: vec![Button {
                 label: "Acknowledge".into(),
                 id: "esc:ack:1".into(),
+                command: "/escalation ack id:1".into(),
                 primary: true,
             }],
         };

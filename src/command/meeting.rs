@@ -2,20 +2,26 @@
 //!
 //! ```text
 //! /meeting add title:"Exec team" when:"monthly on the first monday at 10:00" [tz:Europe/Madrid]
-//!              [channel:exec] [remind:1d,15m] [attendees:ceo,cto]
+//!              [channel:exec] [remind:1d,15m] [attendees:ceo,cto] [duration:45m] [capture:channel]
 //! /meeting list
 //! /meeting next [id:N]
 //! /meeting skip id:N
+//! /meeting move id:N date:2026-12-30 [time:10:00]
 //! /meeting cancel id:N
 //! /meeting edit id:N [when:"..."] [tz:...] [title:"..."] [channel:...] [remind:...] [attendees:...]
-//! /meeting agenda id:N [item:"Q3 budget"]
+//!               [duration:...] [capture:...]
+//! /meeting agenda id:N [item:"Q3 budget"] [done:2]
+//! /meeting notes id:N text:"..."
+//! /meeting minutes id:N [date:2026-12-07]
 //! /meeting calendar [rotate:true]
 //! ```
 //! `add` and `edit` also take `shift:next-weekday|previous-weekday|none`.
 
 use super::{CommandSpec, OptionSpec, Options};
 use crate::domain::holiday::Shift;
-use crate::domain::meeting::{Attendees, ChannelRef, LeadTimes, Title};
+use crate::domain::meeting::{
+    Attendees, Capture, ChannelRef, Day, LeadTimes, MeetingLength, TimeOfDay, Title,
+};
 use crate::domain::recurrence::Cadence;
 use crate::domain::zone::Zone;
 use crate::error::{Error, Result, user_err};
@@ -40,6 +46,20 @@ pub enum MeetingCommand {
     Agenda {
         id: i64,
         item: Option<String>,
+        done: Option<usize>,
+    },
+    Move {
+        id: i64,
+        date: Day,
+        time: Option<TimeOfDay>,
+    },
+    Notes {
+        id: i64,
+        text: String,
+    },
+    Minutes {
+        id: i64,
+        date: Option<Day>,
     },
     /// Calendar feed links (privately); `rotate` revokes and replaces them.
     Calendar {
@@ -55,6 +75,8 @@ pub struct NewMeeting {
     pub channel: Option<ChannelRef>,
     pub remind: Option<LeadTimes>,
     pub attendees: Attendees,
+    pub duration: Option<MeetingLength>,
+    pub capture: Option<Capture>,
     pub shift: Option<Shift>,
 }
 
@@ -66,6 +88,8 @@ pub struct MeetingChanges {
     pub channel: Option<ChannelRef>,
     pub remind: Option<LeadTimes>,
     pub attendees: Option<Attendees>,
+    pub duration: Option<MeetingLength>,
+    pub capture: Option<Capture>,
     pub shift: Option<Shift>,
 }
 
@@ -109,6 +133,21 @@ const SHIFT: OptionSpec = OptionSpec {
     required: false,
     help: "move occurrences off weekends and holidays: next-weekday, previous-weekday or none",
 };
+const DURATION: OptionSpec = OptionSpec {
+    name: "duration",
+    required: false,
+    help: "how long each occurrence lasts, e.g. 45m or 1h30m (default 60m)",
+};
+const CAPTURE: OptionSpec = OptionSpec {
+    name: "capture",
+    required: false,
+    help: "channel: what is recorded in its channel during a meeting joins the minutes (default none)",
+};
+const DATE: OptionSpec = OptionSpec {
+    name: "date",
+    required: true,
+    help: "a date, YYYY-MM-DD, e.g. 2026-12-30",
+};
 const fn optional(o: OptionSpec) -> OptionSpec {
     OptionSpec {
         required: false,
@@ -116,12 +155,14 @@ const fn optional(o: OptionSpec) -> OptionSpec {
     }
 }
 
-pub static SPECS: [CommandSpec; 8] = [
+pub static SPECS: [CommandSpec; 11] = [
     CommandSpec {
         family: "meeting",
         name: "add",
         help: "create a recurring meeting series with reminders",
-        options: &[TITLE, WHEN, TZ, CHANNEL, REMIND, ATTENDEES, SHIFT],
+        options: &[
+            TITLE, WHEN, TZ, CHANNEL, REMIND, ATTENDEES, DURATION, CAPTURE, SHIFT,
+        ],
     },
     CommandSpec {
         family: "meeting",
@@ -150,7 +191,7 @@ pub static SPECS: [CommandSpec; 8] = [
     CommandSpec {
         family: "meeting",
         name: "edit",
-        help: "change a series' cadence, zone, title, channel, reminders, attendees or shift",
+        help: "change a series' cadence, zone, title, channel, reminders, attendees, duration, capture or shift",
         options: &[
             ID,
             optional(WHEN),
@@ -159,13 +200,15 @@ pub static SPECS: [CommandSpec; 8] = [
             CHANNEL,
             REMIND,
             ATTENDEES,
+            DURATION,
+            CAPTURE,
             SHIFT,
         ],
     },
     CommandSpec {
         family: "meeting",
         name: "agenda",
-        help: "add an item to the next occurrence's agenda, or show the agenda",
+        help: "add an item to the next occurrence's agenda, mark one covered, or show the agenda",
         options: &[
             ID,
             OptionSpec {
@@ -173,7 +216,45 @@ pub static SPECS: [CommandSpec; 8] = [
                 required: false,
                 help: "the agenda item to add, e.g. \"Q3 budget\"",
             },
+            OptionSpec {
+                name: "done",
+                required: false,
+                help: "the number of the item the meeting covered, e.g. 2",
+            },
         ],
+    },
+    CommandSpec {
+        family: "meeting",
+        name: "move",
+        help: "move only the next occurrence of a series to another date (and time)",
+        options: &[
+            ID,
+            DATE,
+            OptionSpec {
+                name: "time",
+                required: false,
+                help: "the new local time, HH:MM (default: the usual time)",
+            },
+        ],
+    },
+    CommandSpec {
+        family: "meeting",
+        name: "notes",
+        help: "add a note to the meeting under way (or the next one)",
+        options: &[
+            ID,
+            OptionSpec {
+                name: "text",
+                required: true,
+                help: "the note, e.g. \"Budget approved pending audit\"",
+            },
+        ],
+    },
+    CommandSpec {
+        family: "meeting",
+        name: "minutes",
+        help: "show the minutes of past occurrences (of one date with date)",
+        options: &[ID, optional(DATE)],
     },
     CommandSpec {
         family: "meeting",
@@ -200,6 +281,8 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<MeetingCommand> {
             channel: o.get("channel")?,
             remind: o.get("remind")?,
             attendees: o.get("attendees")?.unwrap_or_default(),
+            duration: o.get("duration")?,
+            capture: o.get("capture")?,
             shift: o.get("shift")?,
         }),
         "list" => MeetingCommand::List,
@@ -214,6 +297,8 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<MeetingCommand> {
                 channel: o.get("channel")?,
                 remind: o.get("remind")?,
                 attendees: o.get("attendees")?,
+                duration: o.get("duration")?,
+                capture: o.get("capture")?,
                 shift: o.get("shift")?,
             };
             if changes.title.is_none()
@@ -222,10 +307,12 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<MeetingCommand> {
                 && changes.channel.is_none()
                 && changes.remind.is_none()
                 && changes.attendees.is_none()
+                && changes.duration.is_none()
+                && changes.capture.is_none()
                 && changes.shift.is_none()
             {
                 return user_err(
-                    "/meeting edit needs something to change: when, tz, title, channel, remind, attendees or shift",
+                    "/meeting edit needs something to change: when, tz, title, channel, remind, attendees, duration, capture or shift",
                 );
             }
             MeetingCommand::Edit { id: id()?, changes }
@@ -238,8 +325,41 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<MeetingCommand> {
                         .map_err(|e| Error::user(format!("item: {e}")))?,
                 ),
             };
-            MeetingCommand::Agenda { id: id()?, item }
+            let done = match o.raw("done") {
+                None => None,
+                Some(t) => match t.trim().parse::<usize>() {
+                    Ok(n) if (1..=500).contains(&n) => Some(n),
+                    _ => {
+                        return user_err(format!(
+                            "done: `{t}` is not an item number; use the number shown by /meeting agenda, such as 2"
+                        ));
+                    }
+                },
+            };
+            if item.is_some() && done.is_some() {
+                return user_err("/meeting agenda takes item or done, not both");
+            }
+            MeetingCommand::Agenda {
+                id: id()?,
+                item,
+                done,
+            }
         }
+        "move" => MeetingCommand::Move {
+            id: id()?,
+            date: o.require("date")?,
+            time: o.get("time")?,
+        },
+        "notes" => {
+            let text = o.raw("text").unwrap_or_default();
+            let text = crate::domain::text::one_line("note", text, 1000)
+                .map_err(|e| Error::user(format!("text: {e}")))?;
+            MeetingCommand::Notes { id: id()?, text }
+        }
+        "minutes" => MeetingCommand::Minutes {
+            id: id()?,
+            date: o.get("date")?,
+        },
         "calendar" => MeetingCommand::Calendar {
             rotate: match o.raw("rotate").map(str::to_lowercase).as_deref() {
                 None | Some("false") | Some("no") => false,
@@ -304,6 +424,22 @@ mod tests {
         assert!(e.starts_with("shift: `tomorrow` is not a shift"), "{e}");
         let e = parse("/meeting edit id:1").unwrap_err().to_string();
         assert!(e.contains("needs something to change"), "{e}");
+        let e = parse("/meeting move id:1 date:2026-02-30")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("date: `2026-02-30` is not a date"), "{e}");
+        let e = parse("/meeting move id:1 date:2026-12-30 time:25:00")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("time: `25:00` is not a time"), "{e}");
+        let e = parse("/meeting agenda id:1 done:0")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not an item number"), "{e}");
+        let e = parse("/meeting add title:x when:\"daily at 10:00\" duration:2m")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("duration: a meeting of `2m`"), "{e}");
         let e = parse("/meeting agenda id:1 item:\"\"")
             .unwrap_err()
             .to_string();

@@ -41,7 +41,12 @@ impl Command {
                 m,
                 MeetingCommand::List
                     | MeetingCommand::Next { .. }
-                    | MeetingCommand::Agenda { item: None, .. }
+                    | MeetingCommand::Minutes { .. }
+                    | MeetingCommand::Agenda {
+                        item: None,
+                        done: None,
+                        ..
+                    }
             ),
             Command::Decision(d) => matches!(
                 d,

@@ -161,8 +161,147 @@ impl fmt::Display for LeadTimes {
         if self.0.is_empty() {
             return f.write_str("none");
         }
-        let parts: Vec<String> = self.0.iter().map(|d| format_duration(*d)).collect();
+        // Each lead in one unit, as people write them: `0s`, `90m`, `2h`,
+        // `1d` (never `0m` for `0s`, or `1h30m` for `90m`).
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|d| {
+                let s = d.num_seconds();
+                match s {
+                    0 => "0s".to_string(),
+                    s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+                    s if s % 3600 == 0 => format!("{}h", s / 3600),
+                    s if s % 60 == 0 => format!("{}m", s / 60),
+                    s => format!("{s}s"),
+                }
+            })
+            .collect();
         f.write_str(&parts.join(","))
+    }
+}
+
+/// How long each occurrence of a series lasts (`duration:45m`): from 5
+/// minutes to 24 hours, 60 minutes unless said otherwise. An occurrence ends,
+/// and its minutes are posted, at its time plus this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeetingLength(Duration);
+
+impl MeetingLength {
+    pub fn secs(self) -> i64 {
+        self.0.num_seconds()
+    }
+
+    /// A stored length, trusted but still bounded.
+    pub fn from_secs(secs: i64) -> MeetingLength {
+        MeetingLength(Duration::seconds(secs.clamp(300, 86_400)))
+    }
+}
+
+impl Default for MeetingLength {
+    fn default() -> Self {
+        MeetingLength(Duration::minutes(60))
+    }
+}
+
+impl FromStr for MeetingLength {
+    type Err = ValueError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let d = parse_duration(text)?;
+        if d < Duration::minutes(5) || d > Duration::hours(24) {
+            return bad(format!(
+                "a meeting of `{text}` is out of range; use 5m to 24h, such as 45m or 1h30m"
+            ));
+        }
+        Ok(MeetingLength(d))
+    }
+}
+
+impl fmt::Display for MeetingLength {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_duration(self.0))
+    }
+}
+
+/// What Quorum attaches to an occurrence on its own: with `channel`,
+/// decisions and action items recorded in the series' channel while the
+/// meeting is on; with `none`, only those recorded with `meeting:N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Capture {
+    #[default]
+    None,
+    Channel,
+}
+
+impl FromStr for Capture {
+    type Err = ValueError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_lowercase().as_str() {
+            "none" => Ok(Capture::None),
+            "channel" => Ok(Capture::Channel),
+            _ => bad(format!(
+                "`{text}` is not a capture mode; use channel or none"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Capture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Capture::None => "none",
+            Capture::Channel => "channel",
+        })
+    }
+}
+
+/// A calendar date written `YYYY-MM-DD`, such as 2026-12-30.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Day(pub chrono::NaiveDate);
+
+impl FromStr for Day {
+    type Err = ValueError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let t = text.trim();
+        if t.len() != 10 {
+            return bad(format!(
+                "`{text}` is not a date; write it as YYYY-MM-DD, such as 2026-12-30"
+            ));
+        }
+        chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .map(Day)
+            .map_err(|_| {
+                ValueError(format!(
+                    "`{text}` is not a date in the calendar; write it as YYYY-MM-DD, such as 2026-12-30"
+                ))
+            })
+    }
+}
+
+/// A time of day written `HH:MM` (24-hour), such as 10:00.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeOfDay(pub chrono::NaiveTime);
+
+impl FromStr for TimeOfDay {
+    type Err = ValueError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let t = text.trim();
+        if t.len() > 5 {
+            return bad(format!(
+                "`{text}` is not a time; write it as HH:MM, such as 10:00"
+            ));
+        }
+        chrono::NaiveTime::parse_from_str(t, "%H:%M")
+            .map(TimeOfDay)
+            .map_err(|_| {
+                ValueError(format!(
+                    "`{text}` is not a time; write it as HH:MM, such as 10:00"
+                ))
+            })
     }
 }
 
@@ -313,6 +452,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn lead_times_are_echoed_as_people_write_them() {
+        for (typed, shown) in [
+            ("0s", "0s"),
+            ("90m", "90m"),
+            ("1d,15m", "1d,15m"),
+            ("2h", "2h"),
+            ("45s", "45s"),
+        ] {
+            let leads: LeadTimes = typed.parse().unwrap();
+            assert_eq!(leads.to_string(), shown);
+            assert_eq!(shown.parse::<LeadTimes>().unwrap(), leads, "round trip");
+        }
+    }
+
+    #[test]
     fn absurd_durations_are_refused_not_overflowed() {
         assert!(parse_duration("9999999999999999999s").is_err());
         assert!(parse_duration("99999999999999w").is_err());
@@ -339,9 +493,11 @@ mod tests {
         let l: LeadTimes = "15m, 1d,15m".parse().unwrap();
         assert_eq!(l.to_string(), "1d,15m");
         assert_eq!(l.longest(), Duration::days(1));
-        assert_eq!("1h30m".parse::<LeadTimes>().unwrap().to_string(), "1h30m");
+        // One unit each, as leads are usually written (issue 13: `remind:0s`
+        // was echoed as `0m`).
+        assert_eq!("1h30m".parse::<LeadTimes>().unwrap().to_string(), "90m");
         assert_eq!("none".parse::<LeadTimes>().unwrap().to_string(), "none");
-        assert_eq!("0s".parse::<LeadTimes>().unwrap().to_string(), "0m");
+        assert_eq!("0s".parse::<LeadTimes>().unwrap().to_string(), "0s");
     }
 
     #[test]
@@ -384,6 +540,43 @@ mod tests {
         let a: Attendees = "ceo, CTO,@ana,ceo".parse().unwrap();
         assert_eq!(a.to_string(), "ceo,cto,ana");
         assert!("ceo;cto".parse::<Attendees>().is_err());
+    }
+
+    #[test]
+    fn meeting_lengths_default_to_an_hour_and_stay_in_range() {
+        assert_eq!(MeetingLength::default().to_string(), "1h");
+        assert_eq!("45m".parse::<MeetingLength>().unwrap().secs(), 2700);
+        let e = "2m".parse::<MeetingLength>().unwrap_err().0;
+        assert!(e.contains("out of range"), "{e}");
+        assert!("25h".parse::<MeetingLength>().is_err());
+        assert!("soon".parse::<MeetingLength>().is_err());
+        assert_eq!(MeetingLength::from_secs(-5).secs(), 300);
+    }
+
+    #[test]
+    fn dates_and_times_are_strict() {
+        assert_eq!(
+            "2026-12-30".parse::<Day>().unwrap().0.to_string(),
+            "2026-12-30"
+        );
+        let e = "2026-02-30".parse::<Day>().unwrap_err().0;
+        assert!(e.contains("not a date in the calendar"), "{e}");
+        assert!("30/12/2026".parse::<Day>().is_err());
+        assert!("2026-12-300000".parse::<Day>().is_err());
+        assert_eq!(
+            "09:30".parse::<TimeOfDay>().unwrap().0.to_string(),
+            "09:30:00"
+        );
+        assert!("25:00".parse::<TimeOfDay>().is_err());
+        assert!("10am".parse::<TimeOfDay>().is_err());
+    }
+
+    #[test]
+    fn capture_is_channel_or_none() {
+        assert_eq!("Channel".parse::<Capture>().unwrap(), Capture::Channel);
+        assert_eq!("none".parse::<Capture>().unwrap(), Capture::None);
+        let e = "thread".parse::<Capture>().unwrap_err().0;
+        assert!(e.contains("channel or none"), "{e}");
     }
 
     #[test]

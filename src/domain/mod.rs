@@ -5,6 +5,8 @@ pub mod decision;
 pub mod escalation;
 pub mod holiday;
 pub mod meeting;
+pub mod meeting_minutes;
+pub mod notice;
 pub mod org;
 pub mod recurrence;
 pub mod text;

@@ -221,7 +221,23 @@ pub async fn dispatch(
                 .get("custom_id")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
+            if let Some(decision) = crate::app::reject_target(id) {
+                return reason_modal(decision);
+            }
             app.press(actor, id, now).await
+        }
+        5 => {
+            let id = data
+                .get("custom_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            match crate::app::reject_target(id) {
+                Some(decision) => {
+                    app.reject_with_reason(actor, decision, &modal_value(data, "reason"), now)
+                        .await
+                }
+                None => error_reply(format!("Quorum does not know the form `{id}`.")),
+            }
         }
         4 => {
             return json!({ "type": 8, "data": { "choices": autocomplete(app, actor, data).await } });
@@ -231,6 +247,47 @@ pub async fn dispatch(
         )),
     };
     respond(&reply)
+}
+
+/// A MODAL response (type 9) asking for the reason of rejecting `decision`;
+/// its submission (type 5) comes back with the same custom id.
+fn reason_modal(decision: i64) -> Value {
+    json!({
+        "type": 9,
+        "data": {
+            "custom_id": format!("decision:reject:{decision}"),
+            "title": format!("Reject decision {decision}"),
+            "components": [{
+                "type": 1,
+                "components": [{
+                    "type": 4,
+                    "custom_id": "reason",
+                    "label": "Why is it rejected?",
+                    "style": 1,
+                    "min_length": 1,
+                    "max_length": 1000,
+                    "required": true,
+                }],
+            }],
+        },
+    })
+}
+
+/// The value of text input `name` in a modal submission.
+fn modal_value(data: &Value, name: &str) -> String {
+    data.get("components")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .flat_map(|row| {
+            row.get("components")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .find(|c| c.get("custom_id").and_then(Value::as_str) == Some(name))
+        .and_then(|c| c.get("value").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn error_reply(text: String) -> Reply {

@@ -20,6 +20,9 @@ pub struct HttpState {
     pub discord_key: Option<ed25519_dalek::VerifyingKey>,
     /// Slack signing secret; without it the Slack endpoints answer 404.
     pub slack_secret: Option<String>,
+    /// Slack's Web API, for the forms buttons open (`views.open`); without
+    /// it a Reject button says what to type instead.
+    pub slack_web: Option<std::sync::Arc<crate::chat::slack::SlackChat>>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -31,6 +34,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/calendar/{token}/{file}", get(calendar::role_feed))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .with_state(state)
 }
 
@@ -38,6 +42,19 @@ pub fn router(state: HttpState) -> Router {
 /// at once whatever the database is doing.
 async fn healthz() -> (StatusCode, &'static str) {
     (StatusCode::OK, "ok\n")
+}
+
+/// Prometheus metrics as text (see [`crate::metrics`]). Public paths are
+/// chosen by the reverse proxy: deploy/nginx/quorum.conf never passes this on.
+async fn metrics(State(state): State<HttpState>) -> impl axum::response::IntoResponse {
+    let text = crate::metrics::render(&state.app.store, chrono::Utc::now()).await;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
 }
 
 /// How long readiness waits for the database.

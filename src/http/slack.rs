@@ -190,13 +190,20 @@ pub async fn commands(State(state): State<HttpState>, headers: HeaderMap, body: 
     };
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
     let key = guard_key(&get("team_id"), &get("trigger_id"), &signature);
-    match seen(&state, &key).await {
-        Ok(false) => {}
-        Ok(true) => {
-            tracing::info!(retry = ?headers.get("x-slack-retry-num"), "ignoring a repeated Slack command");
-            return StatusCode::OK.into_response();
+    // Slack marks its retries: those are looked up first and acknowledged in
+    // silence if they acted. Any other repeat (a replay) is caught by the
+    // guard, which commits with the command's first write and refuses a
+    // second one ("Already done"); a read repeated is only read again. The
+    // lookup was a quarter of a first attempt's database work.
+    if headers.contains_key("x-slack-retry-num") {
+        match seen(&state, &key).await {
+            Ok(false) => {}
+            Ok(true) => {
+                tracing::info!(retry = ?headers.get("x-slack-retry-num"), "ignoring a repeated Slack command");
+                return StatusCode::OK.into_response();
+            }
+            Err(answer) => return answer,
         }
-        Err(answer) => return answer,
     }
     let actor = Actor {
         workspace: get("team_id"),
@@ -245,6 +252,9 @@ pub async fn interactions(
         Some(Ok(v)) => v,
         _ => return (StatusCode::BAD_REQUEST, "no payload").into_response(),
     };
+    if payload["type"] == "view_submission" {
+        return view_submission(&state, &payload, &signature).await;
+    }
     if payload["type"] != "block_actions" {
         return StatusCode::OK.into_response();
     }
@@ -253,6 +263,25 @@ pub async fn interactions(
         .unwrap_or_default()
         .to_string();
     let trigger = payload["trigger_id"].as_str().unwrap_or_default();
+    let pressed = payload["actions"][0]["action_id"]
+        .as_str()
+        .unwrap_or_default();
+    // Reject asks for the reason in a form first; nothing changes until it
+    // is sent (then `view_submission` runs the command).
+    if let (Some(decision), Some(web)) = (crate::app::reject_target(pressed), &state.slack_web) {
+        let channel = payload["channel"]["id"].as_str().unwrap_or_default();
+        let view = reason_form(decision, channel);
+        if let Err(e) = web
+            .call(
+                "views.open",
+                &json!({ "trigger_id": trigger, "view": view }),
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "could not open the reason form");
+        }
+        return StatusCode::OK.into_response();
+    }
     let key = guard_key(&team, trigger, &signature);
     match seen(&state, &key).await {
         Ok(false) => {}
@@ -300,6 +329,78 @@ pub async fn interactions(
         }
     });
     StatusCode::OK.into_response()
+}
+
+/// The form a Reject button opens: one line for the reason.
+pub fn reason_form(decision: i64, channel: &str) -> Value {
+    json!({
+        "type": "modal",
+        "callback_id": format!("decision:reject:{decision}"),
+        "private_metadata": channel,
+        "title": { "type": "plain_text", "text": "Reject a decision" },
+        "submit": { "type": "plain_text", "text": "Reject" },
+        "close": { "type": "plain_text", "text": "Cancel" },
+        "blocks": [
+            {
+                "type": "section",
+                "text": { "type": "mrkdwn", "text": format!("Why is decision {decision} rejected? The reason is kept with it.") },
+            },
+            {
+                "type": "input",
+                "block_id": "reason",
+                "label": { "type": "plain_text", "text": "Reason" },
+                "element": { "type": "plain_text_input", "action_id": "reason", "max_length": 1000 },
+            },
+        ],
+    })
+}
+
+/// A reason form was sent: reject the decision as the typed command would.
+/// A refusal is shown in the form, under the reason; success closes it.
+async fn view_submission(state: &HttpState, payload: &Value, signature: &str) -> Response {
+    let view = &payload["view"];
+    let Some(decision) =
+        crate::app::reject_target(view["callback_id"].as_str().unwrap_or_default())
+    else {
+        return StatusCode::OK.into_response();
+    };
+    let team = payload["team"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let key = guard_key(&team, "", signature);
+    match seen(state, &key).await {
+        Ok(false) => {}
+        Ok(true) => return StatusCode::OK.into_response(),
+        Err(answer) => return answer,
+    }
+    let actor = Actor {
+        workspace: team,
+        user: payload["user"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        channel: view["private_metadata"]
+            .as_str()
+            .filter(|c| !c.is_empty())
+            .map(str::to_string),
+        platform_roles: Vec::new(),
+    };
+    let reason = view["state"]["values"]["reason"]["reason"]["value"]
+        .as_str()
+        .unwrap_or_default();
+    let now = Utc::now();
+    let reply = crate::store::with_request_guard(
+        key,
+        now.timestamp(),
+        state.app.reject_with_reason(&actor, decision, reason, now),
+    )
+    .await;
+    if reply.is_error {
+        return Json(json!({ "response_action": "errors", "errors": { "reason": reply.text } }))
+            .into_response();
+    }
+    Json(json!({ "response_action": "clear" })).into_response()
 }
 
 #[cfg(test)]

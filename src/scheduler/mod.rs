@@ -5,7 +5,9 @@
 //! One [`Scheduler::tick`] does all work due at `now`, in this order:
 //! 1. series whose occurrence has passed move to their next one, queueing its
 //!    reminders (only the next occurrence is ever materialised, so memory and
-//!    rows stay proportional to the number of series);
+//!    rows stay proportional to the number of series); the occurrence passed
+//!    is recorded as held and its minutes are queued, in the same
+//!    transaction, as a notice due at its end and rendered when sent;
 //! 2. reminders never attempted and more than the grace period late (they fell
 //!    due while Quorum was down) are marked missed, with one summary notice
 //!    per channel;
@@ -40,7 +42,7 @@ use chrono::{DateTime, Duration, Utc};
 use tokio::sync::Notify;
 use tracing::{Instrument as _, info_span};
 
-use crate::chat::{Body, Chat, Outgoing, ReminderView};
+use crate::chat::{Body, Chat, Notice, Outgoing, ReminderView};
 use crate::config::Config;
 use crate::service::meetings::{Meetings, Series};
 use crate::store::{DeliveryRow, MissedReminder, Store};
@@ -244,7 +246,15 @@ impl<C: Chat> Scheduler<C> {
             let task = {
                 let (inner, tally) = (inner.clone(), tally.clone());
                 let span = info_span!("tick", at = %now);
-                tokio::spawn(async move { inner.tick_once(now, &tally).await }.instrument(span))
+                let started = std::time::Instant::now();
+                tokio::spawn(
+                    async move {
+                        let r = inner.tick_once(now, &tally).await;
+                        crate::metrics::tick(started.elapsed());
+                        r
+                    }
+                    .instrument(span),
+                )
             };
             tokio::pin!(task);
             let result = tokio::select! {
@@ -383,6 +393,9 @@ impl<C: Chat> Inner<C> {
             tracing::warn!(count = missed.len(), "reminders missed during downtime");
         }
         report.missed = missed.len();
+        for m in &missed {
+            crate::metrics::delivery(&m.workspace, "reminder", "missed");
+        }
         let me = self.clone();
         report.escalations = self
             .step("escalations", &mut report, async move {
@@ -707,6 +720,7 @@ impl<C: Chat> Inner<C> {
             if result.is_ok() {
                 lock.sent(d.id, at.timestamp()).await?;
                 tally.sent.fetch_add(1, Ordering::SeqCst);
+                crate::metrics::delivery(&d.workspace, &d.kind, "sent");
                 return Ok(Outcome::Done);
             }
             lock.release().await?;
@@ -717,6 +731,7 @@ impl<C: Chat> Inner<C> {
             Ok(()) => {
                 self.record_sent(d.id, t, late).await?;
                 tally.sent.fetch_add(1, Ordering::SeqCst);
+                crate::metrics::delivery(&d.workspace, &d.kind, if late { "late" } else { "sent" });
                 Ok(Outcome::Done)
             }
             Err(crate::chat::SendError::RetryAfter(wait)) => {
@@ -732,6 +747,7 @@ impl<C: Chat> Inner<C> {
                     .div_euclid(1000);
                 self.store.mark_rate_limited(d.id, next).await?;
                 tally.retried.fetch_add(1, Ordering::SeqCst);
+                crate::metrics::delivery(&d.workspace, &d.kind, "retried");
                 Ok(Outcome::DestinationDown(next))
             }
             Err(crate::chat::SendError::Retry(e)) if d.attempts < MAX_ATTEMPTS => {
@@ -740,12 +756,14 @@ impl<C: Chat> Inner<C> {
                 let next = t.saturating_add(wait);
                 self.store.mark_retry(d.id, next, &e).await?;
                 tally.retried.fetch_add(1, Ordering::SeqCst);
+                crate::metrics::delivery(&d.workspace, &d.kind, "retried");
                 Ok(Outcome::DestinationDown(next))
             }
             Err(e) => {
                 tracing::error!(attempt = d.attempts, error = %e, channel = %d.channel, "giving up on a delivery");
                 self.store.mark_failed(d.id, &e.to_string()).await?;
                 tally.failed.fetch_add(1, Ordering::SeqCst);
+                crate::metrics::delivery(&d.workspace, &d.kind, "failed");
                 Ok(Outcome::Done)
             }
         }
@@ -802,7 +820,19 @@ impl<C: Chat> Inner<C> {
 
     async fn body(&self, d: &DeliveryRow, now: DateTime<Utc>) -> anyhow::Result<Option<Body>> {
         if d.kind == "notice" {
-            return Ok(d.body.clone().map(Body::Notice));
+            // Minutes name their occurrence and are rendered now that it
+            // has ended, closing it (its uncovered agenda carries over).
+            if let (None, Some(series_id), Some(at)) = (&d.body, d.series_id, d.occurrence_at) {
+                let minutes = self
+                    .meetings
+                    .close(&self.config, &d.workspace, series_id, at, now)
+                    .await?;
+                return Ok(minutes.map(|m| Body::Notice(m.render())));
+            }
+            return Ok(d.body.as_deref().map(|b| match Notice::from_json(b) {
+                Some(n) => Body::Message(Box::new(n)),
+                None => Body::Notice(b.to_string()),
+            }));
         }
         let late = self.is_late(d.due_at, now);
         let (Some(series_id), Some(occurrence), Some(lead)) =
@@ -824,17 +854,14 @@ impl<C: Chat> Inner<C> {
             .map(|a| self.config.org.describe(a))
             .collect();
         let owners: Vec<String> = series.attendees.iter().map(str::to_string).collect();
-        let actions = self
-            .store
-            .open_actions_for_meeting(&d.workspace, &owners, series_id)
-            .await?
-            .into_iter()
-            .take(15)
-            .map(|a| {
-                let due = a.due_date.map(|d| format!(", due {d}")).unwrap_or_default();
-                format!("#{} {} ({}{due})", a.id, a.task, a.owner)
-            })
-            .collect();
+        let today = series.local(occurrence).date_naive().to_string();
+        let (actions, more_actions) = reminder_items(
+            self.store
+                .open_actions_for_meeting(&d.workspace, &owners, series_id)
+                .await?,
+            &today,
+            REMINDER_ITEMS,
+        );
         let mention: Vec<String> = series
             .attendees
             .iter()
@@ -844,11 +871,20 @@ impl<C: Chat> Inner<C> {
             series_id,
             title: series.row.title.clone(),
             at: series.local(occurrence),
+            duration: Duration::seconds(series.length.secs()),
             lead: Duration::seconds(lead),
             attendees,
             mention,
-            agenda: agenda.into_iter().map(|i| i.text).collect(),
+            agenda: agenda
+                .into_iter()
+                .map(|i| match i.carried {
+                    0 => i.text,
+                    1 => format!("{} (carried over)", i.text),
+                    n => format!("{} (carried over {n} times)", i.text),
+                })
+                .collect(),
             actions,
+            more_actions,
             late_from: late.then(|| series.local(d.due_at)),
         }))))
     }
@@ -858,7 +894,7 @@ impl<C: Chat> Inner<C> {
 fn message(d: &DeliveryRow, body: Body) -> Outgoing {
     let mention = match &body {
         Body::Reminder(r) => r.mention.clone(),
-        Body::Notice(_) => d
+        Body::Notice(_) | Body::Message(_) => d
             .mention
             .as_deref()
             .map(|m| {
@@ -869,22 +905,37 @@ fn message(d: &DeliveryRow, body: Body) -> Outgoing {
             })
             .unwrap_or_default(),
     };
-    let button = |label: &str, id: String, primary: bool| crate::chat::Button {
+    let button = |label: &str, id: String, command: String, primary: bool| crate::chat::Button {
         label: label.to_string(),
         id,
+        command,
         primary,
     };
+    let ack = |e: i64| {
+        button(
+            "Acknowledge",
+            format!("esc:ack:{e}"),
+            format!("/escalation ack id:{e}"),
+            true,
+        )
+    };
+    let resolve = |e: i64, primary: bool| {
+        button(
+            "Resolve",
+            format!("esc:resolve:{e}"),
+            format!("/escalation resolve id:{e} note:\"...\""),
+            primary,
+        )
+    };
     let buttons = match (&body, d.escalation_id, d.requires_state.as_deref()) {
-        (Body::Reminder(_), _, _) => {
-            vec![button("Snooze 1h", format!("snooze:{}", d.id), false)]
-        }
-        (_, Some(e), Some("open")) => vec![
-            button("Acknowledge", format!("esc:ack:{e}"), true),
-            button("Resolve", format!("esc:resolve:{e}"), false),
-        ],
-        (_, Some(e), Some("acked")) => {
-            vec![button("Resolve", format!("esc:resolve:{e}"), true)]
-        }
+        (Body::Reminder(_), _, _) => vec![button(
+            "Snooze 1h",
+            format!("snooze:{}", d.id),
+            String::new(),
+            false,
+        )],
+        (_, Some(e), Some("open")) => vec![ack(e), resolve(e, false)],
+        (_, Some(e), Some("acked")) => vec![resolve(e, true)],
         _ => Vec::new(),
     };
     Outgoing {
@@ -897,6 +948,51 @@ fn message(d: &DeliveryRow, body: Body) -> Outgoing {
     }
 }
 
+/// How many open action items a reminder lists before "+N more".
+const REMINDER_ITEMS: usize = 8;
+
+/// The open items a reminder lists: each once, overdue ones first (marked),
+/// then by due date (undated last), then by priority; at most `max`, and
+/// how many were left out.
+fn reminder_items(
+    rows: Vec<crate::store::ActionRow>,
+    today: &str,
+    max: usize,
+) -> (Vec<String>, usize) {
+    let mut seen = std::collections::HashSet::new();
+    let mut rows: Vec<_> = rows
+        .into_iter()
+        .filter(|a| seen.insert((a.owner.clone(), a.task.to_lowercase())))
+        .collect();
+    let rank = |p: &str| match p {
+        "high" => 0,
+        "medium" => 1,
+        _ => 2,
+    };
+    rows.sort_by(|a, b| {
+        // Sorts false first: overdue items lead.
+        let not_overdue =
+            |r: &crate::store::ActionRow| r.due_date.as_deref().is_none_or(|d| d >= today);
+        not_overdue(a)
+            .cmp(&not_overdue(b))
+            .then(a.due_date.is_none().cmp(&b.due_date.is_none()))
+            .then(a.due_date.cmp(&b.due_date))
+            .then(rank(&a.priority).cmp(&rank(&b.priority)))
+            .then(a.id.cmp(&b.id))
+    });
+    let more = rows.len().saturating_sub(max);
+    let lines = rows
+        .into_iter()
+        .take(max)
+        .map(|a| match a.due_date.as_deref() {
+            Some(d) if d < today => format!("OVERDUE #{} {} ({}, due {d})", a.id, a.task, a.owner),
+            Some(d) => format!("#{} {} ({}, due {d})", a.id, a.task, a.owner),
+            None => format!("#{} {} ({})", a.id, a.task, a.owner),
+        })
+        .collect();
+    (lines, more)
+}
+
 /// Seconds to wait after failed attempt number `attempt` (1-based): 5 s doubling, at most 10 min.
 pub fn backoff(attempt: i64) -> i64 {
     let exp = (attempt - 1).clamp(0, 10) as u32;
@@ -904,35 +1000,40 @@ pub fn backoff(attempt: i64) -> i64 {
 }
 
 fn summarize_missed(list: &[MissedReminder], grace: Duration) -> String {
-    let mut parts: Vec<String> = list
-        .iter()
-        .take(20)
-        .map(|m| {
-            let zone: crate::domain::zone::Zone =
-                m.tz.parse()
-                    .unwrap_or_else(|_| crate::domain::zone::Zone::utc());
-            let at = DateTime::<Utc>::from_timestamp(m.occurrence_at, 0)
-                .unwrap_or_default()
-                .with_timezone(&zone.tz());
-            format!(
-                "{} on {} ({} before)",
-                m.title,
-                crate::domain::zone::human(&at),
-                crate::domain::meeting::format_duration(Duration::seconds(m.lead_secs))
-            )
-        })
-        .collect();
-    if list.len() > 20 {
-        parts.push(format!("and {} more", list.len() - 20));
+    use crate::domain::notice::{Kind, List, More, moment, span};
+    let mut missed = List::new("Not sent");
+    for m in list.iter().take(20) {
+        let zone: crate::domain::zone::Zone =
+            m.tz.parse()
+                .unwrap_or_else(|_| crate::domain::zone::Zone::utc());
+        let at = DateTime::<Utc>::from_timestamp(m.occurrence_at, 0)
+            .unwrap_or_default()
+            .with_timezone(&zone.tz());
+        missed = missed.item(format!(
+            "{}, {} (the reminder {} before)",
+            m.title,
+            moment(&at),
+            span(Duration::seconds(m.lead_secs))
+        ));
     }
-    format!(
-        "Quorum was down: {} reminder{} fell due more than {} ago and {} not sent: {}",
-        list.len(),
-        if list.len() == 1 { "" } else { "s" },
-        crate::domain::meeting::format_duration(grace),
-        if list.len() == 1 { "was" } else { "were" },
-        parts.join("; ")
+    if list.len() > 20 {
+        missed.more = Some(More {
+            count: list.len() - 20,
+            command: "/meeting list".to_string(),
+        });
+    }
+    Notice::new(
+        Kind::MissedReminders,
+        format!(
+            "Quorum was down: {} reminder{} fell due more than {} ago and {} not sent",
+            list.len(),
+            if list.len() == 1 { "" } else { "s" },
+            span(grace),
+            if list.len() == 1 { "was" } else { "were" },
+        ),
     )
+    .list(missed)
+    .to_json()
 }
 
 #[cfg(test)]

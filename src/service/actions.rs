@@ -8,6 +8,7 @@ use tracing::instrument;
 use crate::command::action::ActionFields;
 use crate::config::Config;
 use crate::domain::action::{Priority, Status, parse_due};
+use crate::domain::notice::{Action, Kind, List, Notice};
 use crate::error::{Error, Result, user_err};
 use crate::service::meetings::Actor;
 use crate::store::{ActionFilter, ActionRow, AuditRow, Store};
@@ -97,6 +98,7 @@ impl Actions {
         let (Some(task), Some(owner)) = (f.task, f.owner) else {
             return user_err("/action add needs task:... and owner:...");
         };
+        super::check_person(config, "owner", owner.as_str())?;
         let due = Self::due(config, owner.as_str(), f.due.as_deref(), now)?;
         self.check_links(&actor.workspace, f.meeting, f.decision)
             .await?;
@@ -118,8 +120,9 @@ impl Actions {
             verified_by: None,
             verified_at: None,
         };
+        // The row is known: it is not read back.
         let id = self.store.insert_action(&row, now.timestamp()).await?;
-        self.load(&actor.workspace, id).await
+        Ok(ActionRow { id, ..row })
     }
 
     async fn save(
@@ -230,6 +233,7 @@ impl Actions {
             }
         }
         if let Some(o) = f.owner {
+            super::check_person(config, "owner", o.as_str())?;
             if o.as_str() != a.owner {
                 changes.push(format!("owner: {} -> {o}", a.owner));
                 b.owner = o.to_string();
@@ -371,25 +375,34 @@ impl Actions {
             if due.is_empty() {
                 continue;
             }
-            let lines: Vec<String> = due
-                .iter()
-                .map(|a| {
-                    let when = match a.due_date.as_deref() {
-                        Some(d) if d == today => "due today".to_string(),
-                        Some(d) => format!("overdue since {d}"),
-                        None => String::new(),
-                    };
-                    format!("#{} {} ({}, {when})", a.id, a.task, a.priority)
-                })
-                .collect();
-            let body = format!(
-                "{}: {} action item{} need{} you today: {}. Mark one finished with /action done id:N",
-                config.org.describe(&owner),
-                due.len(),
-                if due.len() == 1 { "" } else { "s" },
-                if due.len() == 1 { "s" } else { "" },
-                lines.join("; ")
-            );
+            let mut items = List::new("Items");
+            for a in &due {
+                let when = match a.due_date.as_deref() {
+                    Some(d) if d == today => "due today".to_string(),
+                    Some(d) => format!("overdue since {d}"),
+                    None => String::new(),
+                };
+                items = items.item_with(
+                    format!("#{} {} ({}, {when})", a.id, a.task, a.priority),
+                    Action::new(
+                        &format!("Done #{}", a.id),
+                        format!("action:done:{}", a.id),
+                        format!("/action done id:{}", a.id),
+                    ),
+                );
+            }
+            let body = Notice::new(
+                Kind::Chase,
+                format!(
+                    "{} action item{} need{} you today",
+                    due.len(),
+                    if due.len() == 1 { "" } else { "s" },
+                    if due.len() == 1 { "s" } else { "" },
+                ),
+            )
+            .to(config.org.describe(&owner))
+            .list(items)
+            .to_json();
             let key = format!("chase:{workspace}:{owner}:{today}");
             if self
                 .store
@@ -437,15 +450,29 @@ impl Actions {
                     config.default_channel.to_string(),
                 )
             };
-            let body = format!(
-                "{who}: action item #{} \"{}\" was marked done by {done_by} {} ago and still needs verification by someone else: /action verify id:{}",
-                a.id,
-                a.task,
-                crate::domain::meeting::format_duration(Duration::seconds(
-                    now.timestamp() - done_at
-                )),
-                a.id
-            );
+            let body = Notice::new(
+                Kind::VerifyChase,
+                format!("action item #{} \"{}\" needs verification", a.id, a.task),
+            )
+            .to(who)
+            .field(
+                "Marked done",
+                format!(
+                    "by {done_by}, {}",
+                    crate::domain::notice::ago(Duration::seconds(now.timestamp() - done_at))
+                ),
+            )
+            .field("Owner", a.owner.clone())
+            .para("Someone other than whoever marked it done verifies it.")
+            .action(
+                Action::new(
+                    "Verify",
+                    format!("action:verify:{}", a.id),
+                    format!("/action verify id:{}", a.id),
+                )
+                .primary(),
+            )
+            .to_json();
             let key = format!("verify:{}:{}:{round}", a.workspace, a.id);
             if self
                 .store
@@ -459,7 +486,8 @@ impl Actions {
     }
 
     /// The weekly written update, due each `digest_day` at `digest_at` in the
-    /// default zone; sent once, up to a day late after downtime.
+    /// default zone; sent once, at most the grace period late (after
+    /// downtime), and not at all for a week in which nothing happened.
     pub async fn weekly_digest(
         &self,
         config: &Config,
@@ -477,7 +505,7 @@ impl Actions {
         let due = zone
             .resolve(date.and_time(config.digest_at))
             .with_timezone(&Utc);
-        if now < due || now - due > Duration::days(1) {
+        if now < due || now - due > config.grace {
             return Ok(0);
         }
         let since = (due - Duration::days(7)).timestamp();
@@ -488,9 +516,12 @@ impl Actions {
             if self.store.has_delivery(&key).await? {
                 continue;
             }
-            let body = self
+            let Some(body) = self
                 .digest_text(config, &workspace, since, until, now)
-                .await?;
+                .await?
+            else {
+                continue;
+            };
             if self
                 .store
                 .enqueue_notice(
@@ -515,7 +546,8 @@ impl Actions {
         since: i64,
         until: i64,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<String> {
+    ) -> anyhow::Result<Option<String>> {
+        let zone = config.default_zone;
         let in_week = |t: Option<i64>| t.is_some_and(|t| t >= since && t < until);
         let decisions: Vec<_> = self
             .store
@@ -543,31 +575,57 @@ impl Actions {
                     .is_some_and(|d| d < today_for(config, &a.owner, now).to_string().as_str())
             })
             .collect();
-        let decided: Vec<String> = decisions
-            .iter()
-            .take(10)
-            .map(|d| format!("#{} {} ({}, {})", d.id, d.title, d.category, d.status))
-            .collect();
-        let late: Vec<String> = overdue
-            .iter()
-            .take(10)
-            .map(|a| format!("#{} {} ({})", a.id, a.task, a.owner))
-            .collect();
-        Ok(format!(
-            "Weekly update: {} decision{} recorded{}; action items: {opened} opened, {closed} closed, {verified} verified, {} overdue{}",
-            decisions.len(),
-            if decisions.len() == 1 { "" } else { "s" },
-            if decided.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", decided.join("; "))
-            },
-            overdue.len(),
-            if late.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", late.join("; "))
-            },
-        ))
+        if decisions.is_empty() && opened == 0 && closed == 0 && verified == 0 && overdue.is_empty()
+        {
+            return Ok(None);
+        }
+        let first = zone.local(DateTime::<Utc>::from_timestamp(since, 0).unwrap_or(now));
+        let last = zone.local(DateTime::<Utc>::from_timestamp(until - 1, 0).unwrap_or(now));
+        let mut n = Notice::new(
+            Kind::WeeklyUpdate,
+            format!(
+                "Weekly update: {} to {}",
+                first.date().format("%a %-d %b"),
+                last.date().format("%a %-d %b %Y")
+            ),
+        )
+        .field("Decisions", format!("{} recorded", decisions.len()))
+        .field(
+            "Action items",
+            format!(
+                "{opened} opened, {closed} closed, {verified} verified, {} overdue",
+                overdue.len()
+            ),
+        );
+        if !decisions.is_empty() {
+            let mut list = List::new("Decisions recorded");
+            for d in decisions.iter().take(10) {
+                list = list.item(format!(
+                    "#{} {} ({}, {})",
+                    d.id, d.title, d.category, d.status
+                ));
+            }
+            if decisions.len() > 10 {
+                list.more = Some(crate::domain::notice::More {
+                    count: decisions.len() - 10,
+                    command: format!("/decision list since:{}", first.date()),
+                });
+            }
+            n = n.list(list);
+        }
+        if !overdue.is_empty() {
+            let mut list = List::new("Overdue action items");
+            for a in overdue.iter().take(10) {
+                list = list.item(format!("#{} {} ({})", a.id, a.task, a.owner));
+            }
+            if overdue.len() > 10 {
+                list.more = Some(crate::domain::notice::More {
+                    count: overdue.len() - 10,
+                    command: "/action list overdue:true".to_string(),
+                });
+            }
+            n = n.list(list);
+        }
+        Ok(Some(n.to_json()))
     }
 }

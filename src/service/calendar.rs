@@ -129,7 +129,7 @@ pub async fn feed_series(
         {
             continue;
         }
-        let skips = store.skips(series.row.id, 0).await?;
+        let overrides = store.overrides(series.row.id, 0).await?;
         let agenda = match series.row.next_at {
             Some(next) => store
                 .agenda(series.row.id, next)
@@ -146,7 +146,7 @@ pub async fn feed_series(
             .collect();
         out.push(FeedSeries {
             series,
-            skips,
+            overrides,
             agenda,
             attendees,
         });

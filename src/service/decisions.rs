@@ -8,6 +8,7 @@ use tracing::instrument;
 use crate::command::DecisionCommand;
 use crate::config::Config;
 use crate::domain::decision::attribution;
+use crate::domain::notice::{Action, Kind, Notice};
 use crate::error::{Result, user_err};
 use crate::service::meetings::Actor;
 use crate::store::{AuditRow, DecisionRow, NewDecision, Settled, Store};
@@ -152,10 +153,7 @@ impl Decisions {
         if !holds {
             let channel = config.channel_of(&authority);
             let who = config.org.addressee(&authority);
-            let body = format!(
-                "{who}: decision {id} \"{title}\" ({category}) was {} and needs your approval: /decision approve id:{id} or /decision reject id:{id} reason:\"...\"",
-                attribution("proposed", &new.decided_by, &new.recorded_by, None)
-            );
+            let body = approval_request(&who, id, &title, &category, &new).to_json();
             let mention: Vec<String> = config.user_of(&authority).into_iter().collect();
             self.store
                 .enqueue_notice_for(
@@ -170,7 +168,7 @@ impl Decisions {
             routed_to = Some((authority, channel));
         }
         Ok(Recorded {
-            row: self.load(&actor.workspace, id).await?,
+            row: new.recorded(id, now.timestamp()),
             routed_to,
         })
     }
@@ -350,6 +348,12 @@ struct ExportRow<'a> {
     /// Who approved it (empty unless it was approved); added last, so
     /// readers of the earlier columns keep working.
     approved_by: &'a str,
+    /// Who rejected it, and why (empty unless it was rejected).
+    rejected_by: &'a str,
+    reject_reason: &'a str,
+    /// When it was approved or rejected (`YYYY-MM-DD HH:MM` in the default
+    /// zone; empty while proposed).
+    settled_at: String,
 }
 
 impl Decisions {
@@ -376,6 +380,26 @@ impl Decisions {
                 })
                 .unwrap_or_default()
         };
+        let minute = |at: i64| {
+            DateTime::<Utc>::from_timestamp(at, 0)
+                .map(|t| {
+                    t.with_timezone(&config.default_zone.tz())
+                        .format("%Y-%m-%d %H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default()
+        };
+        // When each was approved or rejected: its settling entry in the
+        // audit trail, or its recording when it was approved as recorded.
+        let mut settled = std::collections::HashMap::new();
+        for r in rows.iter().filter(|r| r.status != "proposed") {
+            let trail = self.store.audit_trail(workspace, "decision", r.id).await?;
+            let at = trail
+                .iter()
+                .find(|a| a.change.starts_with("approved") || a.change.starts_with("rejected"))
+                .map_or(r.created_at, |a| a.at);
+            settled.insert(r.id, minute(at));
+        }
         let export: Vec<ExportRow> = rows
             .iter()
             .map(|r| ExportRow {
@@ -391,6 +415,15 @@ impl Decisions {
                     "approved" | "superseded" => r.settled_by.as_deref().unwrap_or(&r.recorded_by),
                     _ => "",
                 },
+                rejected_by: match r.status.as_str() {
+                    "rejected" => r.settled_by.as_deref().unwrap_or_default(),
+                    _ => "",
+                },
+                reject_reason: match r.status.as_str() {
+                    "rejected" => r.settle_note.as_deref().unwrap_or_default(),
+                    _ => "",
+                },
+                settled_at: settled.get(&r.id).cloned().unwrap_or_default(),
                 by: attribution(
                     &r.status,
                     &r.decided_by,
@@ -425,6 +458,9 @@ impl Decisions {
                         "superseded_by",
                         "rationale",
                         "approved_by",
+                        "rejected_by",
+                        "reject_reason",
+                        "settled_at",
                     ])?;
                 }
                 String::from_utf8(
@@ -446,6 +482,18 @@ impl Decisions {
                         "\n## {}. {}\n\n- Date: {}\n- Category: {} (authority: {})\n- Status: {}\n- By: {}\n- Recorded by: {}\n",
                         r.id, r.title, r.date, r.category, r.authority, r.status, r.by, r.recorded_by
                     ));
+                    if !r.approved_by.is_empty() {
+                        out.push_str(&format!(
+                            "- Approved by: {} on {}\n",
+                            r.approved_by, r.settled_at
+                        ));
+                    }
+                    if !r.rejected_by.is_empty() {
+                        out.push_str(&format!(
+                            "- Rejected by: {} on {}: {}\n",
+                            r.rejected_by, r.settled_at, r.reject_reason
+                        ));
+                    }
                     if let Some(m) = r.meeting {
                         out.push_str(&format!("- Meeting: series {m}\n"));
                     }
@@ -461,4 +509,37 @@ impl Decisions {
             }
         })
     }
+}
+
+/// The notice asking a decision's authority to approve or reject it: what,
+/// which category, who proposed it, why, and a button for each answer.
+fn approval_request(who: &str, id: i64, title: &str, category: &str, new: &NewDecision) -> Notice {
+    let mut n = Notice::new(
+        Kind::ApprovalRequest,
+        format!("decision {id} \"{title}\" needs your approval"),
+    )
+    .to(who)
+    .field("Category", category)
+    .field(
+        "Proposed by",
+        attribution("proposed", &new.decided_by, &new.recorded_by, None)
+            .trim_start_matches("proposed by ")
+            .to_string(),
+    );
+    if !new.rationale.trim().is_empty() {
+        n = n.field("Rationale", new.rationale.clone());
+    }
+    n.action(
+        Action::new(
+            "Approve",
+            format!("decision:approve:{id}"),
+            format!("/decision approve id:{id}"),
+        )
+        .primary(),
+    )
+    .action(Action::new(
+        "Reject",
+        format!("decision:reject:{id}"),
+        format!("/decision reject id:{id} reason:\"...\""),
+    ))
 }

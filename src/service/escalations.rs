@@ -14,7 +14,7 @@ use tracing::instrument;
 
 use crate::config::Config;
 use crate::domain::escalation::{Severity, Step, steps};
-use crate::domain::zone::human;
+use crate::domain::notice::{Kind, Notice};
 use crate::error::{Error, Result, user_err};
 use crate::service::meetings::Actor;
 use crate::store::{EscalationEvent, EscalationPost, EscalationRow, Store};
@@ -117,9 +117,15 @@ fn mention(config: &Config, step: &Step) -> Vec<String> {
     }
 }
 
+/// `at` in the default zone, for a notice's time field.
+fn local_at(config: &Config, at: i64) -> Option<DateTime<chrono_tz::Tz>> {
+    DateTime::<Utc>::from_timestamp(at, 0).map(|t| t.with_timezone(&config.default_zone.tz()))
+}
+
+/// A deadline or posting time, in the default zone, to the minute.
 fn local(config: &Config, at: i64) -> String {
-    DateTime::<Utc>::from_timestamp(at, 0)
-        .map(|t| human(&t.with_timezone(&config.default_zone.tz())))
+    local_at(config, at)
+        .map(|t| crate::domain::notice::moment(&t))
         .unwrap_or_default()
 }
 
@@ -144,24 +150,28 @@ fn ping(
     below: Option<&str>,
     key: String,
 ) -> EscalationPost {
-    let mut body = format!(
-        "{}: ESCALATION #{} [{}] {}: {}. Raised by {} in #{}.",
-        addressee(config, step),
-        row.id,
-        row.severity.to_uppercase(),
-        row.topic,
-        row.summary,
-        row.raised_by,
-        row.raised_in
+    let mut n = Notice::new(
+        Kind::Escalation,
+        format!(
+            "ESCALATION #{} [{}] {}: {}",
+            row.id,
+            row.severity.to_uppercase(),
+            row.topic,
+            row.summary
+        ),
+    )
+    .to(addressee(config, step))
+    .field(
+        "Raised by",
+        format!("{} in #{}", row.raised_by, row.raised_in),
     );
-    if let Some(below) = below {
-        body.push_str(&format!(" {below}"));
+    if let Some(at) = local_at(config, deadline) {
+        n = n.time("Acknowledge by", &at);
     }
-    body.push_str(&format!(
-        " Acknowledge by {}: /escalation ack id:{}",
-        local(config, deadline),
-        row.id
-    ));
+    if let Some(below) = below {
+        n = n.para(below);
+    }
+    let body = n.to_json();
     EscalationPost {
         key,
         channel: channel(config, row, step),
@@ -171,11 +181,11 @@ fn ping(
     }
 }
 
-fn note(row: &EscalationRow, key: &str, text: String, requires: Option<&str>) -> EscalationPost {
+fn note(row: &EscalationRow, key: &str, notice: Notice, requires: Option<&str>) -> EscalationPost {
     EscalationPost {
         key: key.to_string(),
         channel: row.raised_in.clone(),
-        body: text,
+        body: notice.to_json(),
         mention: Vec::new(),
         requires_state: requires.map(str::to_string),
     }
@@ -472,9 +482,12 @@ impl Escalations {
             let posts = [note(
                 &row,
                 "ack",
-                format!(
-                    "Escalation #{id} ({} {}) was acknowledged by {}.",
-                    row.severity, row.topic, actor.user
+                Notice::new(
+                    Kind::Note,
+                    format!(
+                        "Escalation #{id} ({} {}) was acknowledged by {}",
+                        row.severity, row.topic, actor.user
+                    ),
                 ),
                 None,
             )];
@@ -527,10 +540,14 @@ impl Escalations {
             let posts = [note(
                 &row,
                 "resolved",
-                format!(
-                    "Escalation #{id} ({} {}) was resolved by {}: {text}",
-                    row.severity, row.topic, actor.user
-                ),
+                Notice::new(
+                    Kind::Note,
+                    format!(
+                        "Escalation #{id} ({} {}) was resolved by {}",
+                        row.severity, row.topic, actor.user
+                    ),
+                )
+                .field("Resolution", text.clone()),
                 None,
             )];
             if self
@@ -580,7 +597,11 @@ impl Escalations {
                 here.label
             ));
         };
-        let below = format!("{} moved it up from {}: {reason}.", actor.user, here.label);
+        let below = format!(
+            "Moved up by {}: {}.",
+            actor.user,
+            reason.trim_end_matches('.')
+        );
         let (b, events, posts) = self.climb_to(
             config,
             &row,
@@ -711,15 +732,27 @@ impl Escalations {
             "climbed",
             format!("from {from} to {}: {below}", step.label),
         )];
-        let mut posts = vec![note(
-            row,
-            &format!("climb-note:{level}"),
-            format!(
-                "Escalation #{} moved up from {from} to {}: {below}",
-                row.id, step.label
-            ),
-            Some(if waits.is_some() { "waiting" } else { "open" }),
-        )];
+        // The note tells where the escalation was raised that it moved; when
+        // that is where the ping goes too, the ping says it (one post).
+        let pinged_there = waits.is_none() && channel(config, &b, step) == row.raised_in;
+        let mut posts = Vec::new();
+        if !pinged_there {
+            posts.push(note(
+                row,
+                &format!("climb-note:{level}"),
+                Notice::new(
+                    Kind::Climb,
+                    format!(
+                        "Escalation #{} moved up from {from} to {}",
+                        row.id, step.label
+                    ),
+                )
+                .field("Severity", row.severity.clone())
+                .field("Topic", row.topic.clone())
+                .para(below),
+                Some(if waits.is_some() { "waiting" } else { "open" }),
+            ));
+        }
         match waits {
             Some(at) => events.push(ev(
                 "quorum",
@@ -816,10 +849,14 @@ impl Escalations {
                 ("open", None) => {
                     let mut b = row.clone();
                     b.deadline_at = None;
-                    let text = format!(
-                        "Escalation #{} was not acknowledged at {} after {} reminders; Quorum has stopped pinging. It stays open: /escalation ack id:{}",
-                        row.id, step.label, row.repeats, row.id
-                    );
+                    let text = Notice::new(
+                        Kind::Note,
+                        format!(
+                            "Escalation #{} was not acknowledged at {} after {} reminders",
+                            row.id, step.label, row.repeats
+                        ),
+                    )
+                    .para("Quorum has stopped pinging. It stays open.");
                     (
                         b,
                         vec![ev(
@@ -846,11 +883,22 @@ impl Escalations {
                         posts.push(EscalationPost {
                             key: format!("follow-up:{}", b.follow_ups),
                             channel: config.channel_of(&acker),
-                            body: format!(
-                                "{acker}: escalation #{} ({} {}: {}) you acknowledged is still unresolved. Resolve it with /escalation resolve id:{} note:\"...\"",
-                                row.id, row.severity, row.topic, row.summary, row.id
-                            ),
-                            mention: if mention.is_empty() { vec![acker.clone()] } else { mention },
+                            body: Notice::new(
+                                Kind::Note,
+                                format!(
+                                    "escalation #{} you acknowledged is still unresolved",
+                                    row.id
+                                ),
+                            )
+                            .to(acker.clone())
+                            .field("Severity", row.severity.clone())
+                            .field("Topic", format!("{}: {}", row.topic, row.summary))
+                            .to_json(),
+                            mention: if mention.is_empty() {
+                                vec![acker.clone()]
+                            } else {
+                                mention
+                            },
                             requires_state: Some("acked".into()),
                         });
                     } else {

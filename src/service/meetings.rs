@@ -1,6 +1,8 @@
-//! Meeting use cases: create, list, skip, cancel, edit a series, manage its
-//! agenda, and move a series past an occurrence (for the scheduler). Each
-//! takes the store and the current instant and returns typed outcomes.
+//! Meeting use cases: create, list, skip, move, cancel, edit a series, manage
+//! its agenda and notes, attach decisions and action items to the occurrence
+//! under way, move a series past an occurrence and close it with its minutes
+//! (for the scheduler). Each takes the store and the current instant and
+//! returns typed outcomes.
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -9,11 +11,15 @@ use tracing::instrument;
 use crate::command::meeting::{MeetingChanges, NewMeeting};
 use crate::config::{Config, SeriesSeed};
 use crate::domain::holiday::{Holidays, Placed, Shift, place, placed_in_order};
-use crate::domain::meeting::{Attendees, LeadTimes};
+use crate::domain::meeting::{Attendees, Capture, LeadTimes, MeetingLength};
+use crate::domain::meeting_minutes::{
+    AgendaOutcome, Minutes, MinutesAction, MinutesDecision, MinutesNote,
+};
+use crate::domain::notice::{Kind, Notice};
 use crate::domain::recurrence::Cadence;
 use crate::domain::zone::Zone;
 use crate::error::{Error, Result, user_err};
-use crate::store::{NewSeries, Plan, PlannedReminder, SeriesRow, Store};
+use crate::store::{AgendaItem, NewSeries, Overrides, Plan, PlannedReminder, SeriesRow, Store};
 
 /// Who is acting (a domain value; kept here under its old path too).
 pub use crate::domain::org::Actor;
@@ -28,10 +34,9 @@ pub struct Series {
     pub remind: LeadTimes,
     pub attendees: Attendees,
     pub shift: Shift,
+    pub length: MeetingLength,
+    pub capture: Capture,
 }
-
-/// Length of a meeting when the series records none.
-pub const DEFAULT_DURATION_SECS: i64 = 3600;
 
 impl Series {
     pub fn from_row(row: SeriesRow) -> anyhow::Result<Series> {
@@ -56,7 +61,12 @@ impl Series {
             .shift
             .parse()
             .map_err(|e| anyhow::anyhow!("stored shift of series {}: {e}", row.id))?;
+        let capture: Capture = row
+            .capture
+            .parse()
+            .map_err(|e| anyhow::anyhow!("stored capture of series {}: {e}", row.id))?;
         Ok(Series {
+            length: MeetingLength::from_secs(row.duration_secs),
             row,
             cadence,
             zone,
@@ -64,16 +74,14 @@ impl Series {
             remind,
             attendees,
             shift,
+            capture,
         })
     }
 
     /// How long one meeting lasts: the recorded duration, bounded to a day,
     /// or an hour.
     pub fn duration_secs(&self) -> i64 {
-        match self.row.duration_secs {
-            Some(d) if (60..=86_400).contains(&d) => d,
-            _ => DEFAULT_DURATION_SECS,
-        }
+        self.length.secs()
     }
 
     /// Occurrences strictly after `from`, after this series' shift rule.
@@ -104,52 +112,93 @@ impl Series {
             })
     }
 
-    /// The next `n` occurrences after `from`, with whether each is skipped.
+    /// The next `n` occurrences after `from`, with what changed about each:
+    /// `skipped`, `moved`, `moved from Mon 7 Dec 2026 10:00`.
     pub fn upcoming(
         &self,
         from: DateTime<Utc>,
         n: usize,
-        skips: &[i64],
+        overrides: &Overrides,
         holidays: &Holidays,
-    ) -> Vec<(Placed, bool)> {
-        self.placed_after(from, holidays)
-            .take(n)
-            .map(|p| {
-                let skipped = skips.contains(&p.at.timestamp());
-                (p, skipped)
-            })
-            .collect()
+    ) -> Vec<(Placed, Option<String>)> {
+        let regular = self.placed_after(from, holidays).take(n).map(|p| {
+            let label = overrides
+                .away
+                .iter()
+                .find(|(t, _)| *t == p.at.timestamp())
+                .map(|(_, state)| state.clone());
+            (p, label)
+        });
+        let moved_in = overrides
+            .moved_in
+            .iter()
+            .filter(|(at, _)| *at > from.timestamp() && !overrides.is_away(*at))
+            .map(|(at, original)| {
+                let label = format!(
+                    "moved from {}",
+                    crate::domain::zone::human(&self.local(*original))
+                );
+                (
+                    Placed {
+                        at: self.local(*at),
+                        original: None,
+                    },
+                    Some(label),
+                )
+            });
+        let mut all: Vec<(Placed, Option<String>)> = regular.chain(moved_in).collect();
+        all.sort_by_key(|(p, _)| p.at.timestamp());
+        all.dedup_by_key(|(p, _)| p.at.timestamp());
+        all.into_iter().take(n).collect()
+    }
+
+    /// When the occurrence at `at` ends.
+    pub fn end_of(&self, at: i64) -> i64 {
+        at.saturating_add(self.length.secs())
     }
 }
 
 /// Occurrences in a week from which a series counts as meeting daily.
 const DAILY_OR_MORE: usize = 7;
 
-/// The heads-up a week before an occurrence on a weekend or holiday.
-pub fn heads_up_text(s: &Series, p: &Placed, holidays: &Holidays) -> String {
+/// The heads-up notice a week before an occurrence on a weekend or holiday.
+pub fn heads_up(s: &Series, p: &Placed, holidays: &Holidays) -> Notice {
     let human = crate::domain::zone::human;
     match p.original {
-        Some(slot) => format!(
-            "Heads-up: {} (series {}) moves from {} to {}: the original date {}, and the series shifts such occurrences.",
-            s.row.title,
-            s.row.id,
-            human(&slot),
-            human(&p.at),
+        Some(slot) => Notice::new(
+            Kind::Note,
+            format!(
+                "Heads-up: {} (series {}) moves from {} to {}",
+                s.row.title,
+                s.row.id,
+                human(&slot),
+                human(&p.at)
+            ),
+        )
+        .time("When", &p.at)
+        .para(format!(
+            "The original date {}, and the series shifts such occurrences.",
             holidays
                 .flag(slot.date_naive())
                 .map_or_else(|| "is not a working day".to_string(), |f| f.to_string())
-        ),
-        None => format!(
-            "Heads-up: {} (series {}) on {} {}. Keep it, skip it (/meeting skip id:{} skips the next one) or set a shift with /meeting edit id:{} shift:next-weekday.",
-            s.row.title,
-            s.row.id,
-            human(&p.at),
-            holidays
-                .flag(p.at.date_naive())
-                .map_or_else(String::new, |f| f.to_string()),
-            s.row.id,
-            s.row.id
-        ),
+        )),
+        None => Notice::new(
+            Kind::Note,
+            format!(
+                "Heads-up: {} (series {}) on {} {}",
+                s.row.title,
+                s.row.id,
+                human(&p.at),
+                holidays
+                    .flag(p.at.date_naive())
+                    .map_or_else(String::new, |f| f.to_string())
+            ),
+        )
+        .time("When", &p.at)
+        .para(format!(
+            "Keep it, skip it (/meeting skip id:{} skips the next one) or set a shift with /meeting edit id:{} shift:next-weekday.",
+            s.row.id, s.row.id
+        )),
     }
 }
 
@@ -206,7 +255,34 @@ pub fn occurrences<'a>(
     )
 }
 
-/// The first non-skipped occurrence after `after`, and the reminders due at
+/// The first occurrence after `after` that takes place: a slot of the
+/// cadence (placed by the series' shift) that was not skipped or moved away,
+/// or an occurrence moved in.
+pub fn next_after(
+    cadence: &Cadence,
+    zone: Zone,
+    anchor: NaiveDate,
+    after: DateTime<Utc>,
+    overrides: &Overrides,
+    (shift, holidays): (Shift, &Holidays),
+) -> Option<i64> {
+    let regular = occurrences(cadence, zone, anchor, after, shift, holidays)
+        .map(|p| p.at.timestamp())
+        .take(10_000)
+        .find(|t| !overrides.is_away(*t));
+    let moved_in = overrides
+        .moved_in
+        .iter()
+        .map(|(at, _)| *at)
+        .filter(|at| *at > after.timestamp() && !overrides.is_away(*at))
+        .min();
+    match (regular, moved_in) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The first occurrence that takes place after `after`, and the reminders due at
 /// or after `reference` (earlier ones are not queued: they were either
 /// handled already or lie before the series existed). When a series moves
 /// past an occurrence, `reference` is that occurrence, so a daily meeting's
@@ -222,12 +298,10 @@ pub fn plan(
     leads: &LeadTimes,
     after: DateTime<Utc>,
     reference: i64,
-    skips: &[i64],
-    (shift, holidays): (Shift, &Holidays),
+    overrides: &Overrides,
+    shifting: (Shift, &Holidays),
 ) -> Plan {
-    let next = occurrences(cadence, zone, anchor, after, shift, holidays)
-        .map(|p| p.at.timestamp())
-        .find(|t| !skips.contains(t));
+    let next = next_after(cadence, zone, anchor, after, overrides, shifting);
     let reminders = match next {
         Some(at) => leads
             .iter()
@@ -274,6 +348,9 @@ impl Meetings {
         new: NewMeeting,
         now: DateTime<Utc>,
     ) -> Result<Series> {
+        for a in new.attendees.iter() {
+            super::check_person(config, "attendees", a)?;
+        }
         let zone = new.zone.unwrap_or(config.default_zone);
         let channel = match (new.channel, &actor.channel) {
             (Some(c), _) => c.to_string(),
@@ -283,6 +360,7 @@ impl Meetings {
         let remind = new.remind.unwrap_or_else(|| config.default_remind.clone());
         let anchor = zone.local(now).date();
         let shift = new.shift.unwrap_or_default();
+        let none = Overrides::default();
         let plan = plan(
             &new.cadence,
             zone,
@@ -290,7 +368,7 @@ impl Meetings {
             &remind,
             now,
             ts(now),
-            &[],
+            &none,
             (shift, &self.holidays),
         );
         if plan.next_at.is_none() {
@@ -310,6 +388,8 @@ impl Meetings {
             channel,
             attendees: new.attendees.to_string(),
             remind: remind.to_string(),
+            duration_secs: new.duration.unwrap_or_default().secs(),
+            capture: new.capture.unwrap_or_default().to_string(),
             created_by: actor.user.clone(),
             created_at: ts(now),
             shift: shift.to_string(),
@@ -349,6 +429,8 @@ impl Meetings {
                 channel: Some(s.channel.clone()),
                 remind: Some(s.remind.clone()),
                 attendees: s.attendees.clone(),
+                duration: Some(s.duration),
+                capture: Some(s.capture),
                 shift: Some(s.shift),
             };
             match self.add(config, &actor, new, now).await {
@@ -373,8 +455,8 @@ impl Meetings {
         self.load(&actor.workspace, id).await
     }
 
-    pub async fn skips(&self, series: &Series, now: DateTime<Utc>) -> Result<Vec<i64>> {
-        Ok(self.store.skips(series.row.id, ts(now)).await?)
+    pub async fn overrides(&self, series: &Series, now: DateTime<Utc>) -> Result<Overrides> {
+        Ok(self.store.overrides(series.row.id, ts(now)).await?)
     }
 
     /// Skip the next occurrence; returns (series, skipped occurrence).
@@ -384,17 +466,16 @@ impl Meetings {
         let Some(skipped) = s.row.next_at else {
             return user_err(format!("series {id} has no next occurrence to skip"));
         };
-        let mut skips = self.store.skips(id, ts(now)).await?;
-        skips.push(skipped);
-        let after = DateTime::<Utc>::from_timestamp(skipped, 0).unwrap_or(now);
+        let mut overrides = self.store.overrides(id, ts(now)).await?;
+        overrides.away.push((skipped, "skipped".to_string()));
         let plan = plan(
             &s.cadence,
             s.zone,
             s.anchor,
             &s.remind,
-            after,
+            now,
             ts(now),
-            &skips,
+            &overrides,
             (s.shift, &self.holidays),
         );
         self.store
@@ -457,7 +538,13 @@ impl Meetings {
         row.anchor_date = anchor.format("%Y-%m-%d").to_string();
         row.remind = remind.to_string();
         row.shift = shift.to_string();
-        let skips = self.store.skips(id, ts(now)).await?;
+        if let Some(l) = changes.duration {
+            row.duration_secs = l.secs();
+        }
+        if let Some(c) = changes.capture {
+            row.capture = c.to_string();
+        }
+        let overrides = self.store.overrides(id, ts(now)).await?;
         let plan = plan(
             &cadence,
             zone,
@@ -465,7 +552,7 @@ impl Meetings {
             &remind,
             now,
             ts(now),
-            &skips,
+            &overrides,
             (shift, &self.holidays),
         );
         if plan.next_at.is_none() {
@@ -477,32 +564,390 @@ impl Meetings {
         self.load(&actor.workspace, id).await
     }
 
-    /// Add an item to the next occurrence's agenda; returns the series and
-    /// the agenda as it now stands.
+    /// Add an item to the next occurrence's agenda, or mark item `done`
+    /// (1-based) of the current occurrence (the next one when none is under
+    /// way) covered. Returns the series, the occurrence and its agenda as
+    /// it now stands.
     pub async fn agenda(
         &self,
         actor: &Actor,
         id: i64,
         item: Option<String>,
+        done: Option<usize>,
         now: DateTime<Utc>,
-    ) -> Result<(Series, Vec<String>)> {
+    ) -> Result<(Series, i64, Vec<AgendaItem>)> {
         let s = self.load(&actor.workspace, id).await?;
-        let Some(next) = s.row.next_at else {
+        let occurrence = match done {
+            Some(_) => match self.current(&s, now).await? {
+                Some(at) => Some(at),
+                None => s.row.next_at,
+            },
+            None => s.row.next_at,
+        };
+        let Some(occurrence) = occurrence else {
             return user_err(format!("series {id} has no next occurrence"));
         };
         if let Some(text) = item {
             self.store
-                .add_agenda_item(&s.row, next, &text, &actor.user, ts(now))
+                .add_agenda_item(&s.row, occurrence, &text, &actor.user, ts(now))
                 .await?;
         }
-        let items = self
+        let items = self.store.agenda(id, occurrence).await?;
+        if let Some(n) = done {
+            let when = crate::domain::zone::human(&s.local(occurrence));
+            let Some(target) = n.checked_sub(1).and_then(|i| items.get(i)) else {
+                return user_err(format!(
+                    "the agenda of {} on {when} has {} item{}; there is no item {n}",
+                    s.row.title,
+                    items.len(),
+                    if items.len() == 1 { "" } else { "s" }
+                ));
+            };
+            if !self.store.cover_agenda_item(target.id, ts(now)).await? {
+                return user_err(format!(
+                    "item {n} ({}) of {} on {when} is already covered",
+                    target.text, s.row.title
+                ));
+            }
+            let items = self.store.agenda(id, occurrence).await?;
+            return Ok((s, occurrence, items));
+        }
+        Ok((s, occurrence, items))
+    }
+
+    /// The occurrence of `s` under way at `now`, or the last one if it
+    /// ended less than a day ago: what `meeting:N` attaches to.
+    pub async fn current(&self, s: &Series, now: DateTime<Utc>) -> Result<Option<i64>> {
+        let since = ts(now)
+            .saturating_sub(s.length.secs())
+            .saturating_sub(86_400);
+        Ok(self
             .store
-            .agenda(id, next)
+            .latest_held(s.row.id, since, ts(now))
+            .await?
+            .map(|o| o.at))
+    }
+
+    /// Move the next occurrence to `date` at `time` (the cadence's usual
+    /// time when not given), in the series' zone. Returns the series, the
+    /// slot it was, and when it now is.
+    #[instrument(skip(self), fields(workspace = %actor.workspace, user = %actor.user))]
+    pub async fn move_next(
+        &self,
+        actor: &Actor,
+        id: i64,
+        date: NaiveDate,
+        time: Option<chrono::NaiveTime>,
+        now: DateTime<Utc>,
+    ) -> Result<(Series, i64, i64)> {
+        let s = self.load(&actor.workspace, id).await?;
+        let Some(from) = s.row.next_at else {
+            return user_err(format!("series {id} has no next occurrence to move"));
+        };
+        if from <= ts(now) {
+            return user_err(format!(
+                "{} on {} has already begun; move the next one once it is over",
+                s.row.title,
+                crate::domain::zone::human(&s.local(from))
+            ));
+        }
+        let time = time.unwrap_or_else(|| s.local(from).time());
+        let to = crate::domain::zone::resolve(s.zone.tz(), date.and_time(time)).timestamp();
+        let target = crate::domain::zone::human(&s.local(to));
+        if to <= ts(now) {
+            return user_err(format!(
+                "{target} is in the past; move the meeting to a later date"
+            ));
+        }
+        if to == from {
+            return user_err(format!(
+                "the next occurrence of {} is already {target}",
+                s.row.title
+            ));
+        }
+        let mut overrides = self.store.overrides(id, ts(now)).await?;
+        overrides.away.push((from, "moved".to_string()));
+        // Only the next occurrence moves: it may not land on or after the one after it.
+        if let Some(after) = next_after(
+            &s.cadence,
+            s.zone,
+            s.anchor,
+            now,
+            &overrides,
+            (s.shift, &self.holidays),
+        ) {
+            if to >= after {
+                return user_err(format!(
+                    "{target} is on or after the following occurrence ({}); /meeting move moves only the next one, so skip it instead",
+                    crate::domain::zone::human(&s.local(after))
+                ));
+            }
+        }
+        if self.store.occurrence(id, to).await?.is_some() {
+            return user_err(format!(
+                "{} already has an occurrence at {target}",
+                s.row.title
+            ));
+        }
+        overrides.moved_in.push((to, from));
+        let plan = plan(
+            &s.cadence,
+            s.zone,
+            s.anchor,
+            &s.remind,
+            now,
+            ts(now),
+            &overrides,
+            (s.shift, &self.holidays),
+        );
+        self.store
+            .move_occurrence(&s.row, from, to, &actor.user, &plan, ts(now))
+            .await?;
+        let s = self.load(&actor.workspace, id).await?;
+        Ok((s, from, to))
+    }
+
+    /// Add a note to the current occurrence (the next one when none is under way).
+    #[instrument(skip(self, text), fields(workspace = %actor.workspace, user = %actor.user))]
+    pub async fn note(
+        &self,
+        actor: &Actor,
+        id: i64,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Series, i64)> {
+        let s = self.load(&actor.workspace, id).await?;
+        let at = match self.current(&s, now).await? {
+            Some(at) => at,
+            None => match s.row.next_at {
+                Some(at) => at,
+                None => {
+                    return user_err(format!("series {id} has no occurrence to take notes for"));
+                }
+            },
+        };
+        self.store
+            .add_note(&s.row, at, text, &actor.user, ts(now))
+            .await?;
+        Ok((s, at))
+    }
+
+    /// Attach a decision or an action item just recorded to its meeting:
+    /// with `meeting:N`, the current occurrence of series N; without, the
+    /// meeting under way in the channel it was recorded in, for series
+    /// that capture their channel. Returns (series, occurrence) when attached.
+    pub async fn attach(
+        &self,
+        actor: &Actor,
+        meeting: Option<i64>,
+        entity: &str,
+        entity_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Series, i64)>> {
+        let candidates: Vec<Series> = match (meeting, &actor.channel) {
+            (Some(id), _) => match self.store.series(&actor.workspace, id).await? {
+                Some(row) => vec![Series::from_row(row)?],
+                None => Vec::new(),
+            },
+            (None, Some(channel)) => self
+                .store
+                .capturing_series(&actor.workspace, channel)
+                .await?
+                .into_iter()
+                .filter_map(|r| Series::from_row(r).ok())
+                .collect(),
+            (None, None) => Vec::new(),
+        };
+        for s in candidates {
+            let Some(at) = self.current(&s, now).await? else {
+                continue;
+            };
+            // Captured from the channel only while the meeting is on.
+            if meeting.is_none() && ts(now) >= s.end_of(at) {
+                continue;
+            }
+            self.store
+                .attach_item(s.row.id, at, entity, entity_id)
+                .await?;
+            return Ok(Some((s, at)));
+        }
+        Ok(None)
+    }
+
+    /// The minutes of the occurrence of `s` at `at`.
+    pub async fn minutes_of(
+        &self,
+        config: &Config,
+        s: &Series,
+        at: i64,
+    ) -> anyhow::Result<Minutes> {
+        let state = self
+            .store
+            .occurrence(s.row.id, at)
+            .await?
+            .map_or_else(|| "held".to_string(), |o| o.state);
+        let local = s.local(at);
+        let agenda = self
+            .store
+            .agenda(s.row.id, at)
             .await?
             .into_iter()
-            .map(|i| i.text)
+            .map(|i| AgendaOutcome {
+                text: i.text,
+                covered: i.covered_at.is_some(),
+                carried: i.carried,
+            })
             .collect();
-        Ok((s, items))
+        let decisions = self
+            .store
+            .occurrence_decisions(s.row.id, at)
+            .await?
+            .into_iter()
+            .map(|d| MinutesDecision {
+                id: d.id,
+                title: d.title,
+                status: d.status,
+                authority: d.authority,
+                decided_by: d.decided_by,
+            })
+            .collect();
+        let actions = self
+            .store
+            .occurrence_actions(s.row.id, at)
+            .await?
+            .into_iter()
+            .map(|a| MinutesAction {
+                id: a.id,
+                task: a.task,
+                owner: a.owner,
+                due: a.due_date,
+                status: a.status,
+            })
+            .collect();
+        let notes = self
+            .store
+            .notes(s.row.id, at)
+            .await?
+            .into_iter()
+            .map(|n| MinutesNote {
+                by: n.added_by,
+                text: n.text,
+            })
+            .collect();
+        Ok(Minutes {
+            series_id: s.row.id,
+            title: s.row.title.clone(),
+            starts: crate::domain::zone::human(&local),
+            date: local.format("%Y-%m-%d").to_string(),
+            zone: s.zone.name().to_string(),
+            duration: s.length.to_string(),
+            state,
+            attendees: s.attendees.iter().map(|a| config.org.describe(a)).collect(),
+            agenda,
+            decisions,
+            actions,
+            notes,
+        })
+    }
+
+    /// Close the occurrence of series `series_id` at `at` (its end has
+    /// come): carry its uncovered agenda items over to the next occurrence
+    /// (once, however often this runs) and return its minutes, or None when
+    /// nothing was recorded and `[meetings] minutes` is not `always`, or the
+    /// series is gone.
+    pub async fn close(
+        &self,
+        config: &Config,
+        workspace: &str,
+        series_id: i64,
+        at: i64,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<Minutes>> {
+        let Some(row) = self.store.series(workspace, series_id).await? else {
+            return Ok(None);
+        };
+        let s = Series::from_row(row)?;
+        if let Some(next) = s.row.next_at.filter(|n| *n > at) {
+            self.store.carry_over(&s.row, at, next, ts(now)).await?;
+        }
+        let minutes = self.minutes_of(config, &s, at).await?;
+        if minutes.is_empty() && !config.minutes_always {
+            return Ok(None);
+        }
+        Ok(Some(minutes))
+    }
+
+    /// Minutes of past occurrences of series `id`, latest first: the one on
+    /// `date` (local) when given, else the last `limit`.
+    pub async fn past_minutes(
+        &self,
+        config: &Config,
+        workspace: &str,
+        id: i64,
+        date: Option<NaiveDate>,
+        limit: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(Series, Vec<Minutes>)> {
+        let row = match self.store.series(workspace, id).await? {
+            Some(row) => row,
+            None => return user_err(format!("there is no series {id} here; see /meeting list")),
+        };
+        let s = Series::from_row(row)?;
+        let held = self
+            .store
+            .held_occurrences(id, ts(now), if date.is_some() { 2000 } else { limit })
+            .await?;
+        let mut out = Vec::new();
+        for o in held {
+            if s.end_of(o.at) > ts(now) {
+                continue;
+            }
+            if date.is_some_and(|d| s.local(o.at).date_naive() != d) {
+                continue;
+            }
+            out.push(self.minutes_of(config, &s, o.at).await?);
+        }
+        Ok((s, out))
+    }
+
+    /// Every past occurrence's minutes of series `id`, latest first, as
+    /// `md` or `json` (for `quorum export minutes`).
+    pub async fn export_minutes(
+        &self,
+        config: &Config,
+        workspace: &str,
+        id: i64,
+        format: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
+        if id <= 0 {
+            return user_err(format!(
+                "--series: `{id}` is not a series id; see /meeting list"
+            ));
+        }
+        if format != "md" && format != "json" {
+            return user_err(format!(
+                "--format: `{format}` is not a format; use md or json"
+            ));
+        }
+        let (s, list) = self
+            .past_minutes(config, workspace, id, None, 1000, now)
+            .await?;
+        if format == "json" {
+            let mut text = serde_json::to_string_pretty(&list)
+                .map_err(|e| anyhow::anyhow!("writing minutes as JSON: {e}"))?;
+            text.push('\n');
+            return Ok(text);
+        }
+        let mut out = format!("# Minutes of {} (series {})\n", s.row.title, s.row.id);
+        if list.is_empty() {
+            out.push_str("\nNo occurrence has ended yet.\n");
+        }
+        for m in &list {
+            out.push('\n');
+            out.push_str(&m.to_markdown());
+        }
+        Ok(out)
     }
 
     /// Queue a heads-up, once, for each occurrence in the coming week that
@@ -542,17 +987,17 @@ impl Meetings {
             if flagged.is_empty() {
                 continue;
             }
-            let skips = self.store.skips(s.row.id, ts(now)).await?;
+            let overrides = self.store.overrides(s.row.id, ts(now)).await?;
             for p in flagged {
                 let at = p.at.timestamp();
-                if skips.contains(&at) {
+                if overrides.is_away(at) {
                     continue;
                 }
                 let key = format!("headsup:{}:{at}", s.row.id);
                 if self.store.has_delivery(&key).await? {
                     continue;
                 }
-                let body = heads_up_text(&s, &p, &self.holidays);
+                let body = heads_up(&s, &p, &self.holidays).to_json();
                 if self
                     .store
                     .enqueue_notice(&s.row.workspace, &s.row.channel, &key, &body, ts(now))
@@ -583,7 +1028,7 @@ impl Meetings {
                 .collect();
             let ids: Vec<i64> = rows.iter().map(|(r, _)| r.id).collect();
             let passed: Vec<i64> = rows.iter().map(|(_, p)| *p).collect();
-            let skips = self.store.skips_after(&ids, &passed).await?;
+            let overrides = self.store.overrides_after(&ids, &passed).await?;
             let batch: Vec<(SeriesRow, i64, Plan)> = rows
                 .into_iter()
                 .map(|(row, passed)| {
@@ -591,8 +1036,8 @@ impl Meetings {
                         Ok(s) => {
                             let after =
                                 DateTime::<Utc>::from_timestamp(passed, 0).unwrap_or(now);
-                            let none = Vec::new();
-                            let skips = skips.get(&row.id).unwrap_or(&none);
+                            let none = Overrides::default();
+                            let o = overrides.get(&row.id).unwrap_or(&none);
                             plan(
                                 &s.cadence,
                                 s.zone,
@@ -600,7 +1045,7 @@ impl Meetings {
                                 &s.remind,
                                 after,
                                 passed,
-                                skips,
+                                o,
                                 (s.shift, &self.holidays),
                             )
                         }

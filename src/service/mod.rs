@@ -8,6 +8,37 @@ pub mod escalations;
 pub mod meetings;
 pub mod todo;
 
+/// A person named in a command (an owner, an attendee) that is not an
+/// executive's role but nearly one (`ctoo` for `cto`) is refused with the
+/// role it probably meant, as categories and zones are; anyone else (a
+/// person outside the org chart) is accepted as typed.
+pub fn check_person(
+    config: &crate::config::Config,
+    what: &str,
+    name: &str,
+) -> crate::error::Result<()> {
+    if config.org.get(name).is_some() {
+        return Ok(());
+    }
+    let near = config
+        .org
+        .roles()
+        .map(|r| (strsim::jaro_winkler(r, &name.to_lowercase()), r))
+        .filter(|(score, _)| *score >= 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match near {
+        Some((_, role)) => {
+            let mut roles: Vec<&str> = config.org.roles().collect();
+            roles.sort_unstable();
+            crate::error::user_err(format!(
+                "{what}: `{name}` is not in the org chart; did you mean `{role}`? Roles: {}",
+                roles.join(", ")
+            ))
+        }
+        None => Ok(()),
+    }
+}
+
 /// Lines on one page of a list reply: short enough for a Slack section and
 /// a Discord message.
 pub const PAGE_SIZE: i64 = 20;

@@ -12,34 +12,52 @@ const ACTION_FILTER: &str = "workspace = $1
 
 impl Store {
     pub async fn insert_action(&self, a: &ActionRow, now: i64) -> anyhow::Result<i64> {
-        let mut tx = self.begin().await?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO actions (workspace, task, owner, due_date, priority, status, meeting_id, decision_id,
-                                  created_by, created_at, updated_at, done_by, done_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-        )
-        .bind(&a.workspace)
-        .bind(&a.task)
-        .bind(&a.owner)
-        .bind(&a.due_date)
-        .bind(&a.priority)
-        .bind(&a.status)
-        .bind(a.meeting_id)
-        .bind(a.decision_id)
-        .bind(&a.created_by)
-        .bind(now)
-        .bind(now)
-        .bind(&a.done_by)
-        .bind(a.done_at)
-        .fetch_one(&mut *tx)
-        .await
-        .context("inserting an action item")?
-        .get(0);
         let due = a
             .due_date
             .as_deref()
             .map(|d| format!(", due {d}"))
             .unwrap_or_default();
+        let change = format!(
+            "created for {} ({} priority{due}) as {}",
+            a.owner, a.priority, a.status
+        );
+        if self.backend == super::Backend::Sqlite {
+            // One script: the row, its audit entry (bound as $14) and the
+            // request's guard, in one transaction and one round trip.
+            let guard = super::first_write_guard();
+            let sql = super::script(
+                "INSERT INTO actions (workspace, task, owner, due_date, priority, status, meeting_id, decision_id,
+                                      created_by, created_at, updated_at, done_by, done_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13);
+                 INSERT INTO audit (workspace, entity, entity_id, actor, at, change)
+                 VALUES ($1, 'action', last_insert_rowid(), $9, $10, $14);
+                 SELECT entity_id FROM audit WHERE id = last_insert_rowid();",
+                14,
+                guard.is_some(),
+            );
+            let rows = self
+                .run_script(action_binds(sqlx::query(&sql), a, now).bind(&change), guard)
+                .await
+                .context("inserting an action item")?;
+            return rows
+                .first()
+                .map(|r| r.get::<i64, _>(0))
+                .context("inserting an action item: no id came back");
+        }
+        let mut tx = self.begin().await?;
+        let id: i64 = action_binds(
+            sqlx::query(
+                "INSERT INTO actions (workspace, task, owner, due_date, priority, status, meeting_id, decision_id,
+                                      created_by, created_at, updated_at, done_by, done_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+            ),
+            a,
+            now,
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .context("inserting an action item")?
+        .get(0);
         audit(
             &mut tx,
             &a.workspace,
@@ -47,10 +65,7 @@ impl Store {
             id,
             &a.created_by,
             now,
-            &format!(
-                "created for {} ({} priority{due}) as {}",
-                a.owner, a.priority, a.status
-            ),
+            &change,
         )
         .await?;
         tx.commit().await.context("committing an action item")?;
@@ -329,4 +344,25 @@ impl Store {
             .context("committing the TODO.md sync state")?;
         Ok(())
     }
+}
+
+/// The thirteen values of a new action item's row, in column order.
+fn action_binds<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    a: &'q ActionRow,
+    now: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(&a.workspace)
+        .bind(&a.task)
+        .bind(&a.owner)
+        .bind(&a.due_date)
+        .bind(&a.priority)
+        .bind(&a.status)
+        .bind(a.meeting_id)
+        .bind(a.decision_id)
+        .bind(&a.created_by)
+        .bind(now)
+        .bind(now)
+        .bind(&a.done_by)
+        .bind(a.done_at)
 }

@@ -28,24 +28,43 @@ impl Store {
     /// supersedes another, mark that one superseded in the same transaction,
     /// only while it is still approved.
     pub async fn insert_decision(&self, d: &NewDecision, now: i64) -> anyhow::Result<Settled> {
+        let change = format!("recorded as {}", d.status);
+        if self.backend == super::Backend::Sqlite && d.supersedes.is_none() {
+            // One script: the row, its audit entry (bound as $13) and the
+            // request's guard, in one transaction and one round trip.
+            let guard = super::first_write_guard();
+            let sql = super::script(
+                "INSERT INTO decisions (workspace, title, category, rationale, decided_by, authority, recorded_by,
+                                        status, meeting_id, supersedes, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12);
+                 INSERT INTO audit (workspace, entity, entity_id, actor, at, change)
+                 VALUES ($1, 'decision', last_insert_rowid(), $7, $11, $13);
+                 SELECT entity_id FROM audit WHERE id = last_insert_rowid();",
+                13,
+                guard.is_some(),
+            );
+            let rows = self
+                .run_script(
+                    decision_binds(sqlx::query(&sql), d, now).bind(&change),
+                    guard,
+                )
+                .await
+                .context("inserting a decision")?;
+            return rows
+                .first()
+                .map(|r| Settled::Done(r.get::<i64, _>(0)))
+                .context("inserting a decision: no id came back");
+        }
         let mut tx = self.begin().await?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO decisions (workspace, title, category, rationale, decided_by, authority, recorded_by,
-                                    status, meeting_id, supersedes, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        let id: i64 = decision_binds(
+            sqlx::query(
+                "INSERT INTO decisions (workspace, title, category, rationale, decided_by, authority, recorded_by,
+                                        status, meeting_id, supersedes, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            ),
+            d,
+            now,
         )
-        .bind(&d.workspace)
-        .bind(&d.title)
-        .bind(&d.category)
-        .bind(&d.rationale)
-        .bind(&d.decided_by)
-        .bind(&d.authority)
-        .bind(&d.recorded_by)
-        .bind(&d.status)
-        .bind(d.meeting_id)
-        .bind(d.supersedes)
-        .bind(now)
-        .bind(now)
         .fetch_one(&mut *tx)
         .await
         .context("inserting a decision")?
@@ -57,7 +76,7 @@ impl Store {
             id,
             &d.recorded_by,
             now,
-            &format!("recorded as {}", d.status),
+            &change,
         )
         .await?;
         if d.status == "approved" {
@@ -257,7 +276,7 @@ impl Store {
 /// Mark `old` superseded by `new` if it is approved; false (and nothing
 /// written) otherwise. The caller drops the transaction on false.
 async fn supersede(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut super::Tx,
     workspace: &str,
     old: i64,
     new: i64,
@@ -290,4 +309,24 @@ async fn supersede(
     )
     .await?;
     Ok(true)
+}
+
+/// The twelve values of a new decision's row, in column order.
+fn decision_binds<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    d: &'q NewDecision,
+    now: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(&d.workspace)
+        .bind(&d.title)
+        .bind(&d.category)
+        .bind(&d.rationale)
+        .bind(&d.decided_by)
+        .bind(&d.authority)
+        .bind(&d.recorded_by)
+        .bind(&d.status)
+        .bind(d.meeting_id)
+        .bind(d.supersedes)
+        .bind(now)
+        .bind(now)
 }

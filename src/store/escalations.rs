@@ -179,7 +179,7 @@ impl Store {
 }
 
 pub struct EscalationLock {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
+    tx: super::Tx,
     pub state: Option<String>,
 }
 
@@ -221,7 +221,7 @@ impl EscalationLock {
 }
 
 async fn write_events_and_posts(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut super::Tx,
     workspace: &str,
     id: i64,
     events: &[(String, String, String)],

@@ -12,10 +12,14 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor as _, Row};
 
 mod actions;
+mod backup;
 mod calendar;
 mod decisions;
 mod escalations;
 mod leases;
+pub mod lock;
+mod meetings;
+mod metrics;
 mod workspaces;
 pub use decisions::Settled;
 pub use escalations::EscalationLock;
@@ -26,6 +30,9 @@ pub use rows::*;
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// Where write transactions run: on SQLite a pool of one connection (see
+    /// [`Store::connect`]); on PostgreSQL the same pool as reads.
+    writes: AnyPool,
     backend: Backend,
     /// How long a claimed delivery stays reserved for the instance that claimed it.
     lease_secs: i64,
@@ -33,7 +40,46 @@ pub struct Store {
     file: Option<std::sync::Arc<FileIdentity>>,
     /// When `inbound_requests` was last pruned (unix seconds), shared by clones.
     inbound_pruned: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// SQLite: one write transaction at a time in this process. Writers queue
+    /// here and are handed the write lock at once, instead of polling for it
+    /// in SQLite's busy handler (which sleeps 1, 2, 5, 10... ms between tries).
+    writer: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
+
+/// A write transaction. On SQLite it also holds this process's write permit
+/// until it commits or is dropped (after the transaction, so its rollback is
+/// queued first).
+pub struct Tx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+/// How long a write waits for this process's other writers (SQLite's own
+/// `busy_timeout` is the same).
+const WRITER_WAIT: Duration = Duration::from_secs(10);
 
 /// The retry guard of the request a task is handling (see [`with_request_guard`]).
 #[derive(Clone)]
@@ -132,8 +178,8 @@ impl FileIdentity {
     fn check_writable(&self) -> Result<(), Unavailable> {
         let wal = std::path::PathBuf::from(format!("{}-wal", self.path.display()));
         for path in [&self.path, &wal] {
-            match std::fs::OpenOptions::new().append(true).open(path) {
-                Ok(_) => {}
+            match may_write(path) {
+                Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && path == &wal => {}
                 Err(e) => {
                     return Err(Unavailable(format!(
@@ -147,8 +193,114 @@ impl FileIdentity {
     }
 }
 
+/// The retry guard of the request being handled, when this is its first
+/// write (the guard is recorded with it).
+fn first_write_guard() -> Option<RequestGuard> {
+    REQUEST
+        .try_with(RequestGuard::clone)
+        .ok()
+        .filter(|g| !g.taken.swap(true, std::sync::atomic::Ordering::SeqCst))
+}
+
+/// A SQLite write script for [`Store::run_script`]: `body` (statements binding
+/// `$1`..`$args`, ending with `;`) in `BEGIN IMMEDIATE` ... `COMMIT`, after the
+/// request's retry guard when `guarded` (bound as the two arguments after
+/// `args`).
+fn script(body: &str, args: usize, guarded: bool) -> String {
+    let guard = if guarded {
+        format!(
+            "INSERT INTO inbound_requests (key, at) VALUES (${}, ${});",
+            args + 1,
+            args + 2
+        )
+    } else {
+        String::new()
+    };
+    format!("BEGIN IMMEDIATE; {guard} {body} COMMIT;")
+}
+
+/// The options of a pool of `max` connections to the database: each checked
+/// on connect and acquire (see [`Store::connect`]).
+fn pool_options(
+    backend: Backend,
+    file: &Option<std::sync::Arc<FileIdentity>>,
+    max: u32,
+) -> AnyPoolOptions {
+    let (on_connect, on_acquire) = (file.clone(), file.clone());
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        // SQLite runs in this process: there is no connection to lose,
+        // and the ping was a round trip to sqlx's worker thread on every
+        // acquire. PostgreSQL keeps it (a server or proxy may drop idle
+        // connections).
+        .test_before_acquire(backend == Backend::Postgres)
+        // A connection a failed statement or commit left inside a
+        // transaction is closed, never handed out again: it would
+        // refuse every later transaction. A connection to a SQLite file
+        // that was deleted or replaced is refused too.
+        .before_acquire(move |conn, meta| {
+            let file = on_acquire.clone();
+            Box::pin(async move {
+                use sqlx::Connection as _;
+                if conn.is_in_transaction() {
+                    tracing::warn!("dropping a database connection left inside a transaction");
+                    return Ok(false);
+                }
+                if let Some(f) = &file {
+                    f.check().map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
+                    if f.is_stale_read_only(meta.age) {
+                        tracing::info!("the database is writable again: replacing a connection opened read-only");
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            })
+        })
+        .after_connect(move |conn, _meta| {
+            let file = on_connect.clone();
+            Box::pin(async move {
+                if let Some(f) = &file {
+                    f.check().map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
+                    // Opened while the file is write-protected, SQLite
+                    // falls back to read-only for good: remember when.
+                    if f.check_writable().is_err() {
+                        f.note_unwritable();
+                    }
+                }
+                if backend == Backend::Sqlite {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+}
+
+/// Whether this process may write `path`, asked with access(2). Never by
+/// opening it: closing any descriptor of the database file drops every POSIX
+/// lock SQLite holds on it in this process, and another process (a backup, an
+/// export) may then checkpoint and reset the write-ahead log under our
+/// connections, losing committed writes. access(2) refuses what open(2)
+/// would (permissions, a read-only mount, `chattr +i`) without a descriptor.
+fn may_write(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "a NUL in the path"))?;
+    // SAFETY: `c` is a NUL-terminated string alive for the whole call, and
+    // access(2) only reads it.
+    let rc = unsafe { libc::access(c.as_ptr(), libc::W_OK) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// The file path of a `sqlite://PATH?...` url (none for in-memory databases).
-fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+pub(crate) fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
@@ -235,55 +387,24 @@ impl Store {
             Some(_) => url.replace("mode=rwc", "mode=rw"),
             None => url,
         };
-        let (on_connect, on_acquire) = (file.clone(), file.clone());
-        let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            // A connection a failed statement or commit left inside a
-            // transaction is closed, never handed out again: it would
-            // refuse every later transaction. A connection to a SQLite file
-            // that was deleted or replaced is refused too.
-            .before_acquire(move |conn, meta| {
-                let file = on_acquire.clone();
-                Box::pin(async move {
-                    use sqlx::Connection as _;
-                    if conn.is_in_transaction() {
-                        tracing::warn!("dropping a database connection left inside a transaction");
-                        return Ok(false);
-                    }
-                    if let Some(f) = &file {
-                        f.check().map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
-                        if f.is_stale_read_only(meta.age) {
-                            tracing::info!("the database is writable again: replacing a connection opened read-only");
-                            return Ok(false);
-                        }
-                    }
-                    Ok(true)
-                })
-            })
-            .after_connect(move |conn, _meta| {
-                let file = on_connect.clone();
-                Box::pin(async move {
-                    if let Some(f) = &file {
-                        f.check().map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
-                        // Opened while the file is write-protected, SQLite
-                        // falls back to read-only for good: remember when.
-                        if f.check_writable().is_err() {
-                            f.note_unwritable();
-                        }
-                    }
-                    if backend == Backend::Sqlite {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect(&url)
-            .await
-            .with_context(|| format!("opening database `{}`", redact(&url)))?;
+        let pool = pool_options(
+            backend,
+            &file,
+            if backend == Backend::Sqlite { 4 } else { 8 },
+        )
+        .connect(&url)
+        .await
+        .with_context(|| format!("opening database `{}`", redact(&url)))?;
+        // SQLite: writes go through one connection of their own, so its page
+        // cache stays warm (SQLite drops a connection's cache whenever another
+        // connection wrote), and writers queue in-process for it.
+        let writes = match backend {
+            Backend::Sqlite => pool_options(backend, &file, 1)
+                .connect(&url)
+                .await
+                .with_context(|| format!("opening database `{}`", redact(&url)))?,
+            Backend::Postgres => pool.clone(),
+        };
         match backend {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await,
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await,
@@ -291,8 +412,11 @@ impl Store {
         .context("applying database migrations")?;
         Ok(Store {
             pool,
+            writes,
             backend,
             lease_secs: LEASE_SECS,
+            writer: (backend == Backend::Sqlite)
+                .then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1))),
             file,
             inbound_pruned: Default::default(),
         })
@@ -313,11 +437,24 @@ impl Store {
         self.lease_secs
     }
 
-    async fn begin(&self) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Any>> {
-        // A write-protected SQLite file: say so at once.
+    /// Wait for this process's turn to write (SQLite), after checking that
+    /// the file can be written: a write-protected file is said so at once.
+    async fn write_turn(&self) -> anyhow::Result<Option<tokio::sync::OwnedSemaphorePermit>> {
         if let Some(f) = &self.file {
             f.check_writable()?;
         }
+        let Some(writer) = &self.writer else {
+            return Ok(None);
+        };
+        let permit = tokio::time::timeout(WRITER_WAIT, writer.clone().acquire_owned())
+            .await
+            .map_err(|_| Unavailable("the database is busy with another write".into()))?
+            .context("waiting for the database's write lock")?;
+        Ok(Some(permit))
+    }
+
+    async fn begin(&self) -> anyhow::Result<Tx> {
+        let permit = self.write_turn().await?;
         // SQLite: IMMEDIATE takes the write lock up front, so a read-then-write
         // transaction never fails half-way on a busy database. PostgreSQL
         // locks rows as statements touch them.
@@ -325,31 +462,73 @@ impl Store {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
         };
-        let mut tx = self
-            .pool
-            .begin_with(begin)
-            .await
-            .context("starting a database transaction")?;
+        let mut tx = Tx {
+            tx: self
+                .writes
+                .begin_with(begin)
+                .await
+                .context("starting a database transaction")?,
+            _permit: permit,
+        };
         // The retry guard of the request being handled commits with the
         // request's first write, so the request is recorded with its effects
         // or not at all.
-        if let Ok(guard) = REQUEST.try_with(RequestGuard::clone) {
-            if !guard.taken.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                let n = sqlx::query(
-                    "INSERT INTO inbound_requests (key, at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-                )
-                .bind(&guard.key)
-                .bind(guard.at)
-                .execute(&mut *tx)
-                .await
-                .context("recording an incoming request")?
-                .rows_affected();
-                if n == 0 {
-                    return Err(AlreadyHandled.into());
-                }
+        if let Some(guard) = first_write_guard() {
+            let n = sqlx::query(
+                "INSERT INTO inbound_requests (key, at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(&guard.key)
+            .bind(guard.at)
+            .execute(&mut *tx)
+            .await
+            .context("recording an incoming request")?
+            .rows_affected();
+            if n == 0 {
+                return Err(AlreadyHandled.into());
             }
         }
         Ok(tx)
+    }
+
+    /// SQLite: run `query`, a script made by [`script`] with its arguments
+    /// bound, as one write transaction with the request's retry guard, in one
+    /// hand-off to SQLite's worker thread instead of one per statement
+    /// (BEGIN, the guard, each statement, COMMIT: each a message to that
+    /// thread and back, which was most of a command's cost). Returns the rows
+    /// of its last statement. On failure the transaction is rolled back, or
+    /// else the connection is closed (sqlx does not track a transaction begun
+    /// in a script, so it must not be handed out again inside one).
+    async fn run_script<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+        guard: Option<RequestGuard>,
+    ) -> anyhow::Result<Vec<sqlx::any::AnyRow>> {
+        let _permit = self.write_turn().await?;
+        let query = match &guard {
+            Some(g) => query.bind(g.key.clone()).bind(g.at),
+            None => query,
+        };
+        let mut conn = self
+            .writes
+            .acquire()
+            .await
+            .context("starting a database transaction")?;
+        match query.fetch_all(&mut *conn).await {
+            Ok(rows) => Ok(rows),
+            Err(e) => {
+                if conn.execute("ROLLBACK").await.is_err() {
+                    let _ = conn.close().await;
+                }
+                let repeat = guard.is_some()
+                    && e.as_database_error().is_some_and(|d| {
+                        d.is_unique_violation() && d.message().contains("inbound_requests")
+                    });
+                if repeat {
+                    return Err(AlreadyHandled.into());
+                }
+                Err(e).context("writing to the database")
+            }
+        }
     }
 
     /// Whether an incoming request with this key was already acted on (its
@@ -382,13 +561,19 @@ impl Store {
     #[doc(hidden)]
     pub async fn on_every_connection(&self, sql: &str) -> anyhow::Result<()> {
         let mut held = Vec::new();
-        for _ in 0..self.pool.options().get_max_connections() {
-            let mut conn = self.pool.acquire().await.context("opening a connection")?;
-            sqlx::query(sql)
-                .execute(&mut *conn)
-                .await
-                .with_context(|| format!("running `{sql}`"))?;
-            held.push(conn);
+        let pools = match self.backend {
+            Backend::Sqlite => vec![&self.pool, &self.writes],
+            Backend::Postgres => vec![&self.pool],
+        };
+        for pool in pools {
+            for _ in 0..pool.options().get_max_connections() {
+                let mut conn = pool.acquire().await.context("opening a connection")?;
+                sqlx::query(sql)
+                    .execute(&mut *conn)
+                    .await
+                    .with_context(|| format!("running `{sql}`"))?;
+                held.push(conn);
+            }
         }
         Ok(())
     }
@@ -443,8 +628,9 @@ impl Store {
         let mut tx = self.begin().await?;
         let id: i64 = sqlx::query(
             "INSERT INTO series (workspace, title, cadence, rrule, tz, anchor_date, channel, attendees,
-                                 remind, status, next_at, created_by, created_at, updated_at, shift)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+                                 remind, status, next_at, created_by, created_at, updated_at,
+                                 duration_secs, capture, shift)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
         )
         .bind(&s.workspace)
         .bind(&s.title)
@@ -460,12 +646,14 @@ impl Store {
         .bind(&s.created_by)
         .bind(s.created_at)
         .bind(s.created_at)
+        .bind(s.duration_secs)
+        .bind(&s.capture)
         .bind(&s.shift)
         .fetch_one(&mut *tx)
         .await
         .context("inserting a series")?
         .get(0);
-        insert_reminders(&mut tx, &s.workspace, id, &s.channel, plan).await?;
+        insert_reminders(&mut tx, &s.workspace, id, &s.channel, plan, s.created_at).await?;
         tx.commit().await.context("committing a new series")?;
         Ok(id)
     }
@@ -516,16 +704,101 @@ impl Store {
         now: i64,
     ) -> anyhow::Result<()> {
         let mut tx = self.begin().await?;
-        let old_next: Option<i64> = sqlx::query("SELECT next_at FROM series WHERE id = $1")
-            .bind(row.id)
-            .fetch_one(&mut *tx)
+        update_series_in(&mut tx, row, plan, now).await?;
+        tx.commit().await.context("committing a series update")?;
+        Ok(())
+    }
+
+    /// Record that `occurrence_at` will not happen, then move to `plan`.
+    pub async fn skip_occurrence(
+        &self,
+        row: &SeriesRow,
+        occurrence_at: i64,
+        by: &str,
+        plan: &Plan,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        let mut tx = self.begin().await?;
+        set_occurrence_state(&mut tx, row, occurrence_at, "skipped", by, now).await?;
+        update_series_in(&mut tx, row, plan, now).await?;
+        tx.commit()
             .await
-            .context("reading a series before update")?
-            .get(0);
-        sqlx::query(
+            .context("committing a skipped occurrence")?;
+        Ok(())
+    }
+
+    /// One-off changes to the occurrences of `series_id` after `from`.
+    pub async fn overrides(&self, series_id: i64, from: i64) -> anyhow::Result<Overrides> {
+        let rows = sqlx::query(
+            "SELECT at, original_at, state FROM occurrences
+             WHERE series_id = $1 AND at > $2 AND (state IN ('skipped', 'moved', 'cancelled') OR original_at IS NOT NULL)
+             ORDER BY at",
+        )
+        .bind(series_id)
+        .bind(from)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading one-off changes of a series")?;
+        let mut out = Overrides::default();
+        for r in rows {
+            push_override(&mut out, r.get(0), r.get(1), r.get(2));
+        }
+        Ok(out)
+    }
+}
+
+fn push_override(out: &mut Overrides, at: i64, original: Option<i64>, state: String) {
+    match (state.as_str(), original) {
+        ("skipped" | "moved" | "cancelled", _) => out.away.push((at, state)),
+        (_, Some(from)) => out.moved_in.push((at, from)),
+        _ => {}
+    }
+}
+
+/// Set the state of the occurrence at `at` (recording it if it was not yet).
+async fn set_occurrence_state(
+    tx: &mut Tx,
+    row: &SeriesRow,
+    at: i64,
+    state: &str,
+    by: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO occurrences (workspace, series_id, at, state, changed_by, changed_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (series_id, at) DO UPDATE SET state = excluded.state,
+             changed_by = excluded.changed_by, changed_at = excluded.changed_at",
+    )
+    .bind(&row.workspace)
+    .bind(row.id)
+    .bind(at)
+    .bind(state)
+    .bind(by)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .context("recording an occurrence's state")?;
+    Ok(())
+}
+
+/// Replace a series' definition and its future reminders, inside `tx`.
+async fn update_series_in(
+    tx: &mut Tx,
+    row: &SeriesRow,
+    plan: &Plan,
+    now: i64,
+) -> anyhow::Result<()> {
+    let old_next: Option<i64> = sqlx::query("SELECT next_at FROM series WHERE id = $1")
+        .bind(row.id)
+        .fetch_one(&mut **tx)
+        .await
+        .context("reading a series before update")?
+        .get(0);
+    sqlx::query(
             "UPDATE series SET title = $1, cadence = $2, rrule = $3, tz = $4, anchor_date = $5, channel = $6,
                     attendees = $7, remind = $8, status = $9, next_at = $10, updated_at = $11,
-                    sequence = sequence + 1, shift = $14
+                    duration_secs = $14, capture = $15, sequence = sequence + 1, shift = $16
              WHERE id = $12 AND workspace = $13",
         )
         .bind(&row.title)
@@ -541,60 +814,39 @@ impl Store {
         .bind(now)
         .bind(row.id)
         .bind(&row.workspace)
+        .bind(row.duration_secs)
+        .bind(&row.capture)
         .bind(&row.shift)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .context("updating a series")?;
-        cancel_pending(&mut tx, row.id).await?;
-        if let (Some(old), Some(new)) = (old_next, plan.next_at) {
+    cancel_pending(tx, row.id).await?;
+    if let Some(old) = old_next.filter(|old| Some(*old) != plan.next_at) {
+        if let Some(new) = plan.next_at {
             sqlx::query("UPDATE agenda_items SET occurrence_at = $1 WHERE series_id = $2 AND occurrence_at = $3")
-                .bind(new)
-                .bind(row.id)
-                .bind(old)
-                .execute(&mut *tx)
-                .await
-                .context("moving agenda items to the new next occurrence")?;
+                    .bind(new)
+                    .bind(row.id)
+                    .bind(old)
+                    .execute(&mut **tx)
+                    .await
+                    .context("moving agenda items to the new next occurrence")?;
         }
-        insert_reminders(&mut tx, &row.workspace, row.id, &row.channel, plan).await?;
-        tx.commit().await.context("committing a series update")?;
-        Ok(())
-    }
-
-    /// Record that `occurrence_at` will not happen, then move to `plan`.
-    pub async fn skip_occurrence(
-        &self,
-        row: &SeriesRow,
-        occurrence_at: i64,
-        by: &str,
-        plan: &Plan,
-        now: i64,
-    ) -> anyhow::Result<()> {
+        // A slot the new definition no longer has is forgotten (a
+        // skipped or moved one keeps its record).
         sqlx::query(
-            "INSERT INTO skips (series_id, occurrence_at, skipped_by, skipped_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (series_id, occurrence_at) DO NOTHING",
-        )
-        .bind(row.id)
-        .bind(occurrence_at)
-        .bind(by)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .context("recording a skipped occurrence")?;
-        self.update_series(row, plan, now).await
+                "DELETE FROM occurrences WHERE series_id = $1 AND at = $2 AND state = 'scheduled' AND original_at IS NULL",
+            )
+            .bind(row.id)
+            .bind(old)
+            .execute(&mut **tx)
+            .await
+            .context("forgetting a slot that is gone")?;
     }
+    insert_reminders(tx, &row.workspace, row.id, &row.channel, plan, now).await?;
+    Ok(())
+}
 
-    pub async fn skips(&self, series_id: i64, from: i64) -> anyhow::Result<Vec<i64>> {
-        let rows = sqlx::query(
-            "SELECT occurrence_at FROM skips WHERE series_id = $1 AND occurrence_at > $2 ORDER BY 1",
-        )
-        .bind(series_id)
-        .bind(from)
-        .fetch_all(&self.pool)
-        .await
-        .context("reading skipped occurrences")?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
-    }
-
+impl Store {
     pub async fn cancel_series(&self, workspace: &str, id: i64, now: i64) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
         let done = sqlx::query(
@@ -609,6 +861,16 @@ impl Store {
         .context("cancelling a series")?
         .rows_affected();
         cancel_pending(&mut tx, id).await?;
+        if done == 1 {
+            sqlx::query(
+                "UPDATE occurrences SET state = 'cancelled', changed_at = $1 WHERE series_id = $2 AND state = 'scheduled' AND at > $1",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .context("cancelling a series' occurrences")?;
+        }
         tx.commit().await.context("committing a cancellation")?;
         Ok(done == 1)
     }
@@ -648,7 +910,7 @@ impl Store {
         occurrence_at: i64,
     ) -> anyhow::Result<Vec<AgendaItem>> {
         sqlx::query_as::<_, AgendaItem>(
-            "SELECT id, text, added_by FROM agenda_items WHERE series_id = $1 AND occurrence_at = $2 ORDER BY id",
+            "SELECT id, text, added_by, covered_at, carried FROM agenda_items WHERE series_id = $1 AND occurrence_at = $2 ORDER BY id",
         )
         .bind(series_id)
         .bind(occurrence_at)
@@ -671,14 +933,14 @@ impl Store {
         .context("finding series whose occurrence has passed")
     }
 
-    /// Skipped occurrences of the series `ids` after the occurrence each
-    /// has passed (`passed[i]` for `ids[i]`), in one query for a batch.
-    pub async fn skips_after(
+    /// One-off changes of the series `ids` after the occurrence each has
+    /// passed (`passed[i]` for `ids[i]`), in one query for a batch.
+    pub async fn overrides_after(
         &self,
         ids: &[i64],
         passed: &[i64],
-    ) -> anyhow::Result<std::collections::HashMap<i64, Vec<i64>>> {
-        let mut out: std::collections::HashMap<i64, Vec<i64>> = Default::default();
+    ) -> anyhow::Result<std::collections::HashMap<i64, Overrides>> {
+        let mut out: std::collections::HashMap<i64, Overrides> = Default::default();
         let (Some(lo), Some(hi), Some(from)) =
             (ids.iter().min(), ids.iter().max(), passed.iter().min())
         else {
@@ -687,19 +949,21 @@ impl Store {
         let after: std::collections::HashMap<i64, i64> =
             ids.iter().copied().zip(passed.iter().copied()).collect();
         let rows = sqlx::query(
-            "SELECT series_id, occurrence_at FROM skips
-             WHERE series_id >= $1 AND series_id <= $2 AND occurrence_at > $3 ORDER BY 1, 2",
+            "SELECT series_id, at, original_at, state FROM occurrences
+             WHERE series_id >= $1 AND series_id <= $2 AND at > $3
+               AND (state IN ('skipped', 'moved', 'cancelled') OR original_at IS NOT NULL)
+             ORDER BY 1, 2",
         )
         .bind(lo)
         .bind(hi)
         .bind(from)
         .fetch_all(&self.pool)
         .await
-        .context("reading skipped occurrences")?;
+        .context("reading one-off changes of series")?;
         for r in rows {
             let (id, at): (i64, i64) = (r.get(0), r.get(1));
             if after.get(&id).is_some_and(|p| at > *p) {
-                out.entry(id).or_default().push(at);
+                push_override(out.entry(id).or_default(), at, r.get(2), r.get(3));
             }
         }
         Ok(out)
@@ -1140,7 +1404,7 @@ impl Store {
 }
 
 /// A database url fit for logs: the password is replaced.
-fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let creds = &url[scheme + 3..at];
@@ -1160,7 +1424,7 @@ fn redact(url: &str) -> String {
 
 /// Record one change to a decision or an action item.
 async fn audit(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut Tx,
     workspace: &str,
     entity: &str,
     id: i64,
@@ -1181,12 +1445,9 @@ async fn audit(
     Ok(())
 }
 
-async fn cancel_pending(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    series_id: i64,
-) -> anyhow::Result<()> {
+async fn cancel_pending(tx: &mut Tx, series_id: i64) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE deliveries SET state = 'cancelled' WHERE series_id = $1 AND state = 'pending'",
+        "UPDATE deliveries SET state = 'cancelled' WHERE series_id = $1 AND state = 'pending' AND kind = 'reminder'",
     )
     .bind(series_id)
     .execute(&mut **tx)
@@ -1198,7 +1459,7 @@ async fn cancel_pending(
 /// Move a series past its occurrence `passed` to `plan`, inside `tx`.
 /// False when someone else already moved it (nothing is written then).
 async fn advance_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut Tx,
     row: &SeriesRow,
     passed: i64,
     plan: &Plan,
@@ -1217,21 +1478,64 @@ async fn advance_in(
     .context("advancing a series")?
     .rows_affected();
     if moved == 1 {
-        insert_reminders(tx, &row.workspace, row.id, &row.channel, plan).await?;
+        sqlx::query(
+            "INSERT INTO occurrences (workspace, series_id, at, state, changed_by, changed_at)
+             VALUES ($1, $2, $3, 'held', 'quorum', $4)
+             ON CONFLICT (series_id, at) DO UPDATE SET state = 'held', changed_at = excluded.changed_at
+             WHERE occurrences.state = 'scheduled'",
+        )
+        .bind(&row.workspace)
+        .bind(row.id)
+        .bind(passed)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .context("recording an occurrence as held")?;
+        // Its minutes, rendered when they are sent at its end: the dedupe
+        // key makes them one delivery however many instances get here.
+        let end = passed.saturating_add(row.duration_secs.clamp(0, 86_400));
+        sqlx::query(
+            "INSERT INTO deliveries (workspace, kind, dedupe_key, channel, series_id, occurrence_at, due_at, next_try_at)
+             VALUES ($1, 'notice', $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (dedupe_key) DO NOTHING",
+        )
+        .bind(&row.workspace)
+        .bind(format!("minutes:{}:{passed}", row.id))
+        .bind(&row.channel)
+        .bind(row.id)
+        .bind(passed)
+        .bind(end)
+        .bind(end)
+        .execute(&mut **tx)
+        .await
+        .context("queueing an occurrence's minutes")?;
+        insert_reminders(tx, &row.workspace, row.id, &row.channel, plan, now).await?;
     }
     Ok(moved == 1)
 }
 
 async fn insert_reminders(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut Tx,
     workspace: &str,
     series_id: i64,
     channel: &str,
     plan: &Plan,
+    now: i64,
 ) -> anyhow::Result<()> {
     let Some(occurrence) = plan.next_at else {
         return Ok(());
     };
+    sqlx::query(
+        "INSERT INTO occurrences (workspace, series_id, at, state, changed_by, changed_at)
+         VALUES ($1, $2, $3, 'scheduled', 'quorum', $4) ON CONFLICT (series_id, at) DO NOTHING",
+    )
+    .bind(workspace)
+    .bind(series_id)
+    .bind(occurrence)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .context("recording the next occurrence")?;
     for r in &plan.reminders {
         sqlx::query(
             "INSERT INTO deliveries (workspace, kind, dedupe_key, channel, series_id, occurrence_at, lead_secs, due_at, next_try_at)

@@ -25,9 +25,10 @@ pub struct SeriesRow {
     /// occurrence on a weekend or holiday.
     #[sqlx(default)]
     pub shift: String,
-    /// Length of a meeting in seconds, where the database records one.
-    #[sqlx(default)]
-    pub duration_secs: Option<i64>,
+    /// How long each occurrence lasts (migration 0015).
+    pub duration_secs: i64,
+    /// `none` or `channel` (migration 0015).
+    pub capture: String,
 }
 
 /// A series about to be inserted.
@@ -42,6 +43,8 @@ pub struct NewSeries {
     pub channel: String,
     pub attendees: String,
     pub remind: String,
+    pub duration_secs: i64,
+    pub capture: String,
     pub created_by: String,
     pub created_at: i64,
     /// `none`, `next-weekday` or `previous-weekday`.
@@ -65,6 +68,47 @@ pub struct AgendaItem {
     pub id: i64,
     pub text: String,
     pub added_by: String,
+    pub covered_at: Option<i64>,
+    /// How many meetings it was carried from.
+    pub carried: i64,
+}
+
+/// One-off changes to a series' occurrences: slots that will not take place
+/// at their time (skipped, moved away, cancelled), with their state, and
+/// occurrences moved in from another slot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub away: Vec<(i64, String)>,
+    /// (when it takes place, the slot it was moved from)
+    pub moved_in: Vec<(i64, i64)>,
+}
+
+impl Overrides {
+    pub fn is_away(&self, at: i64) -> bool {
+        self.away.iter().any(|(t, _)| *t == at)
+    }
+}
+
+/// An occurrence as recorded.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OccurrenceRow {
+    pub id: i64,
+    pub workspace: String,
+    pub series_id: i64,
+    pub at: i64,
+    pub original_at: Option<i64>,
+    pub state: String,
+    pub changed_by: String,
+    pub changed_at: i64,
+}
+
+/// A note taken at an occurrence.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NoteRow {
+    pub id: i64,
+    pub text: String,
+    pub added_by: String,
+    pub added_at: i64,
 }
 
 /// A delivery claimed for sending.
@@ -142,6 +186,31 @@ pub struct NewDecision {
     pub status: String,
     pub meeting_id: Option<i64>,
     pub supersedes: Option<i64>,
+}
+
+impl NewDecision {
+    /// The row this decision is once inserted with `id` at `now` (so a
+    /// command's reply needs no read back).
+    pub fn recorded(&self, id: i64, now: i64) -> DecisionRow {
+        DecisionRow {
+            id,
+            workspace: self.workspace.clone(),
+            title: self.title.clone(),
+            category: self.category.clone(),
+            rationale: self.rationale.clone(),
+            decided_by: self.decided_by.clone(),
+            authority: self.authority.clone(),
+            recorded_by: self.recorded_by.clone(),
+            status: self.status.clone(),
+            meeting_id: self.meeting_id,
+            supersedes: self.supersedes,
+            superseded_by: None,
+            settled_by: None,
+            settle_note: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

@@ -48,11 +48,20 @@ impl Console {
         }
         let mut child = cmd.spawn().expect("start quorum console");
         let stdout = child.stdout.take().expect("stdout");
-        let lines = Arc::new(Mutex::new(Vec::new()));
+        let lines = Arc::new(Mutex::new(Vec::<String>::new()));
         let sink = lines.clone();
+        // A message Quorum posts is its title line and, indented by two
+        // spaces, the lines below it: they are kept together as one entry.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
+                let mut lines = sink.lock().unwrap();
+                match lines.last_mut() {
+                    Some(last) if line.starts_with("  ") => {
+                        last.push('\n');
+                        last.push_str(&line);
+                    }
+                    _ => lines.push(line),
+                }
             }
         });
         let stdin = child.stdin.take();
@@ -183,12 +192,15 @@ pub fn reminders(lines: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// The occurrence text of a reminder line, e.g. `Tue 24 Nov 2026 11:05:02 UTC`.
-pub fn occurrence_of(line: &str) -> String {
-    let start = line
-        .find("starts now, ")
-        .map(|i| i + "starts now, ".len())
+/// The occurrence text of a reminder, e.g. `Tue 24 Nov 2026 11:05:02 UTC`
+/// (its `When:` line).
+pub fn occurrence_of(message: &str) -> String {
+    let start = message
+        .find("\n  When: ")
+        .map(|i| i + "\n  When: ".len())
         .expect("reminder text");
-    let end = line[start..].find(" (").expect("zone") + start;
-    line[start..end].to_string()
+    let end = message[start..]
+        .find('\n')
+        .map_or(message.len(), |e| e + start);
+    message[start..end].to_string()
 }
