@@ -67,6 +67,7 @@ impl App {
         App {
             meetings: Meetings {
                 store: store.clone(),
+                holidays: Arc::new(config.holidays.clone()),
             },
             decisions: Decisions {
                 store: store.clone(),
@@ -339,17 +340,19 @@ impl App {
             MeetingCommand::Next { id: Some(id) } => {
                 let s = m.get(actor, id).await?;
                 let overrides = m.overrides(&s, now).await?;
-                let upcoming = s.upcoming(now, 5, &overrides);
+                let holidays = &self.config.holidays;
+                let upcoming = s.upcoming(now, 5, &overrides, holidays);
                 let lines: Vec<String> = upcoming
                     .iter()
-                    .map(|(at, label)| {
+                    .map(|(p, label)| {
                         format!(
-                            "- {}{}",
-                            crate::domain::zone::human(at),
+                            "- {}{}{}",
+                            crate::domain::zone::human(&p.at),
                             label
                                 .as_deref()
                                 .map(|l| format!(" ({l})"))
-                                .unwrap_or_default()
+                                .unwrap_or_default(),
+                            day_warning(p, holidays)
                         )
                     })
                     .collect();
@@ -372,7 +375,18 @@ impl App {
                     .iter()
                     .filter(|s| s.row.next_at.is_some())
                     .take(10)
-                    .map(|s| format!("- {}: {} [series {}]", next_text(s), s.row.title, s.row.id))
+                    .map(|s| {
+                        format!(
+                            "- {}: {} [series {}]{}",
+                            next_text(s),
+                            s.row.title,
+                            s.row.id,
+                            s.row
+                                .next_at
+                                .map(|at| next_warning(s, at, &self.config.holidays))
+                                .unwrap_or_default()
+                        )
+                    })
                     .collect();
                 if lines.is_empty() {
                     return Ok(Reply::private("Nothing is scheduled."));
@@ -494,7 +508,76 @@ impl App {
                 let text: Vec<String> = list.iter().map(|m| m.render()).collect();
                 Ok(Reply::private(text.join("\n\n")))
             }
+            MeetingCommand::Calendar { rotate } => {
+                use crate::service::calendar::{Issued, issue};
+                match issue(&self.store, &self.config, actor, rotate, now).await? {
+                    Issued::Already(at) => Ok(Reply::private(format!(
+                        "Your calendar links were issued on {} and are shown only once (Quorum keeps only a hash of them). To get new ones, revoking the old: /meeting calendar rotate:true",
+                        date_of(at, &self.config)
+                    ))),
+                    Issued::New(token) => Ok(Reply::private(self.calendar_links(&token, rotate))),
+                }
+            }
         }
+    }
+
+    /// The feed links of a token: the workspace's, then each executive's.
+    fn calendar_links(&self, token: &str, rotated: bool) -> String {
+        let c = &self.config;
+        let base = c
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", c.http_listen));
+        let mut out = String::new();
+        if rotated {
+            out.push_str("Your previous calendar links are revoked. ");
+        }
+        out.push_str("Your calendar feeds (keep them private: anyone with a link can read it; subscribe by URL in Google Calendar or Outlook):\n");
+        out.push_str(&format!("- every series: {base}/calendar/{token}.ics"));
+        for role in c.org.roles() {
+            out.push_str(&format!(
+                "\n- {}: {base}/calendar/{token}/{role}.ics",
+                c.org.describe(role)
+            ));
+        }
+        if c.public_url.is_none() {
+            out.push_str(
+                "\n(Set [http] public_url so these links work from outside this machine.)",
+            );
+        }
+        out
+    }
+}
+
+/// ` - heads-up: falls on a Sunday` or ` (moved from Sun 27 Dec 2026, a Sunday)`.
+fn day_warning(
+    p: &crate::domain::holiday::Placed,
+    holidays: &crate::domain::holiday::Holidays,
+) -> String {
+    match p.original {
+        Some(slot) => format!(
+            " (moved from {}, which {})",
+            slot.format("%a %-d %b"),
+            holidays
+                .flag(slot.date_naive())
+                .map_or_else(|| "is not a working day".to_string(), |f| f.to_string())
+        ),
+        None => holidays
+            .flag(p.at.date_naive())
+            .map(|f| format!(" - heads-up: {f}"))
+            .unwrap_or_default(),
+    }
+}
+
+/// [`day_warning`] for a series' stored next occurrence.
+fn next_warning(s: &Series, at: i64, holidays: &crate::domain::holiday::Holidays) -> String {
+    let from = DateTime::<Utc>::from_timestamp(at - 1, 0).unwrap_or_default();
+    match s.placed_after(from, holidays).next() {
+        Some(p) if p.at.timestamp() == at => day_warning(&p, holidays),
+        _ => holidays
+            .flag(s.local(at).date_naive())
+            .map(|f| format!(" - heads-up: {f}"))
+            .unwrap_or_default(),
     }
 }
 

@@ -52,6 +52,7 @@ pub const ENV_OVERRIDES: &[&str] = &[
     "QUORUM_SCHEDULER_CONCURRENCY",
     "QUORUM_SCHEDULER_MAX_LAG",
     "QUORUM_HTTP_LISTEN",
+    "QUORUM_HTTP_PUBLIC_URL",
     "QUORUM_DISCORD_API_BASE",
     "QUORUM_DISCORD_GATEWAY_URL",
     "QUORUM_DISCORD_GUILDS",
@@ -112,6 +113,12 @@ pub struct Config {
     pub working_hours: BTreeMap<String, crate::domain::escalation::WorkingHours>,
     /// Where the HTTP server listens (`[http] listen`).
     pub http_listen: String,
+    /// The address people reach this server at (`[http] public_url`), for
+    /// links Quorum hands out such as calendar feeds.
+    pub public_url: Option<String>,
+    /// `[calendar] holidays`: dates flagged like weekends, and skipped by
+    /// a series' `shift`.
+    pub holidays: crate::domain::holiday::Holidays,
     pub discord: DiscordSettings,
     pub slack: SlackSettings,
 }
@@ -192,6 +199,7 @@ pub struct SeriesSeed {
     pub remind: LeadTimes,
     pub duration: MeetingLength,
     pub capture: Capture,
+    pub shift: crate::domain::holiday::Shift,
 }
 
 impl Default for Config {
@@ -221,6 +229,8 @@ impl Default for Config {
             escalation: EscalationPolicy::default(),
             working_hours: BTreeMap::new(),
             http_listen: "127.0.0.1:8080".to_string(),
+            public_url: None,
+            holidays: Default::default(),
             discord: DiscordSettings::default(),
             slack: SlackSettings::default(),
         }
@@ -274,6 +284,8 @@ struct RawConfig {
     #[serde(default)]
     http: RawHttp,
     #[serde(default)]
+    calendar: RawCalendar,
+    #[serde(default)]
     discord: RawDiscord,
     #[serde(default)]
     slack: RawSlack,
@@ -292,6 +304,15 @@ struct RawSlack {
 #[serde(deny_unknown_fields)]
 struct RawHttp {
     listen: Option<Spanned<String>>,
+    public_url: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCalendar {
+    /// A list of `YYYY-MM-DD` dates, or the path of an .ics file of holidays
+    /// (relative to the config file).
+    holidays: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -399,6 +420,7 @@ struct RawSeries {
     workspace: Option<String>,
     duration: Option<Spanned<String>>,
     capture: Option<Spanned<String>>,
+    shift: Option<Spanned<String>>,
 }
 
 struct Locator<'a> {
@@ -486,6 +508,9 @@ impl Config {
                     self.grace = parse_duration(value).map_err(|e| fail(e.to_string()))?;
                 }
                 "QUORUM_HTTP_LISTEN" => self.http_listen = check_listen(value).map_err(fail)?,
+                "QUORUM_HTTP_PUBLIC_URL" => {
+                    self.public_url = Some(check_base(value).map_err(fail)?)
+                }
                 "QUORUM_DISCORD_API_BASE" => {
                     self.discord.api_base = check_base(value).map_err(fail)?
                 }
@@ -745,6 +770,16 @@ impl Config {
             let span = e.path.as_ref().map(|p| p.span());
             return Err(loc.at(span, format!("escalation.path: {m}")));
         }
+        if let Some(u) = &raw.http.public_url {
+            config.public_url = Some(
+                check_base(u.get_ref())
+                    .map_err(|m| loc.at(Some(u.span()), format!("http.public_url: {m}")))?,
+            );
+        }
+        if let Some(h) = &raw.calendar.holidays {
+            config.holidays = holidays(h.get_ref(), origin)
+                .map_err(|m| loc.at(Some(h.span()), format!("calendar.holidays: {m}")))?;
+        }
         if let Some(l) = &raw.http.listen {
             config.http_listen = check_listen(l.get_ref())
                 .map_err(|m| loc.at(Some(l.span()), format!("http.listen: {m}")))?;
@@ -842,6 +877,10 @@ impl Config {
                     format!("series #{n} ({title}) attendees: {e}"),
                 )
             })?;
+            let shift = match &s.shift {
+                Some(v) => loc.parse(v, &format!("series #{n} ({title}) shift"))?,
+                None => Default::default(),
+            };
             config.series.push(SeriesSeed {
                 workspace: s
                     .workspace
@@ -855,10 +894,62 @@ impl Config {
                 remind,
                 duration,
                 capture,
+                shift,
             });
         }
         Ok(config)
     }
+}
+
+/// The most holidays a config may list (a century of public holidays).
+const MAX_HOLIDAYS: usize = 5_000;
+/// The largest holiday .ics file read.
+const MAX_HOLIDAY_FILE: u64 = 4 * 1024 * 1024;
+
+/// `[calendar] holidays`: a list of dates, or an .ics file (relative to the
+/// config file) whose events' start dates are the holidays.
+fn holidays(value: &toml::Value, origin: &str) -> Result<crate::domain::holiday::Holidays, String> {
+    let parse = |t: &str| {
+        chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").map_err(|_| {
+            format!("`{t}` is not a date; write dates as YYYY-MM-DD, such as 2026-12-25")
+        })
+    };
+    let dates: Vec<chrono::NaiveDate> = match value {
+        toml::Value::Array(items) => items
+            .iter()
+            .map(|v| match v {
+                toml::Value::String(t) => parse(t),
+                other => Err(format!(
+                    "`{other}` is not a date; write dates as \"YYYY-MM-DD\""
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+        toml::Value::String(path) => {
+            let path = Path::new(origin)
+                .parent()
+                .map_or_else(|| PathBuf::from(path), |dir| dir.join(path));
+            let size = std::fs::metadata(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+                .len();
+            if size > MAX_HOLIDAY_FILE {
+                return Err(format!("{} is larger than 4 MiB", path.display()));
+            }
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            crate::calendar::holidays_from_ics(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        _ => {
+            return Err(
+                "use a list of dates such as [\"2026-12-25\"] or the path of an .ics file"
+                    .to_string(),
+            );
+        }
+    };
+    if dates.len() > MAX_HOLIDAYS {
+        return Err(format!("more than {MAX_HOLIDAYS} holidays"));
+    }
+    Ok(crate::domain::holiday::Holidays::new(dates))
 }
 
 fn check_listen(text: &str) -> Result<String, String> {
@@ -1180,6 +1271,59 @@ mod tests {
     }
 
     #[test]
+    fn holidays_a_public_url_and_a_shift_are_read_and_bad_ones_named() {
+        let c = load("[http]\npublic_url = \"https://q.example.com/\"\n[calendar]\nholidays = [\"2026-12-25\"]\n[[series]]\ntitle = \"Review\"\nwhen = \"monthly on day 27 at 10:00\"\nshift = \"next-weekday\"\n").unwrap();
+        assert_eq!(c.public_url.as_deref(), Some("https://q.example.com"));
+        assert!(
+            c.holidays
+                .contains(chrono::NaiveDate::from_ymd_opt(2026, 12, 25).unwrap())
+        );
+        assert_eq!(c.series[0].shift.to_string(), "next-weekday");
+        let e = load("[calendar]\nholidays = [\"2026-13-01\"]\n").unwrap_err();
+        assert!(
+            e.contains("q.toml:2:12: calendar.holidays: `2026-13-01` is not a date"),
+            "{e}"
+        );
+        let e = load("[calendar]\nholidays = \"no-such-file.ics\"\n").unwrap_err();
+        assert!(
+            e.contains("calendar.holidays: cannot read no-such-file.ics"),
+            "{e}"
+        );
+        let e = load("[[series]]\ntitle = \"R\"\nwhen = \"daily at 10:00\"\nshift = \"later\"\n")
+            .unwrap_err();
+        assert!(
+            e.contains("series #1 (R) shift: `later` is not a shift"),
+            "{e}"
+        );
+        let e = load("[http]\npublic_url = \"quorum.example.com\"\n").unwrap_err();
+        assert!(
+            e.contains("http.public_url: `quorum.example.com` is not an http(s) URL"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn holidays_may_come_from_an_ics_file_next_to_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("holidays.ics"),
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART;VALUE=DATE:20270106\r\nSUMMARY:Epiphany\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        )
+        .unwrap();
+        let origin = dir.path().join("quorum.toml");
+        let c = Config::from_toml(
+            "[calendar]\nholidays = \"holidays.ics\"\n",
+            &origin.display().to_string(),
+        )
+        .unwrap();
+        assert!(
+            c.holidays
+                .contains(chrono::NaiveDate::from_ymd_opt(2027, 1, 6).unwrap())
+        );
+        assert_eq!(c.holidays.len(), 1);
+    }
+
+    #[test]
     fn a_bad_zone_grace_and_url_are_each_reported() {
         let e = load("[defaults]\ntimezone = \"Europe/Madird\"\n").unwrap_err();
         assert!(
@@ -1236,6 +1380,9 @@ mod tests {
             }),
             ("QUORUM_HTTP_LISTEN", "127.0.0.1:2", |c| {
                 c.http_listen == "127.0.0.1:2"
+            }),
+            ("QUORUM_HTTP_PUBLIC_URL", "https://env.example", |c| {
+                c.public_url.as_deref() == Some("https://env.example")
             }),
             ("QUORUM_DISCORD_API_BASE", "http://env/discord", |c| {
                 c.discord.api_base == "http://env/discord"

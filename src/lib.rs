@@ -6,6 +6,7 @@
 //! -> service -> chat.
 
 pub mod app;
+pub mod calendar;
 pub mod chat;
 pub mod command;
 pub mod config;

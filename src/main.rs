@@ -416,6 +416,7 @@ async fn export(
         } => {
             let meetings = quorum::service::meetings::Meetings {
                 store: store.clone(),
+                holidays: std::sync::Arc::new(config.holidays.clone()),
             };
             let text = meetings
                 .export_minutes(config, &workspace, series, &format, chrono::Utc::now())

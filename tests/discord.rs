@@ -718,7 +718,8 @@ async fn application_commands_mirror_the_console_grammar() {
             "remind",
             "attendees",
             "duration",
-            "capture"
+            "capture",
+            "shift"
         ]
     );
     let escalate = &cmds[3];

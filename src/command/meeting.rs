@@ -13,9 +13,12 @@
 //! /meeting agenda id:N [item:"Q3 budget"] [done:2]
 //! /meeting notes id:N text:"..."
 //! /meeting minutes id:N [date:2026-12-07]
+//! /meeting calendar [rotate:true]
 //! ```
+//! `add` and `edit` also take `shift:next-weekday|previous-weekday|none`.
 
 use super::{CommandSpec, OptionSpec, Options};
+use crate::domain::holiday::Shift;
 use crate::domain::meeting::{
     Attendees, Capture, ChannelRef, Day, LeadTimes, MeetingLength, TimeOfDay, Title,
 };
@@ -58,6 +61,10 @@ pub enum MeetingCommand {
         id: i64,
         date: Option<Day>,
     },
+    /// Calendar feed links (privately); `rotate` revokes and replaces them.
+    Calendar {
+        rotate: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +77,7 @@ pub struct NewMeeting {
     pub attendees: Attendees,
     pub duration: Option<MeetingLength>,
     pub capture: Option<Capture>,
+    pub shift: Option<Shift>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -82,6 +90,7 @@ pub struct MeetingChanges {
     pub attendees: Option<Attendees>,
     pub duration: Option<MeetingLength>,
     pub capture: Option<Capture>,
+    pub shift: Option<Shift>,
 }
 
 const ID: OptionSpec = OptionSpec {
@@ -119,6 +128,11 @@ const ATTENDEES: OptionSpec = OptionSpec {
     required: false,
     help: "role keys or users, comma-separated, e.g. ceo,cto",
 };
+const SHIFT: OptionSpec = OptionSpec {
+    name: "shift",
+    required: false,
+    help: "move occurrences off weekends and holidays: next-weekday, previous-weekday or none",
+};
 const DURATION: OptionSpec = OptionSpec {
     name: "duration",
     required: false,
@@ -141,13 +155,13 @@ const fn optional(o: OptionSpec) -> OptionSpec {
     }
 }
 
-pub static SPECS: [CommandSpec; 10] = [
+pub static SPECS: [CommandSpec; 11] = [
     CommandSpec {
         family: "meeting",
         name: "add",
         help: "create a recurring meeting series with reminders",
         options: &[
-            TITLE, WHEN, TZ, CHANNEL, REMIND, ATTENDEES, DURATION, CAPTURE,
+            TITLE, WHEN, TZ, CHANNEL, REMIND, ATTENDEES, DURATION, CAPTURE, SHIFT,
         ],
     },
     CommandSpec {
@@ -177,7 +191,7 @@ pub static SPECS: [CommandSpec; 10] = [
     CommandSpec {
         family: "meeting",
         name: "edit",
-        help: "change a series' cadence, zone, title, channel, reminders, attendees, duration or capture",
+        help: "change a series' cadence, zone, title, channel, reminders, attendees, duration, capture or shift",
         options: &[
             ID,
             optional(WHEN),
@@ -188,6 +202,7 @@ pub static SPECS: [CommandSpec; 10] = [
             ATTENDEES,
             DURATION,
             CAPTURE,
+            SHIFT,
         ],
     },
     CommandSpec {
@@ -241,6 +256,16 @@ pub static SPECS: [CommandSpec; 10] = [
         help: "show the minutes of past occurrences (of one date with date)",
         options: &[ID, optional(DATE)],
     },
+    CommandSpec {
+        family: "meeting",
+        name: "calendar",
+        help: "your private calendar feed links (.ics) for this workspace and each executive",
+        options: &[OptionSpec {
+            name: "rotate",
+            required: false,
+            help: "true: revoke your current links and issue new ones",
+        }],
+    },
 ];
 
 pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<MeetingCommand> {
@@ -258,6 +283,7 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<MeetingCommand> {
             attendees: o.get("attendees")?.unwrap_or_default(),
             duration: o.get("duration")?,
             capture: o.get("capture")?,
+            shift: o.get("shift")?,
         }),
         "list" => MeetingCommand::List,
         "next" => MeetingCommand::Next { id: o.id("id")? },
@@ -273,6 +299,7 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<MeetingCommand> {
                 attendees: o.get("attendees")?,
                 duration: o.get("duration")?,
                 capture: o.get("capture")?,
+                shift: o.get("shift")?,
             };
             if changes.title.is_none()
                 && changes.cadence.is_none()
@@ -282,9 +309,10 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<MeetingCommand> {
                 && changes.attendees.is_none()
                 && changes.duration.is_none()
                 && changes.capture.is_none()
+                && changes.shift.is_none()
             {
                 return user_err(
-                    "/meeting edit needs something to change: when, tz, title, channel, remind, attendees, duration or capture",
+                    "/meeting edit needs something to change: when, tz, title, channel, remind, attendees, duration, capture or shift",
                 );
             }
             MeetingCommand::Edit { id: id()?, changes }
@@ -331,6 +359,13 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<MeetingCommand> {
         "minutes" => MeetingCommand::Minutes {
             id: id()?,
             date: o.get("date")?,
+        },
+        "calendar" => MeetingCommand::Calendar {
+            rotate: match o.raw("rotate").map(str::to_lowercase).as_deref() {
+                None | Some("false") | Some("no") => false,
+                Some("true") | Some("yes") => true,
+                Some(v) => return user_err(format!("rotate: `{v}` is not true or false")),
+            },
         },
         other => return user_err(format!("/meeting has no subcommand `{other}`")),
     })
@@ -379,6 +414,14 @@ mod tests {
             e.starts_with("tz: `Mars/Base` is not an IANA time zone"),
             "{e}"
         );
+        let e = parse("/meeting calendar rotate:maybe")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "rotate: `maybe` is not true or false");
+        let e = parse("/meeting add title:x when:\"daily at 10:00\" shift:tomorrow")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("shift: `tomorrow` is not a shift"), "{e}");
         let e = parse("/meeting edit id:1").unwrap_err().to_string();
         assert!(e.contains("needs something to change"), "{e}");
         let e = parse("/meeting move id:1 date:2026-02-30")

@@ -3,6 +3,7 @@
 pub mod action;
 pub mod decision;
 pub mod escalation;
+pub mod holiday;
 pub mod meeting;
 pub mod meeting_minutes;
 pub mod notice;

@@ -1,7 +1,8 @@
-//! Quorum's HTTP server (axum): Discord's interactions endpoint and a health
-//! probe. Adapters here turn a platform request into the platform-neutral
+//! Quorum's HTTP server (axum): Discord's and Slack's endpoints, health and
+//! readiness probes, and the calendar feeds. Adapters here turn a platform request into the platform-neutral
 //! command and the core's reply into the platform's response.
 
+pub mod calendar;
 pub mod discord;
 pub mod slack;
 
@@ -29,6 +30,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/discord/interactions", post(discord::interactions))
         .route("/slack/commands", post(slack::commands))
         .route("/slack/interactions", post(slack::interactions))
+        .route("/calendar/{file}", get(calendar::workspace_feed))
+        .route("/calendar/{token}/{file}", get(calendar::role_feed))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

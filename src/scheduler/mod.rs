@@ -11,7 +11,8 @@
 //! 2. reminders never attempted and more than the grace period late (they fell
 //!    due while Quorum was down) are marked missed, with one summary notice
 //!    per channel;
-//! 3. escalation steps, chases and the weekly update queue their notices;
+//! 3. escalation steps, chases, heads-ups on occurrences that fall on a
+//!    weekend or holiday (a week ahead) and the weekly update queue their notices;
 //! 4. due deliveries are claimed and handed to **lanes**, one per destination
 //!    (workspace and channel). A lane posts its deliveries one at a time in due
 //!    order and waits out its destination's pacing or rate limit itself, so a
@@ -158,7 +159,13 @@ struct Inner<C: Chat> {
     marks: Mutex<Vec<SentMark>>,
     /// Held by the delivery that commits the waiting marks.
     committing: tokio::sync::Mutex<()>,
+    /// The ten-minute window of the last heads-up scan: a week ahead needs
+    /// no finer grain, and a busy loop need not re-plan every series.
+    headsup_window: std::sync::atomic::AtomicI64,
 }
+
+/// How often the heads-up on weekends and holidays is looked for, in seconds.
+const HEADSUP_EVERY_SECS: i64 = 600;
 
 /// A post the platform accepted, to be recorded: (id, sent_at, late), and
 /// where to say whether the record was committed.
@@ -173,6 +180,7 @@ impl<C: Chat> Scheduler<C> {
             inner: Arc::new(Inner {
                 meetings: Meetings {
                     store: store.clone(),
+                    holidays: Arc::new(config.holidays.clone()),
                 },
                 actions: crate::service::actions::Actions {
                     store: store.clone(),
@@ -193,6 +201,7 @@ impl<C: Chat> Scheduler<C> {
                 gate: gate::Gate::new(config.concurrency),
                 health: Arc::new(Health::default()),
                 marks: Mutex::new(Vec::new()),
+                headsup_window: std::sync::atomic::AtomicI64::new(i64::MIN),
                 committing: tokio::sync::Mutex::new(()),
             }),
         }
@@ -408,6 +417,18 @@ impl<C: Chat> Inner<C> {
             })
             .await
             .unwrap_or(0);
+        let window = now.timestamp().div_euclid(HEADSUP_EVERY_SECS);
+        if self.headsup_window.swap(window, Ordering::SeqCst) != window {
+            let me = self.clone();
+            report.chases += self
+                .step(
+                    "heads-up on weekends and holidays",
+                    &mut report,
+                    async move { me.meetings.warn_unusual_dates(now).await },
+                )
+                .await
+                .unwrap_or(0);
+        }
         let me = self.clone();
         report.chases += self
             .step("weekly update", &mut report, async move {

@@ -10,10 +10,12 @@ use tracing::instrument;
 
 use crate::command::meeting::{MeetingChanges, NewMeeting};
 use crate::config::{Config, SeriesSeed};
+use crate::domain::holiday::{Holidays, Placed, Shift, place, placed_in_order};
 use crate::domain::meeting::{Attendees, Capture, LeadTimes, MeetingLength};
 use crate::domain::meeting_minutes::{
     AgendaOutcome, Minutes, MinutesAction, MinutesDecision, MinutesNote,
 };
+use crate::domain::notice::{Kind, Notice};
 use crate::domain::recurrence::Cadence;
 use crate::domain::zone::Zone;
 use crate::error::{Error, Result, user_err};
@@ -31,6 +33,7 @@ pub struct Series {
     pub anchor: NaiveDate,
     pub remind: LeadTimes,
     pub attendees: Attendees,
+    pub shift: Shift,
     pub length: MeetingLength,
     pub capture: Capture,
 }
@@ -54,6 +57,10 @@ impl Series {
             .attendees
             .parse()
             .map_err(|e| anyhow::anyhow!("stored attendees of series {}: {e}", row.id))?;
+        let shift: Shift = row
+            .shift
+            .parse()
+            .map_err(|e| anyhow::anyhow!("stored shift of series {}: {e}", row.id))?;
         let capture: Capture = row
             .capture
             .parse()
@@ -66,8 +73,31 @@ impl Series {
             anchor,
             remind,
             attendees,
+            shift,
             capture,
         })
+    }
+
+    /// How long one meeting lasts: the recorded duration, bounded to a day,
+    /// or an hour.
+    pub fn duration_secs(&self) -> i64 {
+        self.length.secs()
+    }
+
+    /// Occurrences strictly after `from`, after this series' shift rule.
+    pub fn placed_after<'a>(
+        &'a self,
+        from: DateTime<Utc>,
+        holidays: &'a Holidays,
+    ) -> Box<dyn Iterator<Item = Placed> + 'a> {
+        occurrences(
+            &self.cadence,
+            self.zone,
+            self.anchor,
+            from,
+            self.shift,
+            holidays,
+        )
     }
 
     pub fn local(&self, at: i64) -> DateTime<Tz> {
@@ -89,19 +119,16 @@ impl Series {
         from: DateTime<Utc>,
         n: usize,
         overrides: &Overrides,
-    ) -> Vec<(DateTime<Tz>, Option<String>)> {
-        let regular = self
-            .cadence
-            .occurrences_after(self.zone, self.anchor, from)
-            .take(n)
-            .map(|at| {
-                let label = overrides
-                    .away
-                    .iter()
-                    .find(|(t, _)| *t == at.timestamp())
-                    .map(|(_, state)| state.clone());
-                (at.timestamp(), label)
-            });
+        holidays: &Holidays,
+    ) -> Vec<(Placed, Option<String>)> {
+        let regular = self.placed_after(from, holidays).take(n).map(|p| {
+            let label = overrides
+                .away
+                .iter()
+                .find(|(t, _)| *t == p.at.timestamp())
+                .map(|(_, state)| state.clone());
+            (p, label)
+        });
         let moved_in = overrides
             .moved_in
             .iter()
@@ -111,15 +138,18 @@ impl Series {
                     "moved from {}",
                     crate::domain::zone::human(&self.local(*original))
                 );
-                (*at, Some(label))
+                (
+                    Placed {
+                        at: self.local(*at),
+                        original: None,
+                    },
+                    Some(label),
+                )
             });
-        let mut all: Vec<(i64, Option<String>)> = regular.chain(moved_in).collect();
-        all.sort_by_key(|(at, _)| *at);
-        all.dedup_by_key(|(at, _)| *at);
-        all.into_iter()
-            .take(n)
-            .map(|(at, label)| (self.local(at), label))
-            .collect()
+        let mut all: Vec<(Placed, Option<String>)> = regular.chain(moved_in).collect();
+        all.sort_by_key(|(p, _)| p.at.timestamp());
+        all.dedup_by_key(|(p, _)| p.at.timestamp());
+        all.into_iter().take(n).collect()
     }
 
     /// When the occurrence at `at` ends.
@@ -128,18 +158,116 @@ impl Series {
     }
 }
 
+/// Occurrences in a week from which a series counts as meeting daily.
+const DAILY_OR_MORE: usize = 7;
+
+/// The heads-up notice a week before an occurrence on a weekend or holiday.
+pub fn heads_up(s: &Series, p: &Placed, holidays: &Holidays) -> Notice {
+    let human = crate::domain::zone::human;
+    match p.original {
+        Some(slot) => Notice::new(
+            Kind::Note,
+            format!(
+                "Heads-up: {} (series {}) moves from {} to {}",
+                s.row.title,
+                s.row.id,
+                human(&slot),
+                human(&p.at)
+            ),
+        )
+        .time("When", &p.at)
+        .para(format!(
+            "The original date {}, and the series shifts such occurrences.",
+            holidays
+                .flag(slot.date_naive())
+                .map_or_else(|| "is not a working day".to_string(), |f| f.to_string())
+        )),
+        None => Notice::new(
+            Kind::Note,
+            format!(
+                "Heads-up: {} (series {}) on {} {}",
+                s.row.title,
+                s.row.id,
+                human(&p.at),
+                holidays
+                    .flag(p.at.date_naive())
+                    .map_or_else(String::new, |f| f.to_string())
+            ),
+        )
+        .time("When", &p.at)
+        .para(format!(
+            "Keep it, skip it (/meeting skip id:{} skips the next one) or set a shift with /meeting edit id:{} shift:next-weekday.",
+            s.row.id, s.row.id
+        )),
+    }
+}
+
+/// The shift a series applies: none for a series that meets more than once
+/// a day, since moving one occurrence onto another day's would only pile
+/// them up (and walking such a series back two weeks costs too much).
+pub fn effective_shift(
+    cadence: &Cadence,
+    zone: Zone,
+    anchor: NaiveDate,
+    from: DateTime<Utc>,
+    shift: Shift,
+) -> Shift {
+    if shift == Shift::None {
+        return shift;
+    }
+    let mut two = cadence.occurrences_after(zone, anchor, from);
+    match (two.next(), two.next()) {
+        (Some(a), Some(b)) if b - a < chrono::Duration::hours(20) => Shift::None,
+        _ => shift,
+    }
+}
+
+/// A series' occurrences strictly after `from` with `shift` applied: the
+/// cadence's own instants when it does not shift, else each slot moved off
+/// weekends and holidays (slots up to the shift limit before `from` are
+/// walked too, since one of them may be moved to after it).
+pub fn occurrences<'a>(
+    cadence: &'a Cadence,
+    zone: Zone,
+    anchor: NaiveDate,
+    from: DateTime<Utc>,
+    shift: Shift,
+    holidays: &'a Holidays,
+) -> Box<dyn Iterator<Item = Placed> + 'a> {
+    let shift = effective_shift(cadence, zone, anchor, from, shift);
+    if shift == Shift::None {
+        return Box::new(
+            cadence
+                .occurrences_after(zone, anchor, from)
+                .map(move |at| place(at, zone, Shift::None, holidays)),
+        );
+    }
+    let back = chrono::Duration::days(crate::domain::holiday::SHIFT_LIMIT_DAYS + 1);
+    let start = from.checked_sub_signed(back).unwrap_or(from);
+    Box::new(
+        placed_in_order(
+            cadence.occurrences_after(zone, anchor, start),
+            zone,
+            shift,
+            holidays,
+        )
+        .filter(move |p| p.at.with_timezone(&Utc) > from),
+    )
+}
+
 /// The first occurrence after `after` that takes place: a slot of the
-/// cadence that was not skipped or moved away, or an occurrence moved in.
+/// cadence (placed by the series' shift) that was not skipped or moved away,
+/// or an occurrence moved in.
 pub fn next_after(
     cadence: &Cadence,
     zone: Zone,
     anchor: NaiveDate,
     after: DateTime<Utc>,
     overrides: &Overrides,
+    (shift, holidays): (Shift, &Holidays),
 ) -> Option<i64> {
-    let regular = cadence
-        .occurrences_after(zone, anchor, after)
-        .map(|at| at.timestamp())
+    let regular = occurrences(cadence, zone, anchor, after, shift, holidays)
+        .map(|p| p.at.timestamp())
         .take(10_000)
         .find(|t| !overrides.is_away(*t));
     let moved_in = overrides
@@ -159,6 +287,10 @@ pub fn next_after(
 /// handled already or lie before the series existed). When a series moves
 /// past an occurrence, `reference` is that occurrence, so a daily meeting's
 /// `1d` reminder, due exactly then, is kept.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one plain function the scheduler and every use case share"
+)]
 pub fn plan(
     cadence: &Cadence,
     zone: Zone,
@@ -167,8 +299,9 @@ pub fn plan(
     after: DateTime<Utc>,
     reference: i64,
     overrides: &Overrides,
+    shifting: (Shift, &Holidays),
 ) -> Plan {
-    let next = next_after(cadence, zone, anchor, after, overrides);
+    let next = next_after(cadence, zone, anchor, after, overrides, shifting);
     let reminders = match next {
         Some(at) => leads
             .iter()
@@ -191,6 +324,8 @@ fn ts(at: DateTime<Utc>) -> i64 {
 #[derive(Clone)]
 pub struct Meetings {
     pub store: Store,
+    /// `[calendar] holidays`: the shift rule moves occurrences off these.
+    pub holidays: std::sync::Arc<Holidays>,
 }
 
 impl Meetings {
@@ -224,8 +359,18 @@ impl Meetings {
         };
         let remind = new.remind.unwrap_or_else(|| config.default_remind.clone());
         let anchor = zone.local(now).date();
+        let shift = new.shift.unwrap_or_default();
         let none = Overrides::default();
-        let plan = plan(&new.cadence, zone, anchor, &remind, now, ts(now), &none);
+        let plan = plan(
+            &new.cadence,
+            zone,
+            anchor,
+            &remind,
+            now,
+            ts(now),
+            &none,
+            (shift, &self.holidays),
+        );
         if plan.next_at.is_none() {
             return user_err(format!(
                 "`{}` has no occurrence after now ({}); pick a future date",
@@ -247,6 +392,7 @@ impl Meetings {
             capture: new.capture.unwrap_or_default().to_string(),
             created_by: actor.user.clone(),
             created_at: ts(now),
+            shift: shift.to_string(),
         };
         let id = self.store.insert_series(&row, &plan).await?;
         tracing::info!(series = id, "series created");
@@ -285,6 +431,7 @@ impl Meetings {
                 attendees: s.attendees.clone(),
                 duration: Some(s.duration),
                 capture: Some(s.capture),
+                shift: Some(s.shift),
             };
             match self.add(config, &actor, new, now).await {
                 Ok(_) => created += 1,
@@ -329,6 +476,7 @@ impl Meetings {
             now,
             ts(now),
             &overrides,
+            (s.shift, &self.holidays),
         );
         self.store
             .skip_occurrence(&s.row, skipped, &actor.user, &plan, ts(now))
@@ -368,6 +516,7 @@ impl Meetings {
         let cadence = changes.cadence.clone().unwrap_or_else(|| s.cadence.clone());
         let zone = changes.zone.unwrap_or(s.zone);
         let remind = changes.remind.clone().unwrap_or_else(|| s.remind.clone());
+        let shift = changes.shift.unwrap_or(s.shift);
         let timing_changed = changes.cadence.is_some() || changes.zone.is_some();
         let anchor = if timing_changed {
             zone.local(now).date()
@@ -388,6 +537,7 @@ impl Meetings {
         row.tz = zone.name().to_string();
         row.anchor_date = anchor.format("%Y-%m-%d").to_string();
         row.remind = remind.to_string();
+        row.shift = shift.to_string();
         if let Some(l) = changes.duration {
             row.duration_secs = l.secs();
         }
@@ -395,7 +545,16 @@ impl Meetings {
             row.capture = c.to_string();
         }
         let overrides = self.store.overrides(id, ts(now)).await?;
-        let plan = plan(&cadence, zone, anchor, &remind, now, ts(now), &overrides);
+        let plan = plan(
+            &cadence,
+            zone,
+            anchor,
+            &remind,
+            now,
+            ts(now),
+            &overrides,
+            (shift, &self.holidays),
+        );
         if plan.next_at.is_none() {
             return user_err(format!(
                 "`{cadence}` has no occurrence after now; nothing was changed"
@@ -509,7 +668,14 @@ impl Meetings {
         let mut overrides = self.store.overrides(id, ts(now)).await?;
         overrides.away.push((from, "moved".to_string()));
         // Only the next occurrence moves: it may not land on or after the one after it.
-        if let Some(after) = next_after(&s.cadence, s.zone, s.anchor, now, &overrides) {
+        if let Some(after) = next_after(
+            &s.cadence,
+            s.zone,
+            s.anchor,
+            now,
+            &overrides,
+            (s.shift, &self.holidays),
+        ) {
             if to >= after {
                 return user_err(format!(
                     "{target} is on or after the following occurrence ({}); /meeting move moves only the next one, so skip it instead",
@@ -532,6 +698,7 @@ impl Meetings {
             now,
             ts(now),
             &overrides,
+            (s.shift, &self.holidays),
         );
         self.store
             .move_occurrence(&s.row, from, to, &actor.user, &plan, ts(now))
@@ -783,6 +950,67 @@ impl Meetings {
         Ok(out)
     }
 
+    /// Queue a heads-up, once, for each occurrence in the coming week that
+    /// falls on a weekend or holiday (or was shifted off one), in its series'
+    /// channel. Goes through the delivery queue under a dedupe key, so it is
+    /// sent once whatever the number of ticks or instances.
+    pub async fn warn_unusual_dates(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
+        let week = chrono::Duration::days(7);
+        let until = now + week;
+        let mut queued = 0;
+        for row in self
+            .store
+            .series_next_before(until.timestamp(), 1_000)
+            .await?
+        {
+            let s = match Series::from_row(row) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "a series left out of the heads-up");
+                    continue;
+                }
+            };
+            // A series that meets daily or more often has weekends in its
+            // rhythm: no heads-up (and the walk stays a few steps long).
+            let week: Vec<Placed> = s
+                .placed_after(now, &self.holidays)
+                .take_while(|p| p.at.with_timezone(&Utc) <= until)
+                .take(DAILY_OR_MORE)
+                .collect();
+            if week.len() >= DAILY_OR_MORE {
+                continue;
+            }
+            let flagged: Vec<Placed> = week
+                .into_iter()
+                .filter(|p| p.original.is_some() || self.holidays.flag(p.at.date_naive()).is_some())
+                .collect();
+            if flagged.is_empty() {
+                continue;
+            }
+            let overrides = self.store.overrides(s.row.id, ts(now)).await?;
+            for p in flagged {
+                let at = p.at.timestamp();
+                if overrides.is_away(at) {
+                    continue;
+                }
+                let key = format!("headsup:{}:{at}", s.row.id);
+                if self.store.has_delivery(&key).await? {
+                    continue;
+                }
+                let body = heads_up(&s, &p, &self.holidays).to_json();
+                if self
+                    .store
+                    .enqueue_notice(&s.row.workspace, &s.row.channel, &key, &body, ts(now))
+                    .await?
+                {
+                    tracing::info!(series = s.row.id, occurrence = at, "heads-up queued");
+                    queued += 1;
+                }
+            }
+        }
+        Ok(queued)
+    }
+
     /// Move every series whose occurrence has passed to its next one and
     /// queue that occurrence's reminders. Bounded per call.
     pub async fn advance_due(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
@@ -810,7 +1038,16 @@ impl Meetings {
                                 DateTime::<Utc>::from_timestamp(passed, 0).unwrap_or(now);
                             let none = Overrides::default();
                             let o = overrides.get(&row.id).unwrap_or(&none);
-                            plan(&s.cadence, s.zone, s.anchor, &s.remind, after, passed, o)
+                            plan(
+                                &s.cadence,
+                                s.zone,
+                                s.anchor,
+                                &s.remind,
+                                after,
+                                passed,
+                                o,
+                                (s.shift, &self.holidays),
+                            )
                         }
                         Err(e) => {
                             tracing::error!(series = row.id, error = %e, "ending a series that cannot be read");

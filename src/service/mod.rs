@@ -2,6 +2,7 @@
 //! outcomes. Services never format platform markup.
 
 pub mod actions;
+pub mod calendar;
 pub mod decisions;
 pub mod escalations;
 pub mod meetings;

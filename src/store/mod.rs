@@ -13,6 +13,7 @@ use sqlx::{AnyPool, Executor as _, Row};
 
 mod actions;
 mod backup;
+mod calendar;
 mod decisions;
 mod escalations;
 mod leases;
@@ -23,6 +24,7 @@ mod workspaces;
 pub use decisions::Settled;
 pub use escalations::EscalationLock;
 pub mod rows;
+pub use calendar::CalendarToken;
 pub use rows::*;
 
 #[derive(Clone, Debug)]
@@ -627,8 +629,8 @@ impl Store {
         let id: i64 = sqlx::query(
             "INSERT INTO series (workspace, title, cadence, rrule, tz, anchor_date, channel, attendees,
                                  remind, status, next_at, created_by, created_at, updated_at,
-                                 duration_secs, capture)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
+                                 duration_secs, capture, shift)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
         )
         .bind(&s.workspace)
         .bind(&s.title)
@@ -646,6 +648,7 @@ impl Store {
         .bind(s.created_at)
         .bind(s.duration_secs)
         .bind(&s.capture)
+        .bind(&s.shift)
         .fetch_one(&mut *tx)
         .await
         .context("inserting a series")?
@@ -795,7 +798,7 @@ async fn update_series_in(
     sqlx::query(
             "UPDATE series SET title = $1, cadence = $2, rrule = $3, tz = $4, anchor_date = $5, channel = $6,
                     attendees = $7, remind = $8, status = $9, next_at = $10, updated_at = $11,
-                    duration_secs = $14, capture = $15
+                    duration_secs = $14, capture = $15, sequence = sequence + 1, shift = $16
              WHERE id = $12 AND workspace = $13",
         )
         .bind(&row.title)
@@ -813,6 +816,7 @@ async fn update_series_in(
         .bind(&row.workspace)
         .bind(row.duration_secs)
         .bind(&row.capture)
+        .bind(&row.shift)
         .execute(&mut **tx)
         .await
         .context("updating a series")?;

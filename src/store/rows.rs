@@ -18,6 +18,13 @@ pub struct SeriesRow {
     pub created_by: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Revision of the series' definition: the calendar feed's SEQUENCE.
+    #[sqlx(default)]
+    pub sequence: i64,
+    /// `none`, `next-weekday` or `previous-weekday`: what happens to an
+    /// occurrence on a weekend or holiday.
+    #[sqlx(default)]
+    pub shift: String,
     /// How long each occurrence lasts (migration 0015).
     pub duration_secs: i64,
     /// `none` or `channel` (migration 0015).
@@ -40,6 +47,8 @@ pub struct NewSeries {
     pub capture: String,
     pub created_by: String,
     pub created_at: i64,
+    /// `none`, `next-weekday` or `previous-weekday`.
+    pub shift: String,
 }
 
 /// The next occurrence of a series and the reminders to queue for it.
