@@ -84,7 +84,7 @@ fn err<T>(msg: impl Into<String>) -> Result<T, CadenceError> {
     Err(CadenceError(msg.into()))
 }
 
-const KINDS: &str = "daily, weekdays, weekly on <day>, every N weeks on <day>, monthly on ..., quarterly on ..., yearly on ..., once on YYYY-MM-DD, or cron:<expression>";
+const KINDS: &str = "daily, weekdays, weekly on <day> (or every <day>), every N weeks on <day>, monthly on ..., quarterly on ..., yearly on ..., once on YYYY-MM-DD, or cron:<expression>";
 const WEEKDAYS: [(&str, Weekday); 7] = [
     ("monday", Weekday::Mon),
     ("tuesday", Weekday::Tue),
@@ -402,11 +402,42 @@ impl FromStr for Cadence {
                 rule.freq = Freq::Weekly;
                 rule.interval = match t.peek() {
                     Some("week") => 1,
-                    Some("weekday") => {
+                    Some("weekday" | "weekdays") => {
                         t.next();
                         rule.days = WEEKDAYS[..5].iter().map(|(_, d)| *d).collect();
                         rule.time = t.time("every weekday at 09:00")?;
                         return finish(rule, starting, t);
+                    }
+                    Some("day") => {
+                        t.next();
+                        rule.freq = Freq::Daily;
+                        rule.time = t.time("every day at 09:00")?;
+                        return finish(rule, starting, t);
+                    }
+                    // `every monday at 9:00`, `every other tuesday and thursday at 10:00`:
+                    // how people say weekly and bi-weekly.
+                    Some("other") => {
+                        t.next();
+                        rule.interval = 2;
+                        if matches!(t.peek(), Some("week")) {
+                            t.next();
+                            t.expect("on", "every other week on monday at 10:00")?;
+                        }
+                        rule.days = t.weekdays()?;
+                        rule.time = t.time("every other monday at 10:00")?;
+                        return finish(rule, starting, t);
+                    }
+                    Some(w) if parse_weekday(w).is_ok() => {
+                        rule.days = t.weekdays()?;
+                        rule.time = t.time("every monday at 09:00")?;
+                        return finish(rule, starting, t);
+                    }
+                    Some(w) if !w.starts_with(|c: char| c.is_ascii_digit()) => {
+                        let names: Vec<&str> = WEEKDAYS.iter().map(|(n, _)| *n).collect();
+                        return err(format!(
+                            "`{w}` is not a weekday or a number of weeks{}; for example `every monday at 09:00` or `{EX}`",
+                            suggest(w, &names)
+                        ));
                     }
                     _ => t.number("number of weeks", EX)?,
                 };
@@ -899,6 +930,37 @@ mod tests {
                 None,
             ),
             ("CRON:0  9 * * 1-5", "cron:0 9 * * 1-5", None),
+            // How people say it, read as the canonical forms above.
+            (
+                "every monday at 9:00",
+                "weekly on monday at 09:00",
+                Some("FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0;BYSECOND=0;WKST=MO"),
+            ),
+            (
+                "Every Tuesday and Thursday at 10:30",
+                "weekly on tuesday,thursday at 10:30",
+                Some("FREQ=WEEKLY;BYDAY=TU,TH;BYHOUR=10;BYMINUTE=30;BYSECOND=0;WKST=MO"),
+            ),
+            (
+                "every other friday at 16:00",
+                "every 2 weeks on friday at 16:00",
+                Some("FREQ=WEEKLY;INTERVAL=2;BYDAY=FR;BYHOUR=16;BYMINUTE=0;BYSECOND=0;WKST=MO"),
+            ),
+            (
+                "every other week on monday at 10:00",
+                "every 2 weeks on monday at 10:00",
+                Some("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=10;BYMINUTE=0;BYSECOND=0;WKST=MO"),
+            ),
+            (
+                "every day at 8:00",
+                "daily at 08:00",
+                Some("FREQ=DAILY;BYHOUR=8;BYMINUTE=0;BYSECOND=0"),
+            ),
+            (
+                "every weekday at 9:00",
+                "weekdays at 09:00",
+                Some("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=9;BYMINUTE=0;BYSECOND=0;WKST=MO"),
+            ),
         ];
         for (input, text, rrule) in table {
             let c: Cadence = input.parse().unwrap_or_else(|e| panic!("{input}: {e}"));
@@ -944,6 +1006,11 @@ mod tests {
             ("cron:0 9 * * 8", "is not a valid cron expression"),
             ("cron:0 0 30 2 *", "never fires"),
             ("every 3 days at 10:00", "only weeks repeat"),
+            (
+                "every mondy at 10:00",
+                "`mondy` is not a weekday or a number of weeks; did you mean `monday`?",
+            ),
+            ("every other at 10:00", "names no weekday"),
             ("", "the cadence is empty"),
         ];
         for (input, expected) in table {
