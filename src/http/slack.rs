@@ -296,15 +296,7 @@ pub async fn interactions(
         }
         Err(answer) => return answer,
     }
-    let actor = Actor {
-        workspace: team,
-        user: payload["user"]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-        channel: payload["channel"]["id"].as_str().map(str::to_string),
-        platform_roles: Vec::new(),
-    };
+    let actor = actor_of(team, &payload, payload["channel"]["id"].as_str());
     let action = payload["actions"][0]["action_id"]
         .as_str()
         .unwrap_or_default()
@@ -379,18 +371,11 @@ async fn view_submission(state: &HttpState, payload: &Value, signature: &str) ->
         Ok(true) => return StatusCode::OK.into_response(),
         Err(answer) => return answer,
     }
-    let actor = Actor {
-        workspace: team,
-        user: payload["user"]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-        channel: view["private_metadata"]
-            .as_str()
-            .filter(|c| !c.is_empty())
-            .map(str::to_string),
-        platform_roles: Vec::new(),
-    };
+    let actor = actor_of(
+        team,
+        payload,
+        view["private_metadata"].as_str().filter(|c| !c.is_empty()),
+    );
     let reason = view["state"]["values"]["reason"]["reason"]["value"]
         .as_str()
         .unwrap_or_default();
@@ -406,6 +391,20 @@ async fn view_submission(state: &HttpState, payload: &Value, signature: &str) ->
             .into_response();
     }
     Json(json!({ "response_action": "clear" })).into_response()
+}
+
+/// Who pressed a button or submitted a form: the interaction payload's user, in the
+/// channel the caller read from wherever that payload keeps it.
+fn actor_of(workspace: String, payload: &Value, channel: Option<&str>) -> Actor {
+    Actor {
+        workspace,
+        user: payload["user"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        channel: channel.map(str::to_string),
+        platform_roles: Vec::new(),
+    }
 }
 
 #[cfg(test)]

@@ -132,22 +132,46 @@ impl Store {
         by: &str,
         now: i64,
     ) -> anyhow::Result<i64> {
+        self.add_to_occurrence(OccurrenceText::Note, row, occurrence_at, text, by, now)
+            .await
+    }
+
+    /// Insert a line of text attached to one occurrence (a note or an agenda item): the
+    /// two tables share their columns.
+    pub(super) async fn add_to_occurrence(
+        &self,
+        kind: OccurrenceText,
+        row: &SeriesRow,
+        occurrence_at: i64,
+        text: &str,
+        by: &str,
+        now: i64,
+    ) -> anyhow::Result<i64> {
+        let (sql, what) = match kind {
+            OccurrenceText::Note => (
+                "INSERT INTO meeting_notes (workspace, series_id, occurrence_at, text, added_by, added_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                "adding a meeting note",
+            ),
+            OccurrenceText::AgendaItem => (
+                "INSERT INTO agenda_items (workspace, series_id, occurrence_at, text, added_by, added_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                "adding an agenda item",
+            ),
+        };
         let mut tx = self.begin().await?;
-        let id = sqlx::query(
-            "INSERT INTO meeting_notes (workspace, series_id, occurrence_at, text, added_by, added_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(&row.workspace)
-        .bind(row.id)
-        .bind(occurrence_at)
-        .bind(text)
-        .bind(by)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .context("adding a meeting note")?
-        .get(0);
-        tx.commit().await.context("adding a meeting note")?;
+        let id = sqlx::query(sql)
+            .bind(&row.workspace)
+            .bind(row.id)
+            .bind(occurrence_at)
+            .bind(text)
+            .bind(by)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await
+            .context(what)?
+            .get(0);
+        tx.commit().await.context(what)?;
         Ok(id)
     }
 
@@ -268,4 +292,11 @@ impl Store {
         .await
         .context("reading an occurrence's action items")
     }
+}
+
+/// What [`Store::add_to_occurrence`] inserts.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum OccurrenceText {
+    Note,
+    AgendaItem,
 }

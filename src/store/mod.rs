@@ -885,23 +885,15 @@ impl Store {
         by: &str,
         now: i64,
     ) -> anyhow::Result<i64> {
-        let mut tx = self.begin().await?;
-        let id = sqlx::query(
-            "INSERT INTO agenda_items (workspace, series_id, occurrence_at, text, added_by, added_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        self.add_to_occurrence(
+            meetings::OccurrenceText::AgendaItem,
+            row,
+            occurrence_at,
+            text,
+            by,
+            now,
         )
-        .bind(&row.workspace)
-        .bind(row.id)
-        .bind(occurrence_at)
-        .bind(text)
-        .bind(by)
-        .bind(now)
-        .fetch_one(&mut *tx)
         .await
-        .context("adding an agenda item")?
-        .get(0);
-        tx.commit().await.context("adding an agenda item")?;
-        Ok(id)
     }
 
     pub async fn agenda(
