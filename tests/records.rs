@@ -149,6 +149,24 @@ async fn decision_list_filters_and_search_ranks_the_best_match_first() {
     assert!(lines[2].contains("Adopt Kubernetes"), "{found}");
     let none = h.cmd(T0, "/decision search query:oracle").await;
     assert_eq!(none, "No decision mentions \"oracle\".");
+    // Short words match as prefixes; longer ones match their forms.
+    let start = h.cmd(T0, "/decision search query:pinec").await;
+    assert!(
+        start.starts_with("1 match") && start.contains("Adopt PostgreSQL"),
+        "no word `pinec`, so it is read as the start of one: {start}"
+    );
+    let short = h.cmd(T0, "/decision search query:pine").await;
+    assert!(
+        short.starts_with("1 match") && short.contains("Adopt PostgreSQL"),
+        "{short}"
+    );
+    let forms = h.cmd(T0, "/decision search query:renewing").await;
+    assert!(forms.contains("Renew the AWS commit"), "{forms}");
+    let both = h.cmd(T0, "/decision search query:\"adopt kube\"").await;
+    assert!(
+        both.starts_with("1 match") && both.contains("Adopt Kubernetes"),
+        "every word must match: {both}"
+    );
     let e = h.fails("ana", T0, "/decision list since:yesterday").await;
     assert!(e.starts_with("since: `yesterday` is not a date"), "{e}");
     let e = h

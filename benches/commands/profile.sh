@@ -68,9 +68,15 @@ EXPLAIN QUERY PLAN SELECT * FROM actions WHERE workspace = 'T0001BENCH'
   AND (CAST(NULL AS TEXT) IS NULL OR (status IN ('open', 'reopened') AND due_date IS NOT NULL AND due_date < NULL))
   ORDER BY CASE priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, due_date IS NULL, due_date, id LIMIT 1000;
 .print '-- /decision search (store/decisions.rs search_decisions)'
-EXPLAIN QUERY PLAN SELECT d.* FROM decisions_fts f JOIN decisions d ON d.id = f.rowid
-  WHERE decisions_fts MATCH '"x"*' AND d.workspace = 'T0001BENCH'
-  ORDER BY bm25(decisions_fts, 10.0, 1.0, 2.0), d.id DESC LIMIT 20;
+EXPLAIN QUERY PLAN SELECT d.* FROM
+  (SELECT rowid AS id FROM decisions_fts
+   WHERE decisions_fts MATCH 'workspace:"T0001BENCH" AND {title rationale category}:("x"*)'
+   ORDER BY rowid DESC LIMIT 1000) f
+  JOIN decisions d ON d.id = f.id
+  LEFT JOIN (SELECT rowid AS id FROM decisions_fts
+   WHERE decisions_fts MATCH 'workspace:"T0001BENCH" AND {title}:("x"*)'
+   ORDER BY rowid DESC LIMIT 1000) t ON t.id = f.id
+  WHERE d.workspace = 'T0001BENCH' ORDER BY t.id IS NULL, d.id DESC LIMIT 21 OFFSET 0;
 .print '-- matches of "x"* at 10,000 decisions'
 SELECT count(*) FROM decisions_fts WHERE decisions_fts MATCH '"x"*';
 EOF

@@ -292,15 +292,22 @@ impl Decisions {
         if words.is_empty() {
             return user_err("query: give some words to search for");
         }
-        let rows = self
-            .store
-            .search_decisions_page(
+        let search = |all_prefixes| {
+            self.store.search_decisions_page(
                 &actor.workspace,
                 &words,
                 Page::<DecisionRow>::offset(page),
                 PAGE_SIZE + 1,
+                all_prefixes,
             )
-            .await?;
+        };
+        let mut rows = search(false).await?;
+        // Nothing for the whole words: the user may have typed the start of
+        // one (`pinec` for Pinecone). Words of up to four letters were
+        // prefixes already.
+        if rows.is_empty() && words.iter().any(|w| w.chars().count() > 4) {
+            rows = search(true).await?;
+        }
         Ok(Page::from_extra(rows, page, None))
     }
 }

@@ -23,6 +23,14 @@ const DECISION_FILTER: &str = "workspace = $1
                AND (CAST($2 AS TEXT) IS NULL OR category = $3) AND (CAST($4 AS BIGINT) IS NULL OR created_at >= $5)
                AND (CAST($6 AS TEXT) IS NULL OR status = $7)";
 
+/// How many of the newest matches a decision search ranks: its cost stays
+/// bounded however long the log grows; older matches need more words.
+pub const SEARCH_WINDOW: i64 = 1000;
+
+/// Search words up to this length match as prefixes (SQLite indexes 1-4
+/// character prefixes); longer ones match whole words and their forms.
+const PREFIX_CHARS: usize = 4;
+
 impl Store {
     /// Insert a decision (and its audit entry); when it is approved and
     /// supersedes another, mark that one superseded in the same transaction,
@@ -208,66 +216,119 @@ impl Store {
         Ok(row.try_get::<i64, _>(0)?)
     }
 
-    /// Full-text search, best match first (SQLite: BM25 with the title
-    /// weighted above category and rationale; PostgreSQL: ts_rank over the
-    /// same weights). `query` is a list of words, each matched as a prefix.
+    /// Full-text search, best match first, among the newest
+    /// [`SEARCH_WINDOW`] matches so that its cost does not grow with the log.
+    /// SQLite: title matches first, then the newest (migration 0018 puts the
+    /// workspace and 1-4 character prefixes in the index); PostgreSQL:
+    /// ts_rank with the title above category and rationale. Words of up to
+    /// four characters match as prefixes (`fin` finds finance); longer ones
+    /// match the word and its forms (`hiring` finds hired).
     pub async fn search_decisions(
         &self,
         workspace: &str,
         words: &[String],
     ) -> anyhow::Result<Vec<DecisionRow>> {
-        self.search_decisions_page(workspace, words, 0, 20).await
+        self.search_decisions_page(workspace, words, 0, 20, false)
+            .await
     }
 
     /// One page of [`Store::search_decisions`]: `limit` matches after `offset`.
+    /// `all_prefixes` matches every word as a prefix: dearer for long words,
+    /// which is why it is only the fallback when whole words found nothing.
     pub async fn search_decisions_page(
         &self,
         workspace: &str,
         words: &[String],
         offset: i64,
         limit: i64,
+        all_prefixes: bool,
     ) -> anyhow::Result<Vec<DecisionRow>> {
+        let prefix = |w: &String| all_prefixes || w.chars().count() <= PREFIX_CHARS;
         let (sql, query) = match self.backend {
-            super::Backend::Sqlite => (
-                "SELECT d.* FROM decisions_fts f JOIN decisions d ON d.id = f.rowid
-                 WHERE decisions_fts MATCH $1 AND d.workspace = $2
-                 ORDER BY bm25(decisions_fts, 10.0, 1.0, 2.0), d.id DESC LIMIT $3 OFFSET $4",
-                words
+            super::Backend::Sqlite => {
+                // Both sub-queries read the index newest first and stop at
+                // the window (no sort, no ranking of every match). A title
+                // match among the newest matches is among the newest title
+                // matches, so the second one finds every title match the
+                // first one holds.
+                let words = words
                     .iter()
-                    .map(|w| format!("\"{w}\"*"))
+                    .map(|w| {
+                        if prefix(w) {
+                            format!("\"{w}\"*")
+                        } else {
+                            format!("\"{w}\"")
+                        }
+                    })
                     .collect::<Vec<_>>()
-                    .join(" "),
-            ),
+                    .join(" ");
+                let ws = format!("workspace:\"{}\"", workspace.replace('"', "\"\""));
+                (
+                    format!(
+                        "SELECT d.* FROM
+                           (SELECT rowid AS id FROM decisions_fts WHERE decisions_fts MATCH $1
+                            ORDER BY rowid DESC LIMIT {SEARCH_WINDOW}) f
+                         JOIN decisions d ON d.id = f.id
+                         LEFT JOIN
+                           (SELECT rowid AS id FROM decisions_fts WHERE decisions_fts MATCH $5
+                            ORDER BY rowid DESC LIMIT {SEARCH_WINDOW}) t ON t.id = f.id
+                         WHERE d.workspace = $2
+                         ORDER BY t.id IS NULL, d.id DESC LIMIT $3 OFFSET $4"
+                    ),
+                    (
+                        format!("{ws} AND {{title rationale category}}:({words})"),
+                        Some(format!("{ws} AND {{title}}:({words})")),
+                    ),
+                )
+            }
             super::Backend::Postgres => (
                 // The document is the expression of the `decisions_search`
                 // index (migration 0002), word for word: matches come from
                 // that index, with no second scan of the workspace's
                 // decisions to join them back (EXPLAIN showed one before).
-                "SELECT d.* FROM decisions d, to_tsquery('english', $1) q
-                 WHERE d.workspace = $2
-                   AND (setweight(to_tsvector('english', title), 'A') ||
-                        setweight(to_tsvector('english', category), 'B') ||
-                        setweight(to_tsvector('english', rationale), 'C')) @@ q
-                 ORDER BY ts_rank(setweight(to_tsvector('english', title), 'A') ||
-                                  setweight(to_tsvector('english', category), 'B') ||
-                                  setweight(to_tsvector('english', rationale), 'C'), q) DESC,
-                          d.id DESC
-                 LIMIT $3 OFFSET $4",
-                words
-                    .iter()
-                    .map(|w| format!("{w}:*"))
-                    .collect::<Vec<_>>()
-                    .join(" & "),
+                // Only the newest matches are ranked.
+                format!(
+                    "SELECT m.* FROM (
+                       SELECT d.* FROM decisions d
+                       WHERE d.workspace = $2
+                         AND (setweight(to_tsvector('english', title), 'A') ||
+                              setweight(to_tsvector('english', category), 'B') ||
+                              setweight(to_tsvector('english', rationale), 'C'))
+                             @@ to_tsquery('english', $1)
+                       ORDER BY d.id DESC LIMIT {SEARCH_WINDOW}) m
+                     ORDER BY ts_rank(setweight(to_tsvector('english', m.title), 'A') ||
+                                      setweight(to_tsvector('english', m.category), 'B') ||
+                                      setweight(to_tsvector('english', m.rationale), 'C'),
+                                      to_tsquery('english', $1)) DESC,
+                              m.id DESC
+                     LIMIT $3 OFFSET $4"
+                ),
+                (
+                    words
+                        .iter()
+                        .map(|w| {
+                            if prefix(w) {
+                                format!("{w}:*")
+                            } else {
+                                w.clone()
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" & "),
+                    None,
+                ),
             ),
         };
-        sqlx::query_as::<_, DecisionRow>(sql)
+        let (query, title_query) = query;
+        let mut q = sqlx::query_as::<_, DecisionRow>(&sql)
             .bind(query)
             .bind(workspace)
             .bind(limit)
-            .bind(offset)
-            .fetch_all(&self.pool)
-            .await
-            .context("searching decisions")
+            .bind(offset);
+        if let Some(title_query) = title_query {
+            q = q.bind(title_query);
+        }
+        q.fetch_all(&self.pool).await.context("searching decisions")
     }
 
     pub async fn audit_trail(
