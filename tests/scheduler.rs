@@ -414,3 +414,45 @@ async fn a_batch_that_outlasts_its_lease_renews_it_so_no_other_instance_resends(
     );
     assert!(b.is_empty(), "the other instance re-sent nothing: {b:?}");
 }
+
+#[tokio::test]
+async fn a_reminder_lists_a_long_backlog_overdue_first_and_counts_the_rest() {
+    let h = harness("2026-11-20T00:00:00Z", Duration::hours(1)).await;
+    let t = "2026-11-20T00:00:00Z";
+    h.cmd(
+        t,
+        r#"/meeting add title:"Exec team" when:"weekly on tuesday at 12:00" tz:UTC remind:1h attendees:cto"#,
+    )
+    .await;
+    // 40 undated items, more than the reminder reads, then one overdue and
+    // one that another attendee does not own (never listed).
+    for i in 0..40 {
+        h.cmd(t, &format!(r#"/action add task:"Task {i}" owner:cto"#))
+            .await;
+    }
+    h.cmd(
+        t,
+        r#"/action add task:"Rotate keys" owner:cto due:2026-11-21 priority:low"#,
+    )
+    .await;
+    h.cmd(
+        t,
+        r#"/action add task:"Board deck" owner:ceo due:2026-11-21"#,
+    )
+    .await;
+    h.tick("2026-11-24T11:00:00Z").await;
+    let texts = h.chat.texts();
+    let reminder = texts
+        .iter()
+        .find(|t| t.contains("Reminder: Exec team"))
+        .expect("the reminder was posted");
+    assert!(
+        reminder.contains("Open action items:\n    - OVERDUE #41 Rotate keys (cto, due 2026-11-21)\n    - #1 Task 0 (cto)\n"),
+        "the overdue item leads, though it is the newest: {reminder}"
+    );
+    assert!(!reminder.contains("Board deck"), "{reminder}");
+    assert!(
+        reminder.contains("+33 more"),
+        "41 open items, 8 shown: {reminder}"
+    );
+}

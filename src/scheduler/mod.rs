@@ -855,13 +855,19 @@ impl<C: Chat> Inner<C> {
             .collect();
         let owners: Vec<String> = series.attendees.iter().map(str::to_string).collect();
         let today = series.local(occurrence).date_naive().to_string();
-        let (actions, more_actions) = reminder_items(
-            self.store
-                .open_actions_for_meeting(&d.workspace, &owners, series_id)
-                .await?,
-            &today,
-            REMINDER_ITEMS,
-        );
+        // A few more than are shown, so that duplicates dropped from them
+        // still leave a full list.
+        let (rows, total) = self
+            .store
+            .open_actions_for_meeting(
+                &d.workspace,
+                &owners,
+                series_id,
+                &today,
+                (REMINDER_ITEMS * 4) as i64,
+            )
+            .await?;
+        let (actions, more_actions) = reminder_items(rows, total, &today, REMINDER_ITEMS);
         let mention: Vec<String> = series
             .attendees
             .iter()
@@ -956,14 +962,19 @@ const REMINDER_ITEMS: usize = 8;
 /// how many were left out.
 fn reminder_items(
     rows: Vec<crate::store::ActionRow>,
+    total: i64,
     today: &str,
     max: usize,
 ) -> (Vec<String>, usize) {
+    let fetched = rows.len();
     let mut seen = std::collections::HashSet::new();
     let mut rows: Vec<_> = rows
         .into_iter()
         .filter(|a| seen.insert((a.owner.clone(), a.task.to_lowercase())))
         .collect();
+    // Items beyond those read: counted, not shown (duplicates among them
+    // cannot be told apart without reading them).
+    let unread = usize::try_from(total).unwrap_or(0).saturating_sub(fetched);
     let rank = |p: &str| match p {
         "high" => 0,
         "medium" => 1,
@@ -980,7 +991,7 @@ fn reminder_items(
             .then(rank(&a.priority).cmp(&rank(&b.priority)))
             .then(a.id.cmp(&b.id))
     });
-    let more = rows.len().saturating_sub(max);
+    let more = rows.len().saturating_sub(max).saturating_add(unread);
     let lines = rows
         .into_iter()
         .take(max)

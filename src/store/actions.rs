@@ -195,25 +195,64 @@ impl Store {
         Ok(row.try_get::<i64, _>(0)?)
     }
 
-    /// Open items owned by any of `owners` or tied to meeting series `series_id`.
+    /// Open items owned by any of `owners` or tied to meeting series
+    /// `series_id`: the first `limit` of them, overdue (due before `today`)
+    /// first, then by due date, priority and id, and how many there are in
+    /// all. Sorted and cut by the database, so a reminder costs the same
+    /// whatever the size of the attendees' backlog.
     pub async fn open_actions_for_meeting(
         &self,
         workspace: &str,
         owners: &[String],
         series_id: i64,
-    ) -> anyhow::Result<Vec<ActionRow>> {
-        let all = sqlx::query_as::<_, ActionRow>(
-            "SELECT * FROM actions WHERE workspace = $1 AND status IN ('open', 'reopened')
-             ORDER BY CASE priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, due_date IS NULL, due_date, id",
-        )
-        .bind(workspace)
-        .fetch_all(&self.pool)
-        .await
-        .context("reading open action items for a meeting")?;
-        Ok(all
-            .into_iter()
-            .filter(|a| a.meeting_id == Some(series_id) || owners.contains(&a.owner))
-            .collect())
+        today: &str,
+        limit: i64,
+    ) -> anyhow::Result<(Vec<ActionRow>, i64)> {
+        // Attendee lists are short; the cap keeps the statement bounded all the same.
+        let owners = &owners[..owners.len().min(200)];
+        let placeholders: Vec<String> = (0..owners.len()).map(|i| format!("${}", i + 4)).collect();
+        let who = if owners.is_empty() {
+            "meeting_id = $2".to_string()
+        } else {
+            format!(
+                "(meeting_id = $2 OR owner IN ({}))",
+                placeholders.join(", ")
+            )
+        };
+        // `$3` (today) orders the rows; the filter names it too, so that
+        // the count binds the same parameters and PostgreSQL knows its type.
+        let filter = format!(
+            "workspace = $1 AND status IN ('open', 'reopened') AND {who} AND CAST($3 AS TEXT) IS NOT NULL"
+        );
+        let rows_sql = format!(
+            "SELECT * FROM actions WHERE {filter}
+             ORDER BY (due_date IS NULL OR due_date >= $3), due_date IS NULL, due_date,
+                      CASE priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, id
+             LIMIT {limit}"
+        );
+        let count_sql = format!("SELECT COUNT(*) FROM actions WHERE {filter}");
+        let mut rows = sqlx::query_as::<_, ActionRow>(&rows_sql)
+            .bind(workspace)
+            .bind(series_id)
+            .bind(today);
+        let mut count = sqlx::query(&count_sql)
+            .bind(workspace)
+            .bind(series_id)
+            .bind(today);
+        for o in owners {
+            rows = rows.bind(o);
+            count = count.bind(o);
+        }
+        let rows = rows
+            .fetch_all(&self.pool)
+            .await
+            .context("reading open action items for a meeting")?;
+        let total: i64 = count
+            .fetch_one(&self.pool)
+            .await
+            .context("counting open action items for a meeting")?
+            .try_get(0)?;
+        Ok((rows, total))
     }
 
     /// Open items due on or before `date` (YYYY-MM-DD), across workspaces.
