@@ -20,6 +20,7 @@ mod leases;
 pub mod lock;
 mod meetings;
 mod metrics;
+pub mod transfer;
 mod workspaces;
 pub use decisions::Settled;
 pub use escalations::EscalationLock;
