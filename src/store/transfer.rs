@@ -422,9 +422,10 @@ impl Store {
                     cur.insert(&mut tx, values).await?;
                 }
                 Item::TableEnd { count } => {
-                    let Some(cur) = current.take() else {
+                    let Some(mut cur) = current.take() else {
                         return Err(Refused("a table's end outside a table".into()).into());
                     };
+                    cur.flush(&mut tx).await?;
                     if cur.count != count {
                         return Err(Refused(format!(
                             "table {} says it has {count} rows but holds {}",
@@ -468,7 +469,11 @@ impl Store {
 struct Current {
     table: String,
     columns: Vec<Column>,
+    /// `INSERT INTO t (columns) VALUES `, followed by one group a row.
     insert: String,
+    /// Rows read and checked, not yet written (at most `batch`).
+    pending: Vec<Vec<Value>>,
+    batch: usize,
     /// Positions of the self-referencing columns (imported as NULL first),
     /// and of `id`.
     deferred: Vec<usize>,
@@ -515,14 +520,11 @@ impl Current {
             "{} refers to itself but has no id",
             table.name
         );
-        let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
         Ok(Current {
-            insert: format!(
-                "INSERT INTO {} ({}) VALUES ({})",
-                table.name,
-                names.join(", "),
-                placeholders.join(", ")
-            ),
+            insert: format!("INSERT INTO {} ({}) VALUES ", table.name, names.join(", ")),
+            pending: Vec::new(),
+            // Well under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+            batch: (MAX_PARAMETERS / names.len().max(1)).clamp(1, MAX_BATCH),
             table: table.name.clone(),
             columns,
             deferred,
@@ -540,7 +542,7 @@ impl Current {
         if values.len() != self.columns.len() {
             return Err(Refused(format!(
                 "row {} of {} has {} values for {} columns",
-                self.count + 1,
+                self.count + self.pending.len() as u64 + 1,
                 self.table,
                 values.len(),
                 self.columns.len()
@@ -561,15 +563,49 @@ impl Current {
                 self.later.push((id, held));
             }
         }
-        let mut query = sqlx::query(&self.insert);
-        for (value, column) in values.into_iter().zip(&self.columns) {
-            query = bind(query, value, column, &self.table)?;
+        let row = values
+            .into_iter()
+            .zip(&self.columns)
+            .map(|(value, column)| typed(value, column, &self.table))
+            .collect::<Result<Vec<_>, Refused>>()?;
+        self.pending.push(row);
+        if self.pending.len() >= self.batch {
+            self.flush(conn).await?;
         }
-        query
-            .execute(&mut *conn)
-            .await
-            .with_context(|| format!("importing row {} of {}", self.count + 1, self.table))?;
-        self.count += 1;
+        Ok(())
+    }
+
+    /// Write the pending rows in one statement.
+    async fn flush(&mut self, conn: &mut sqlx::AnyConnection) -> anyhow::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let width = self.columns.len();
+        let mut sql = self.insert.clone();
+        for r in 0..self.pending.len() {
+            let group: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
+            if r > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            sql.push_str(&group.join(", "));
+            sql.push(')');
+        }
+        let rows = std::mem::take(&mut self.pending);
+        let n = rows.len() as u64;
+        let mut query = sqlx::query(&sql);
+        for value in rows.into_iter().flatten() {
+            query = value.bind(query);
+        }
+        query.execute(&mut *conn).await.with_context(|| {
+            format!(
+                "importing rows {} to {} of {}",
+                self.count + 1,
+                self.count + n,
+                self.table
+            )
+        })?;
+        self.count += n;
         Ok(())
     }
 
@@ -590,7 +626,7 @@ impl Current {
         for (id, values) in &self.later {
             let mut query = sqlx::query(&sql);
             for (value, &i) in values.iter().zip(&self.deferred) {
-                query = bind(query, value.clone(), &self.columns[i], &self.table)?;
+                query = typed(value.clone(), &self.columns[i], &self.table)?.bind(query);
             }
             query
                 .bind(*id)
@@ -604,14 +640,31 @@ impl Current {
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-/// Bind a JSON value to a column of its kind; anything else is refused.
-fn bind<'q>(
-    query: AnyQuery<'q>,
-    value: serde_json::Value,
-    column: &Column,
-    table: &str,
-) -> anyhow::Result<AnyQuery<'q>> {
-    use serde_json::Value;
+/// Most rows written by one statement.
+const MAX_BATCH: usize = 200;
+/// Most parameters bound to one statement.
+const MAX_PARAMETERS: usize = 10_000;
+
+/// A value checked against its column's kind.
+enum Value {
+    Int(Option<i64>),
+    Real(Option<f64>),
+    Text(Option<String>),
+}
+
+impl Value {
+    fn bind(self, query: AnyQuery<'_>) -> AnyQuery<'_> {
+        match self {
+            Value::Int(v) => query.bind(v),
+            Value::Real(v) => query.bind(v),
+            Value::Text(v) => query.bind(v),
+        }
+    }
+}
+
+/// A JSON value as a value of its column's kind; anything else is refused.
+fn typed(value: serde_json::Value, column: &Column, table: &str) -> Result<Value, Refused> {
+    use serde_json::Value as Json;
     let wrong = |what: &str| {
         Refused(format!(
             "{table}.{} holds {what} where {} was expected",
@@ -624,17 +677,19 @@ fn bind<'q>(
         ))
     };
     Ok(match (column.kind, value) {
-        (Kind::Int, Value::Null) => query.bind(None::<i64>),
-        (Kind::Real, Value::Null) => query.bind(None::<f64>),
-        (Kind::Text, Value::Null) => query.bind(None::<String>),
-        (Kind::Int, Value::Number(n)) => {
-            query.bind(n.as_i64().ok_or_else(|| wrong("a number out of range"))?)
+        (Kind::Int, Json::Null) => Value::Int(None),
+        (Kind::Real, Json::Null) => Value::Real(None),
+        (Kind::Text, Json::Null) => Value::Text(None),
+        (Kind::Int, Json::Number(n)) => Value::Int(Some(
+            n.as_i64().ok_or_else(|| wrong("a number out of range"))?,
+        )),
+        (Kind::Real, Json::Number(n)) => {
+            Value::Real(Some(n.as_f64().ok_or_else(|| wrong("a number"))?))
         }
-        (Kind::Real, Value::Number(n)) => query.bind(n.as_f64().ok_or_else(|| wrong("a number"))?),
-        (Kind::Text, Value::String(s)) => query.bind(s),
-        (_, Value::String(_)) => return Err(wrong("text").into()),
-        (_, Value::Number(_)) => return Err(wrong("a number").into()),
-        (_, _) => return Err(wrong("a list or an object").into()),
+        (Kind::Text, Json::String(s)) => Value::Text(Some(s)),
+        (_, Json::String(_)) => return Err(wrong("text")),
+        (_, Json::Number(_)) => return Err(wrong("a number")),
+        (_, _) => return Err(wrong("a list or an object")),
     })
 }
 
