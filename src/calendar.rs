@@ -190,15 +190,20 @@ pub fn note(p: &Placed, holidays: &Holidays) -> Option<String> {
     }
 }
 
-/// What is said of an occurrence moved with `/meeting move`.
-fn moved_note(p: &Placed, to: &DateTime<Tz>) -> String {
-    format!(
+/// What is said of an occurrence moved with `/meeting move`, and of the day
+/// it was moved to when that is a weekend or holiday.
+fn moved_note(p: &Placed, to: &DateTime<Tz>, holidays: &Holidays) -> String {
+    let mut note = format!(
         "Moved from {} {} to {} {} with /meeting move",
         day(&p.at),
         p.at.format("%H:%M"),
         day(to),
         to.format("%H:%M")
-    )
+    );
+    if let Some(f) = holidays.flag(to.date_naive()) {
+        note.push_str(&format!("\nHeads-up: {} {f}", day(to)));
+    }
+    note
 }
 
 fn series_events(
@@ -302,7 +307,7 @@ fn series_events(
                 let mut start = p.at;
                 if let Some(to) = moved.get(&p.at.timestamp()) {
                     start = s.local(*to);
-                    text = format!("{}\n{text}", moved_note(p, &start));
+                    text = format!("{}\n{text}", moved_note(p, &start, holidays));
                 }
                 let mut e = base_event(item, &uid, &text, now);
                 e.starts(at_tz(&start));
@@ -348,7 +353,7 @@ fn series_events(
         }
         if let Some(to) = moved.get(&p.at.timestamp()) {
             let start = s.local(*to);
-            let n = moved_note(p, &start);
+            let n = moved_note(p, &start, holidays);
             let mut e = base_event(item, &uid, &format!("{n}\n{description}"), now);
             e.starts(at_tz(&start));
             e.recurrence_id(DatePerhapsTime::DateTime(at_tz(&p.slot())));

@@ -83,6 +83,13 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
+    /// Load a file written by `quorum export all` into the configured
+    /// database, which must be new and empty (e.g. to move from SQLite to
+    /// PostgreSQL). All or nothing.
+    Import {
+        /// The export file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -99,6 +106,15 @@ enum DiscordCmd {
 
 #[derive(Subcommand)]
 enum ExportCmd {
+    /// Everything, every workspace, with ids and history (for `quorum import`).
+    All {
+        /// json (the only format of a whole installation).
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Write to this new file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// The decision log (oldest first).
     Decisions {
         /// md, csv or json.
@@ -251,6 +267,10 @@ fn main() -> ExitCode {
         Some(Cmd::Console { user, exit_on_eof }) => run_console(cli.config, user, exit_on_eof),
         Some(Cmd::Run) => run_service(cli.config),
         Some(Cmd::Discord { command }) => discord(cli.config, command),
+        Some(Cmd::Export {
+            what: ExportCmd::All { format, out },
+        }) => export_all(cli.config, &format, out.as_deref()),
+        Some(Cmd::Import { file }) => import(cli.config, &file),
         Some(Cmd::Export { what }) => with_store(cli.config, |config, store| {
             Box::pin(export(config, store, what))
         }),
@@ -422,6 +442,11 @@ async fn export(
                 .export_minutes(config, &workspace, series, &format, chrono::Utc::now())
                 .await?;
             return write_out(out.as_ref(), &text);
+        }
+        ExportCmd::All { .. } => {
+            return Err(quorum::error::Error::user(
+                "quorum export all is handled on its own",
+            ));
         }
     };
     let format: quorum::service::decisions::ExportFormat = format
@@ -980,5 +1005,133 @@ fn restore(config: Option<PathBuf>, file: &std::path::Path, force: bool) -> Exit
             let _ = std::fs::remove_file(&staged);
             fail(1, format!("{e:#}"))
         }
+    }
+}
+
+/// The one line of an export or import that failed: a refusal (exit 2) or a
+/// fault (exit 1).
+fn transfer_failed(e: &anyhow::Error) -> ExitCode {
+    match e.downcast_ref::<quorum::store::transfer::Refused>() {
+        Some(r) => fail(2, r),
+        None => fail(1, format!("{e:#}")),
+    }
+}
+
+/// `quorum export all`: every table of the configured database, streamed to
+/// a new file (written beside it, then renamed) or to standard output.
+fn export_all(config: Option<PathBuf>, format: &str, out: Option<&std::path::Path>) -> ExitCode {
+    if format != "json" {
+        return fail(
+            2,
+            format!("--format: `{format}` is not a format of quorum export all; use json"),
+        );
+    }
+    let config = match Config::load(config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(2, e),
+    };
+    if let Some(out) = out {
+        if out.exists() {
+            return fail(
+                2,
+                format!("{} exists; choose a new file for the export", out.display()),
+            );
+        }
+    }
+    let runtime = match current_thread() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let staged = out.map(|o| {
+        let mut p = o.to_path_buf().into_os_string();
+        p.push(".partial");
+        PathBuf::from(p)
+    });
+    let result = runtime.block_on(async {
+        use anyhow::Context as _;
+        let store = quorum::store::Store::connect(&config.database_url).await?;
+        let summary = match &staged {
+            Some(path) => {
+                let file = std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?;
+                let mut writer = std::io::BufWriter::new(file);
+                let summary = store.export_all(&mut writer, chrono::Utc::now()).await?;
+                writer
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .and_then(|f| f.sync_all())
+                    .with_context(|| format!("writing {}", path.display()))?;
+                summary
+            }
+            None => {
+                let mut writer = std::io::BufWriter::new(std::io::stdout());
+                store.export_all(&mut writer, chrono::Utc::now()).await?
+            }
+        };
+        store.close().await;
+        if let (Some(staged), Some(out)) = (&staged, out) {
+            std::fs::rename(staged, out)
+                .with_context(|| format!("moving the export to {}", out.display()))?;
+        }
+        anyhow::Ok(summary)
+    });
+    match (result, out) {
+        (Ok(summary), Some(out)) => {
+            println!(
+                "exported {} rows of {} tables to {}",
+                summary.rows(),
+                summary.tables.len(),
+                out.display()
+            );
+            ExitCode::SUCCESS
+        }
+        (Ok(_), None) => ExitCode::SUCCESS,
+        (Err(e), _) => {
+            if let Some(staged) = &staged {
+                let _ = std::fs::remove_file(staged);
+            }
+            transfer_failed(&e)
+        }
+    }
+}
+
+/// `quorum import FILE`: load an export into the configured database, which
+/// must hold no data (a SQLite file is created if missing). Refused while an
+/// instance uses the SQLite file.
+fn import(config: Option<PathBuf>, file: &std::path::Path) -> ExitCode {
+    let config = match Config::load(config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(2, e),
+    };
+    let input = match std::fs::File::open(file) {
+        Ok(f) => f,
+        Err(e) => return fail(2, format!("cannot read {}: {e}", file.display())),
+    };
+    let _lock = match quorum::store::lock::acquire(&config.database_url, "quorum import") {
+        Ok(l) => l,
+        Err(e) => return fail(1, e),
+    };
+    let runtime = match current_thread() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let result = runtime.block_on(async {
+        let store = quorum::store::Store::connect(&config.database_url).await?;
+        let summary = store.import_all(Box::new(input)).await;
+        store.close().await;
+        summary
+    });
+    match result {
+        Ok(summary) => {
+            println!(
+                "imported {} rows of {} tables from {} into {}",
+                summary.rows(),
+                summary.tables.len(),
+                file.display(),
+                quorum::store::redact(&config.database_url)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => transfer_failed(&e),
     }
 }

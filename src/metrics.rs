@@ -59,6 +59,11 @@ struct EscalationLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolName {
+    pool: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolState {
     state: &'static str,
 }
@@ -76,6 +81,8 @@ struct Metrics {
     pool: Family<PoolState, Gauge>,
     pool_max: Gauge,
     pool_waits: Counter,
+    pool_size: Gauge,
+    pool_acquire_waits: Family<PoolName, Counter>,
 }
 
 /// Buckets from 1 ms to about 16 s.
@@ -154,6 +161,21 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Commands that found no database connection free within the acquire timeout (2 s)",
         pool_waits.clone(),
     );
+    let pool_size = Gauge::default();
+    registry.register(
+        "db_pool_size",
+        "Database connections open (in use and idle)",
+        pool_size.clone(),
+    );
+    let pool_acquire_waits = Family::<PoolName, Counter>::default();
+    registry.register(
+        "db_pool_waits",
+        "Acquires that found no database connection free and waited for one, by pool (`main`: reads, and every query on PostgreSQL; `sqlite_writer`: SQLite's one write connection)",
+        pool_acquire_waits.clone(),
+    );
+    for pool in ["main", "sqlite_writer"] {
+        let _ = pool_acquire_waits.get_or_create(&PoolName { pool });
+    }
     Metrics {
         registry,
         deliveries,
@@ -167,6 +189,8 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         pool,
         pool_max,
         pool_waits,
+        pool_size,
+        pool_acquire_waits,
     }
 });
 
@@ -237,6 +261,14 @@ pub fn pool_wait() {
     METRICS.pool_waits.inc();
 }
 
+/// An acquire on `pool` found no connection free and waits for one.
+pub fn pool_waited(pool: &'static str) {
+    METRICS
+        .pool_acquire_waits
+        .get_or_create(&PoolName { pool })
+        .inc();
+}
+
 /// The metrics as Prometheus text, after reading what the database knows.
 /// A database that does not answer leaves those gauges at their last values
 /// (readiness reports the fault).
@@ -250,6 +282,7 @@ pub async fn render(store: &Store, now: chrono::DateTime<chrono::Utc>) -> String
         .get_or_create(&PoolState { state: "idle" })
         .set(i64::from(idle));
     m.pool_max.set(i64::from(max));
+    m.pool_size.set(i64::from(size));
     let read = async {
         let lag = store.lag(now.timestamp()).await?;
         let escalations = store.escalation_counts().await?;

@@ -447,6 +447,89 @@ async fn weekend_and_holiday_occurrences_are_flagged_and_warned_once_a_week_ahea
     );
 }
 
+#[tokio::test]
+async fn an_occurrence_moved_onto_a_weekend_is_warned_once_and_its_override_gets_a_new_sequence() {
+    let h = harness_with(STARTED, org_config()).await;
+    let base = serve(&h).await;
+    let now = "2026-11-28T09:00:00Z";
+    // Wednesdays at 10:00 in Madrid; the next is Wednesday 2 December.
+    h.cmd(now, r#"/meeting add title:"Ops review" when:"weekly on wednesday at 10:00" tz:Europe/Madrid channel:exec"#).await;
+    let token = token_of(&links(&h.cmd(now, "/meeting calendar").await)["every series"]);
+    let feed = || {
+        let url = format!("{base}/calendar/{token}.ics");
+        async move { events(&get(&url).await.2) }
+    };
+    let override_of = |events: &[String]| {
+        events
+            .iter()
+            .find(|e| {
+                prop(e, "RECURRENCE-ID") == ["RECURRENCE-ID;TZID=Europe/Madrid:20261202T100000"]
+            })
+            .cloned()
+    };
+    let before = feed().await;
+    assert_eq!(prop(&before[0], "SEQUENCE"), ["SEQUENCE:0"]);
+    assert!(override_of(&before).is_none());
+
+    // Moved onto Saturday 5 December: an override with a new SEQUENCE,
+    // saying the day is a weekend.
+    let moved = h.cmd(now, "/meeting move id:1 date:2026-12-05").await;
+    assert!(moved.contains("Sat 5 Dec 2026 10:00"), "{moved}");
+    let after = feed().await;
+    let o = override_of(&after).expect("the move is an override");
+    assert_eq!(
+        prop(&o, "DTSTART"),
+        ["DTSTART;TZID=Europe/Madrid:20261205T100000"]
+    );
+    assert_eq!(prop(&o, "SEQUENCE"), ["SEQUENCE:1"], "{o}");
+    assert!(
+        o.contains("Heads-up: Sat 5 Dec 2026 falls on a Saturday"),
+        "{o}"
+    );
+
+    // The heads-up goes out once, through the queue: not again on later
+    // ticks, nor after a restart.
+    let warned = |h: &Harness| {
+        h.chat
+            .texts()
+            .into_iter()
+            .filter(|t| t.contains("Heads-up"))
+            .collect::<Vec<_>>()
+    };
+    h.tick("2026-11-28T09:10:00Z").await;
+    h.tick("2026-11-28T09:20:00Z").await;
+    h.tick("2026-11-29T09:00:00Z").await;
+    let sent = warned(&h);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].starts_with("[#exec] Heads-up: Ops review (series 1) on Sat 5 Dec 2026 10:00 CET falls on a Saturday"),
+        "{sent:?}"
+    );
+    assert!(
+        sent[0].contains("moved there from Wed 2 Dec 2026 10:00 CET with /meeting move"),
+        "{sent:?}"
+    );
+    let url = h.url.clone();
+    let h = support::core::reopen(h.dir, url, "2026-11-29T10:00:00Z", org_config()).await;
+    h.tick("2026-11-29T10:00:00Z").await;
+    h.tick("2026-11-30T10:00:00Z").await;
+    assert!(warned(&h).is_empty(), "{:?}", warned(&h));
+
+    // Moved again, to a working day: the same override, the next SEQUENCE,
+    // no heads-up in its description.
+    let base = serve(&h).await;
+    h.cmd("2026-11-30T10:00:00Z", "/meeting move id:1 date:2026-12-08")
+        .await;
+    let again = events(&get(&format!("{base}/calendar/{token}.ics")).await.2);
+    let o = override_of(&again).expect("still an override of the slot");
+    assert_eq!(
+        prop(&o, "DTSTART"),
+        ["DTSTART;TZID=Europe/Madrid:20261208T100000"]
+    );
+    assert_eq!(prop(&o, "SEQUENCE"), ["SEQUENCE:2"], "{o}");
+    assert!(!o.contains("Heads-up"), "{o}");
+}
+
 fn rfc(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
@@ -603,6 +686,29 @@ async fn every_occurrence_in_two_years_matches_schedule_preview() {
             .await;
         assert!(!r.is_error, "{}", r.text);
     }
+    // Move the next Madrid Sunday (after the skipped one) to the Saturday
+    // before it, and the next "Shifted back" two days later: overrides with
+    // RECURRENCE-ID that Python must apply.
+    let series_now = h
+        .app
+        .meetings
+        .list(&support::core::actor(ws, "cto"))
+        .await
+        .unwrap();
+    for (title, days) in [("Madrid gap and overlap", -1), ("Shifted back", 2)] {
+        let s = series_now.iter().find(|s| s.row.title == title).unwrap();
+        let next = s.local(s.row.next_at.unwrap());
+        let date = next.date_naive() + Duration::days(days);
+        let r = h
+            .reply(
+                ws,
+                "cto",
+                &at,
+                &format!("/meeting move id:{} date:{date} time:12:00", s.row.id),
+            )
+            .await;
+        assert!(!r.is_error, "{title}: {}", r.text);
+    }
     let r = h.reply(ws, "cto", &at, "/meeting calendar").await;
     assert!(!r.is_error, "{}", r.text);
     let token = token_of(&links(&r.text)["every series"]);
@@ -628,13 +734,16 @@ async fn every_occurrence_in_two_years_matches_schedule_preview() {
         } else {
             until
         };
-        let skips: Vec<String> = h
-            .app
-            .store
-            .overrides(s.row.id, 0)
-            .await
-            .unwrap()
+        let overrides = h.app.store.overrides(s.row.id, 0).await.unwrap();
+        // Skipped and moved-away slots are gone; moved occurrences are where
+        // they were moved to.
+        let skips: Vec<String> = overrides
             .away
+            .into_iter()
+            .map(|(t, _)| rfc(DateTime::from_timestamp(t, 0).unwrap()))
+            .collect();
+        let moved_in: Vec<String> = overrides
+            .moved_in
             .into_iter()
             .map(|(t, _)| rfc(DateTime::from_timestamp(t, 0).unwrap()))
             .collect();
@@ -652,6 +761,7 @@ async fn every_occurrence_in_two_years_matches_schedule_preview() {
                 )
             })
             .filter(|t| !skips.contains(t))
+            .chain(moved_in.iter().cloned())
             .collect();
         // A shift moves an occurrence by up to two weeks, across the
         // horizon too: compare up to two weeks before it.
@@ -680,6 +790,10 @@ async fn every_occurrence_in_two_years_matches_schedule_preview() {
         }
         // Occurrences on weekends and holidays say so in their description.
         for (t, description) in got.get(&s.row.title).unwrap() {
+            if moved_in.contains(t) {
+                assert!(description.starts_with("Moved from"), "{description}");
+                continue;
+            }
             let date = DateTime::parse_from_rfc3339(t)
                 .unwrap()
                 .with_timezone(&s.zone.tz())
@@ -693,7 +807,17 @@ async fn every_occurrence_in_two_years_matches_schedule_preview() {
             );
         }
     }
-    assert_eq!(skips_seen(&h).await, 2);
+    // Two skips, two slots moved away.
+    assert_eq!(skips_seen(&h).await, 4);
+    for title in ["Madrid gap and overlap", "Shifted back"] {
+        assert!(
+            got[title]
+                .iter()
+                .any(|(_, d)| d.ends_with("with /meeting move")),
+            "{title}: {:?}",
+            got[title]
+        );
+    }
     assert!(compared > 500, "compared {compared} occurrences");
 }
 

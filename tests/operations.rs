@@ -262,6 +262,16 @@ async fn metrics_and_logs(dir: tempfile::TempDir, url: &str, pool_max: f64) {
     assert_eq!(get("quorum_db_pool_max_connections"), pool_max);
     assert!(get(r#"quorum_db_pool_connections{state="idle"}"#) >= 0.0);
     assert!(get(r#"quorum_db_pool_connections{state="in_use"}"#) >= 0.0);
+    let size = get("quorum_db_pool_size");
+    assert!((1.0..=pool_max).contains(&size), "{text}");
+    assert_eq!(
+        size,
+        get(r#"quorum_db_pool_connections{state="in_use"}"#)
+            + get(r#"quorum_db_pool_connections{state="idle"}"#)
+    );
+    // Every acquire that waited is counted (src/store/pool.rs makes one wait).
+    assert!(get(r#"quorum_db_pool_waits_total{pool="main"}"#) >= 0.0);
+    assert!(get(r#"quorum_db_pool_waits_total{pool="sqlite_writer"}"#) >= 0.0);
     let escalations: f64 = m
         .iter()
         .filter(|(k, _)| k.starts_with("quorum_escalations{level="))

@@ -161,6 +161,30 @@ impl Series {
 /// Occurrences in a week from which a series counts as meeting daily.
 const DAILY_OR_MORE: usize = 7;
 
+/// The heads-up a week before an occurrence moved with `/meeting move` from
+/// `from` onto a weekend or holiday.
+pub fn moved_heads_up(s: &Series, p: &Placed, from: &DateTime<Tz>, holidays: &Holidays) -> Notice {
+    let human = crate::domain::zone::human;
+    Notice::new(
+        Kind::Note,
+        format!(
+            "Heads-up: {} (series {}) on {} {}",
+            s.row.title,
+            s.row.id,
+            human(&p.at),
+            holidays
+                .flag(p.at.date_naive())
+                .map_or_else(String::new, |f| f.to_string())
+        ),
+    )
+    .time("When", &p.at)
+    .para(format!(
+        "It was moved there from {} with /meeting move; /meeting move id:{} moves it again.",
+        human(from),
+        s.row.id
+    ))
+}
+
 /// The heads-up notice a week before an occurrence on a weekend or holiday.
 pub fn heads_up(s: &Series, p: &Placed, holidays: &Holidays) -> Notice {
     let human = crate::domain::zone::human;
@@ -984,11 +1008,27 @@ impl Meetings {
                 .into_iter()
                 .filter(|p| p.original.is_some() || self.holidays.flag(p.at.date_naive()).is_some())
                 .collect();
-            if flagged.is_empty() {
-                continue;
-            }
             let overrides = self.store.overrides(s.row.id, ts(now)).await?;
-            for p in flagged {
+            // Moved with /meeting move onto a weekend or holiday: the same
+            // heads-up, saying where it was.
+            let moved: Vec<(Placed, DateTime<Tz>)> = overrides
+                .moved_in
+                .iter()
+                .filter(|(at, _)| *at <= until.timestamp() && !overrides.is_away(*at))
+                .map(|(at, from)| {
+                    let p = Placed {
+                        at: s.local(*at),
+                        original: None,
+                    };
+                    (p, s.local(*from))
+                })
+                .filter(|(p, _)| self.holidays.flag(p.at.date_naive()).is_some())
+                .collect();
+            let flagged = flagged
+                .into_iter()
+                .map(|p| (p, None))
+                .chain(moved.into_iter().map(|(p, from)| (p, Some(from))));
+            for (p, moved_from) in flagged {
                 let at = p.at.timestamp();
                 if overrides.is_away(at) {
                     continue;
@@ -997,7 +1037,11 @@ impl Meetings {
                 if self.store.has_delivery(&key).await? {
                     continue;
                 }
-                let body = heads_up(&s, &p, &self.holidays).to_json();
+                let body = match moved_from {
+                    Some(from) => moved_heads_up(&s, &p, &from, &self.holidays),
+                    None => heads_up(&s, &p, &self.holidays),
+                }
+                .to_json();
                 if self
                     .store
                     .enqueue_notice(&s.row.workspace, &s.row.channel, &key, &body, ts(now))

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyPool, Executor as _, Row};
+use sqlx::{Executor as _, Row};
 
 mod actions;
 mod backup;
@@ -20,6 +20,8 @@ mod leases;
 pub mod lock;
 mod meetings;
 mod metrics;
+mod pool;
+pub mod transfer;
 mod workspaces;
 pub use decisions::Settled;
 pub use escalations::EscalationLock;
@@ -29,10 +31,10 @@ pub use rows::*;
 
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: AnyPool,
+    pool: pool::Pool,
     /// Where write transactions run: on SQLite a pool of one connection (see
     /// [`Store::connect`]); on PostgreSQL the same pool as reads.
-    writes: AnyPool,
+    writes: pool::Pool,
     backend: Backend,
     /// How long a claimed delivery stays reserved for the instance that claimed it.
     lease_secs: i64,
@@ -398,16 +400,20 @@ impl Store {
         // SQLite: writes go through one connection of their own, so its page
         // cache stays warm (SQLite drops a connection's cache whenever another
         // connection wrote), and writers queue in-process for it.
+        let pool = pool::Pool::new(pool, "main");
         let writes = match backend {
-            Backend::Sqlite => pool_options(backend, &file, 1)
-                .connect(&url)
-                .await
-                .with_context(|| format!("opening database `{}`", redact(&url)))?,
+            Backend::Sqlite => pool::Pool::new(
+                pool_options(backend, &file, 1)
+                    .connect(&url)
+                    .await
+                    .with_context(|| format!("opening database `{}`", redact(&url)))?,
+                "sqlite_writer",
+            ),
             Backend::Postgres => pool.clone(),
         };
         match backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await,
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&*pool).await,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&*pool).await,
         }
         .context("applying database migrations")?;
         Ok(Store {
@@ -446,6 +452,11 @@ impl Store {
         let Some(writer) = &self.writer else {
             return Ok(None);
         };
+        // Another write holds the turn: this one waits for SQLite's one
+        // write connection.
+        if writer.available_permits() == 0 {
+            crate::metrics::pool_waited("sqlite_writer");
+        }
         let permit = tokio::time::timeout(WRITER_WAIT, writer.clone().acquire_owned())
             .await
             .map_err(|_| Unavailable("the database is busy with another write".into()))?
