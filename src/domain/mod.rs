@@ -9,6 +9,7 @@ pub mod meeting_minutes;
 pub mod notice;
 pub mod org;
 pub mod recurrence;
+pub mod risk;
 pub mod text;
 pub mod todo;
 pub mod workspace;

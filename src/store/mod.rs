@@ -20,11 +20,13 @@ mod leases;
 pub mod lock;
 mod meetings;
 mod metrics;
+mod risks;
 mod workspaces;
 pub use decisions::Settled;
 pub use escalations::EscalationLock;
 pub mod rows;
 pub use calendar::CalendarToken;
+pub use risks::RiskRow;
 pub use rows::*;
 
 #[derive(Clone, Debug)]
