@@ -105,6 +105,10 @@ pub struct Config {
     pub digest_day: chrono::Weekday,
     pub digest_at: chrono::NaiveTime,
     pub digest_channel: ChannelRef,
+    /// `[digest.monthly]`: the monthly update, when the section is present.
+    pub digest_monthly: Option<PeriodDigest>,
+    /// `[digest.quarterly]`: the quarterly update, when the section is present.
+    pub digest_quarterly: Option<PeriodDigest>,
     /// `[meetings] minutes = "always"`: post minutes even for a meeting
     /// with nothing recorded (the default, `"recorded"`, posts none then).
     pub minutes_always: bool,
@@ -183,6 +187,16 @@ impl Default for DiscordSettings {
     }
 }
 
+/// `[digest.monthly]` or `[digest.quarterly]`: posted on the first working
+/// day after the period (weekends and `[calendar] holidays` skipped) at
+/// `time` in the default zone, to `channel`.
+#[derive(Debug, Clone)]
+pub struct PeriodDigest {
+    pub at: chrono::NaiveTime,
+    /// Default: `[escalation] exec_team_channel`, else `[digest] channel`.
+    pub channel: ChannelRef,
+}
+
 /// The escalation policy is a domain value the services only read; the
 /// config builds and validates it at start.
 pub use crate::domain::escalation::EscalationPolicy;
@@ -225,6 +239,8 @@ impl Default for Config {
             digest_day: chrono::Weekday::Fri,
             digest_at: chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap_or_default(),
             digest_channel: ChannelRef::general(),
+            digest_monthly: None,
+            digest_quarterly: None,
             minutes_always: false,
             escalation: EscalationPolicy::default(),
             working_hours: BTreeMap::new(),
@@ -366,6 +382,15 @@ struct RawMeetings {
 #[serde(deny_unknown_fields)]
 struct RawDigest {
     day: Option<Spanned<String>>,
+    time: Option<Spanned<String>>,
+    channel: Option<Spanned<String>>,
+    monthly: Option<RawPeriodDigest>,
+    quarterly: Option<RawPeriodDigest>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPeriodDigest {
     time: Option<Spanned<String>>,
     channel: Option<Spanned<String>>,
 }
@@ -758,6 +783,29 @@ impl Config {
         }
         if let Some(n) = e.max_repeats {
             policy.max_repeats = n;
+        }
+        for (raw_period, name) in [
+            (&raw.digest.monthly, "monthly"),
+            (&raw.digest.quarterly, "quarterly"),
+        ] {
+            let Some(p) = raw_period else { continue };
+            let at = match &p.time {
+                Some(t) => parse_clock(t.get_ref())
+                    .map_err(|m| loc.at(Some(t.span()), format!("digest.{name}.time: {m}")))?,
+                None => chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
+            };
+            let channel = match &p.channel {
+                Some(c) => loc.parse(c, &format!("digest.{name}.channel"))?,
+                None => match &policy.exec_team_channel {
+                    Some(c) => c.parse().unwrap_or_else(|_| config.digest_channel.clone()),
+                    None => config.digest_channel.clone(),
+                },
+            };
+            let digest = Some(PeriodDigest { at, channel });
+            match name {
+                "monthly" => config.digest_monthly = digest,
+                _ => config.digest_quarterly = digest,
+            }
         }
         if let Some(f) = &e.follow_up {
             policy.follow_up = parse_duration(f.get_ref())

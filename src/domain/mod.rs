@@ -8,6 +8,7 @@ pub mod meeting;
 pub mod meeting_minutes;
 pub mod notice;
 pub mod org;
+pub mod period;
 pub mod recurrence;
 pub mod risk;
 pub mod text;

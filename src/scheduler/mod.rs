@@ -447,6 +447,13 @@ impl<C: Chat> Inner<C> {
             })
             .await
             .unwrap_or(0);
+        let me = self.clone();
+        report.chases += self
+            .step("monthly and quarterly updates", &mut report, async move {
+                crate::service::report::queue_period_updates(&me.store, &me.config, now).await
+            })
+            .await
+            .unwrap_or(0);
         self.dispatch(now, tally).await?;
         Ok(report)
     }

@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod decisions;
 pub mod escalations;
 pub mod meetings;
+pub mod report;
 pub mod risks;
 pub mod todo;
 

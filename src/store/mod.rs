@@ -20,12 +20,14 @@ mod leases;
 pub mod lock;
 mod meetings;
 mod metrics;
+mod reports;
 mod risks;
 mod workspaces;
 pub use decisions::Settled;
 pub use escalations::EscalationLock;
 pub mod rows;
 pub use calendar::CalendarToken;
+pub use reports::OccurrenceCount;
 pub use risks::RiskRow;
 pub use rows::*;
 
