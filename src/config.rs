@@ -1206,6 +1206,34 @@ mod tests {
     }
 
     #[test]
+    fn monthly_and_quarterly_updates_are_on_when_their_section_is_present() {
+        let c = load("").unwrap();
+        assert!(c.digest_monthly.is_none() && c.digest_quarterly.is_none());
+        let c = load(
+            "[escalation]\nexec_team_channel = \"exec\"\n[digest.monthly]\n[digest.quarterly]\ntime = \"10:30\"\nchannel = \"board\"\n",
+        )
+        .unwrap();
+        let m = c.digest_monthly.unwrap();
+        assert_eq!(
+            (m.at.to_string().as_str(), m.channel.as_str()),
+            ("09:00:00", "exec")
+        );
+        let q = c.digest_quarterly.unwrap();
+        assert_eq!(
+            (q.at.to_string().as_str(), q.channel.as_str()),
+            ("10:30:00", "board")
+        );
+        let e = load("[digest.monthly]\ntime = \"9am\"\n").unwrap_err();
+        assert!(e.starts_with("q.toml:2:"), "{e}");
+        assert!(
+            e.contains("digest.monthly.time: `9am` is not a time of day"),
+            "{e}"
+        );
+        let e = load("[digest.quarterly]\nday = \"monday\"\n").unwrap_err();
+        assert!(e.contains("unknown field `day`"), "{e}");
+    }
+
+    #[test]
     fn the_example_config_in_deploy_is_valid() {
         let text = include_str!("../deploy/quorum.example.toml");
         let c = Config::from_toml(text, "quorum.example.toml").unwrap();
