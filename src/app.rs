@@ -17,6 +17,8 @@ use crate::service::decisions::Decisions;
 use crate::service::escalations::Escalations;
 use crate::service::meetings::{Actor, Meetings, Series};
 use crate::store::Store;
+
+mod risk;
 use crate::store::{ActionRow, AuditRow, DecisionRow, EscalationRow};
 
 /// A reply to the person who typed the command.
@@ -54,6 +56,7 @@ pub struct App {
     pub decisions: Decisions,
     pub actions: Actions,
     pub escalations: Escalations,
+    pub risks: crate::service::risks::Risks,
     /// Woken after a command changes what is due.
     pub scheduler_wake: Option<Arc<Notify>>,
     /// The scheduler's run loop, as readiness sees it.
@@ -76,6 +79,9 @@ impl App {
                 store: store.clone(),
             },
             escalations: Escalations {
+                store: store.clone(),
+            },
+            risks: crate::service::risks::Risks {
                 store: store.clone(),
             },
             config,
@@ -184,6 +190,9 @@ impl App {
             }),
             ["action", "done", x] => n(x).map(|id| Command::Action(ActionCommand::Done { id })),
             ["action", "verify", x] => n(x).map(|id| Command::Action(ActionCommand::Verify { id })),
+            ["risk", "close", x] => {
+                n(x).map(|id| Command::Risk(command::RiskCommand::Close { id }))
+            }
             ["decision", "approve", x] => {
                 n(x).map(|id| Command::Decision(DecisionCommand::Approve { id }))
             }
@@ -283,6 +292,7 @@ impl App {
             Command::Decision(d) => self.decision(actor, d, now).await,
             Command::Action(a) => self.action(actor, a, now).await,
             Command::Escalation(e) => self.escalation(actor, e, now).await,
+            Command::Risk(r) => self.risk(actor, r, now).await,
         }
     }
 
@@ -1188,7 +1198,7 @@ fn unparsed_name(line: &str) -> String {
         .trim_start_matches('/')
         .to_ascii_lowercase();
     match word.as_str() {
-        "help" | "meeting" | "decision" | "action" | "escalate" | "escalation" => word,
+        "help" | "meeting" | "decision" | "action" | "escalate" | "escalation" | "risk" => word,
         _ => "unknown".to_string(),
     }
 }

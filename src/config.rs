@@ -105,6 +105,10 @@ pub struct Config {
     pub digest_day: chrono::Weekday,
     pub digest_at: chrono::NaiveTime,
     pub digest_channel: ChannelRef,
+    /// `[digest.monthly]`: the monthly update, when the section is present.
+    pub digest_monthly: Option<PeriodDigest>,
+    /// `[digest.quarterly]`: the quarterly update, when the section is present.
+    pub digest_quarterly: Option<PeriodDigest>,
     /// `[meetings] minutes = "always"`: post minutes even for a meeting
     /// with nothing recorded (the default, `"recorded"`, posts none then).
     pub minutes_always: bool,
@@ -183,6 +187,16 @@ impl Default for DiscordSettings {
     }
 }
 
+/// `[digest.monthly]` or `[digest.quarterly]`: posted on the first working
+/// day after the period (weekends and `[calendar] holidays` skipped) at
+/// `time` in the default zone, to `channel`.
+#[derive(Debug, Clone)]
+pub struct PeriodDigest {
+    pub at: chrono::NaiveTime,
+    /// Default: `[escalation] exec_team_channel`, else `[digest] channel`.
+    pub channel: ChannelRef,
+}
+
 /// The escalation policy is a domain value the services only read; the
 /// config builds and validates it at start.
 pub use crate::domain::escalation::EscalationPolicy;
@@ -225,6 +239,8 @@ impl Default for Config {
             digest_day: chrono::Weekday::Fri,
             digest_at: chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap_or_default(),
             digest_channel: ChannelRef::general(),
+            digest_monthly: None,
+            digest_quarterly: None,
             minutes_always: false,
             escalation: EscalationPolicy::default(),
             working_hours: BTreeMap::new(),
@@ -366,6 +382,15 @@ struct RawMeetings {
 #[serde(deny_unknown_fields)]
 struct RawDigest {
     day: Option<Spanned<String>>,
+    time: Option<Spanned<String>>,
+    channel: Option<Spanned<String>>,
+    monthly: Option<RawPeriodDigest>,
+    quarterly: Option<RawPeriodDigest>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPeriodDigest {
     time: Option<Spanned<String>>,
     channel: Option<Spanned<String>>,
 }
@@ -758,6 +783,29 @@ impl Config {
         }
         if let Some(n) = e.max_repeats {
             policy.max_repeats = n;
+        }
+        for (raw_period, name) in [
+            (&raw.digest.monthly, "monthly"),
+            (&raw.digest.quarterly, "quarterly"),
+        ] {
+            let Some(p) = raw_period else { continue };
+            let at = match &p.time {
+                Some(t) => parse_clock(t.get_ref())
+                    .map_err(|m| loc.at(Some(t.span()), format!("digest.{name}.time: {m}")))?,
+                None => chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
+            };
+            let channel = match &p.channel {
+                Some(c) => loc.parse(c, &format!("digest.{name}.channel"))?,
+                None => match &policy.exec_team_channel {
+                    Some(c) => c.parse().unwrap_or_else(|_| config.digest_channel.clone()),
+                    None => config.digest_channel.clone(),
+                },
+            };
+            let digest = Some(PeriodDigest { at, channel });
+            match name {
+                "monthly" => config.digest_monthly = digest,
+                _ => config.digest_quarterly = digest,
+            }
         }
         if let Some(f) = &e.follow_up {
             policy.follow_up = parse_duration(f.get_ref())
@@ -1155,6 +1203,34 @@ mod tests {
 
     fn load(text: &str) -> Result<Config, String> {
         Config::from_toml(text, "q.toml").map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn monthly_and_quarterly_updates_are_on_when_their_section_is_present() {
+        let c = load("").unwrap();
+        assert!(c.digest_monthly.is_none() && c.digest_quarterly.is_none());
+        let c = load(
+            "[escalation]\nexec_team_channel = \"exec\"\n[digest.monthly]\n[digest.quarterly]\ntime = \"10:30\"\nchannel = \"board\"\n",
+        )
+        .unwrap();
+        let m = c.digest_monthly.unwrap();
+        assert_eq!(
+            (m.at.to_string().as_str(), m.channel.as_str()),
+            ("09:00:00", "exec")
+        );
+        let q = c.digest_quarterly.unwrap();
+        assert_eq!(
+            (q.at.to_string().as_str(), q.channel.as_str()),
+            ("10:30:00", "board")
+        );
+        let e = load("[digest.monthly]\ntime = \"9am\"\n").unwrap_err();
+        assert!(e.starts_with("q.toml:2:"), "{e}");
+        assert!(
+            e.contains("digest.monthly.time: `9am` is not a time of day"),
+            "{e}"
+        );
+        let e = load("[digest.quarterly]\nday = \"monday\"\n").unwrap_err();
+        assert!(e.contains("unknown field `day`"), "{e}");
     }
 
     #[test]

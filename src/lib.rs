@@ -15,6 +15,7 @@ pub mod error;
 pub mod http;
 pub mod leader;
 pub mod metrics;
+pub mod report;
 pub mod scheduler;
 pub mod service;
 pub mod store;

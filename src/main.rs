@@ -62,6 +62,26 @@ enum Cmd {
         #[command(subcommand)]
         what: ExportCmd,
     },
+    /// Write the board pack of a quarter or a month: decisions and approvals,
+    /// escalations and their outcomes, action items per owner, meetings held
+    /// and skipped, and the risk register.
+    Report {
+        /// A quarter such as 2026Q4, or a month such as 2026-11.
+        #[arg(long)]
+        period: String,
+        /// md, html or pdf (pdf: the html printed by headless Chromium; needs --out).
+        #[arg(long, default_value = "md")]
+        format: String,
+        /// Workspace (a Discord guild id, a Slack team id, or `console`).
+        #[arg(long, default_value = quorum::CONSOLE_WORKSPACE)]
+        workspace: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The Chromium that prints the PDF.
+        #[arg(long, value_name = "PATH", default_value = quorum::report::DEFAULT_CHROMIUM)]
+        chromium: PathBuf,
+    },
     /// Keep a TODO.md file and Quorum's action items in step.
     Todo {
         #[command(subcommand)]
@@ -274,6 +294,46 @@ fn main() -> ExitCode {
         Some(Cmd::Export { what }) => with_store(cli.config, |config, store| {
             Box::pin(export(config, store, what))
         }),
+        Some(Cmd::Report {
+            period,
+            format,
+            workspace,
+            out,
+            chromium,
+        }) => {
+            let period: quorum::domain::period::Period = match period.parse() {
+                Ok(p) => p,
+                Err(e) => return fail(2, format!("--period: {e}")),
+            };
+            let format = match format.trim().to_lowercase().as_str() {
+                f @ ("md" | "html" | "pdf") => f.to_string(),
+                other => {
+                    return fail(
+                        2,
+                        format!("--format: `{other}` is not a format; use md, html or pdf"),
+                    );
+                }
+            };
+            if format == "pdf" {
+                if out.is_none() {
+                    return fail(
+                        2,
+                        "--format pdf needs --out FILE (a PDF is not written to the terminal)",
+                    );
+                }
+                if !chromium.is_file() {
+                    return fail(
+                        2,
+                        quorum::report::PdfError::NoChromium(chromium.display().to_string()),
+                    );
+                }
+            }
+            with_store(cli.config, move |config, store| {
+                Box::pin(report(
+                    config, store, period, format, workspace, out, chromium,
+                ))
+            })
+        }
         Some(Cmd::Todo { command }) => with_store(cli.config, |config, store| {
             Box::pin(todo(config, store, command))
         }),
@@ -467,6 +527,33 @@ async fn export(
     };
     let text = decisions.export(config, &workspace, since, format).await?;
     write_out(out.as_ref(), &text)
+}
+
+async fn report(
+    config: &Config,
+    store: &quorum::store::Store,
+    period: quorum::domain::period::Period,
+    format: String,
+    workspace: String,
+    out: Option<PathBuf>,
+    chromium: PathBuf,
+) -> Result<(), quorum::error::Error> {
+    let report =
+        quorum::service::report::gather(store, config, &workspace, period, Utc::now()).await?;
+    match format.as_str() {
+        "md" => write_out(out.as_ref(), &quorum::report::markdown(config, &report)),
+        "html" => write_out(out.as_ref(), &quorum::report::html(config, &report)),
+        _ => {
+            let html = quorum::report::html(config, &report);
+            let Some(out) = out else {
+                return Err(quorum::error::Error::user("--format pdf needs --out FILE"));
+            };
+            tokio::task::spawn_blocking(move || quorum::report::print_pdf(&chromium, &html, &out))
+                .await
+                .map_err(|e| anyhow::anyhow!("printing the PDF: {e}"))?
+                .map_err(|e| quorum::error::Error::user(e.to_string()))
+        }
+    }
 }
 
 async fn todo(

@@ -2,7 +2,8 @@
 //! (commands, then scheduler ticks with a controlled clock), rendered for
 //! each platform and compared with the snapshots in `tests/snapshots/`:
 //! reminder, approval request, chase, verify chase, weekly update,
-//! escalation ping, climb and missed-reminder summary.
+//! escalation ping, climb, missed-reminder summary, risk review and monthly
+//! update.
 //!
 //! A snapshot that differs fails with both texts. After a deliberate change,
 //! `QUORUM_UPDATE_SNAPSHOTS=1 cargo test --test notices` rewrites them;
@@ -30,6 +31,8 @@ timezone = "Europe/Madrid"
 
 [escalation]
 path = ["department", "cto", "relevant", "exec-team", "board"]
+
+[digest.monthly]
 
 [org.ceo]
 name = "Chief Executive"
@@ -127,6 +130,11 @@ async fn every_kind() -> Vec<(&'static str, Outgoing)> {
         r#"/escalate topic:security severity:critical summary:"Card processor down" level:department"#,
     )
     .await;
+    h.cmd(
+        T0,
+        r#"/risk add title:"Key supplier insolvent" severity:critical owner:cfo mitigation:"Second source by Q1" review:weekly"#,
+    )
+    .await;
     // 10:00 Madrid: the approval request, the cto's daily chase, the
     // escalation's first ping.
     h.tick(T0).await;
@@ -157,6 +165,11 @@ async fn every_kind() -> Vec<(&'static str, Outgoing)> {
     let h = reopen(dir, url, "2026-12-02T09:00:00Z", config).await;
     h.tick("2026-12-02T09:00:00Z").await;
     out.push(("missed-reminders", first(&h, Kind::MissedReminders)));
+    // Its weekly review fell due on Tuesday; November's update went out on
+    // Tuesday 1 December, the first working day after it (both late, by
+    // the downtime).
+    out.push(("risk-review", first(&h, Kind::RiskReview)));
+    out.push(("monthly-update", first(&h, Kind::PeriodUpdate)));
     out
 }
 

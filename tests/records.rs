@@ -430,7 +430,7 @@ async fn the_weekly_update_goes_out_on_friday_at_four() {
     assert_eq!(t.len(), before + 1);
     assert_eq!(
         t[before],
-        "[#general] Weekly update: Fri 20 Nov to Fri 27 Nov 2026\n  Decisions: 1 recorded\n  Action items: 2 opened, 1 closed, 0 verified, 1 overdue\n  Decisions recorded:\n    - #1 Adopt PostgreSQL (tech-stack, approved)\n  Overdue action items:\n    - #1 A (cto)"
+        "[#general] Weekly update: Fri 20 Nov to Fri 27 Nov 2026\n  Decisions: 1 recorded\n  Action items: 2 opened, 1 closed, 0 verified, 1 overdue\n  Escalations: 0 raised, 0 climbed, 0 resolved\n  Approvals pending: 0\n  Decisions recorded:\n    - #1 Adopt PostgreSQL (tech-stack, approved by cto)\n  Action items by owner:\n    - cfo: 1 opened, 1 closed, 0 verified, 0 overdue\n    - cto: 1 opened, 0 closed, 0 verified, 1 overdue\n  Overdue action items:\n    - #1 A (cto)"
     );
     assert_eq!(
         h.tick("2026-11-27T18:00:00Z").await.chases,

@@ -13,6 +13,7 @@ pub mod action;
 pub mod decision;
 pub mod escalation;
 pub mod meeting;
+pub mod risk;
 
 use crate::error::{Error, Result, user_err};
 
@@ -20,6 +21,7 @@ pub use action::ActionCommand;
 pub use decision::DecisionCommand;
 pub use escalation::EscalationCommand;
 pub use meeting::MeetingCommand;
+pub use risk::RiskCommand;
 
 /// A command, whatever platform it came from.
 #[derive(Debug, Clone)]
@@ -29,6 +31,7 @@ pub enum Command {
     Decision(DecisionCommand),
     Action(ActionCommand),
     Escalation(EscalationCommand),
+    Risk(RiskCommand),
 }
 
 impl Command {
@@ -62,6 +65,7 @@ impl Command {
                 e,
                 EscalationCommand::List { .. } | EscalationCommand::Show { .. }
             ),
+            Command::Risk(r) => matches!(r, RiskCommand::List { .. }),
         }
     }
 }
@@ -113,6 +117,7 @@ pub fn specs() -> Vec<&'static CommandSpec> {
         .chain(action::SPECS.iter())
         .chain(escalation::ESCALATE.iter())
         .chain(escalation::SPECS.iter())
+        .chain(risk::SPECS.iter())
         .collect()
 }
 
@@ -392,7 +397,7 @@ fn from_invocation(inv: Invocation) -> Result<Command> {
                 &opts,
             )?))
         }
-        "meeting" | "decision" | "action" | "escalation" => {
+        "meeting" | "decision" | "action" | "escalation" | "risk" => {
             let Some(sub) = inv.path.get(1) else {
                 return user_err(format!(
                     "/{family} needs a subcommand: {}",
@@ -419,6 +424,7 @@ fn from_invocation(inv: Invocation) -> Result<Command> {
                 "meeting" => Command::Meeting(meeting::build(spec, &opts)?),
                 "decision" => Command::Decision(decision::build(spec, &opts)?),
                 "escalation" => Command::Escalation(escalation::build(spec, &opts)?),
+                "risk" => Command::Risk(risk::build(spec, &opts)?),
                 _ => Command::Action(action::build(spec, &opts)?),
             })
         }
@@ -429,6 +435,7 @@ fn from_invocation(inv: Invocation) -> Result<Command> {
                 "action",
                 "escalate",
                 "escalation",
+                "risk",
                 "help",
             ];
             let hint = families
@@ -439,7 +446,7 @@ fn from_invocation(inv: Invocation) -> Result<Command> {
                 .map(|(_, f)| format!("did you mean /{f}? "))
                 .unwrap_or_default();
             user_err(format!(
-                "/{other} is not a command; {hint}commands: /meeting, /decision, /action, /escalate, /escalation, /help"
+                "/{other} is not a command; {hint}commands: /meeting, /decision, /action, /escalate, /escalation, /risk, /help"
             ))
         }
     }
@@ -502,7 +509,7 @@ pub fn help(topic: Option<&str>) -> Result<String> {
             }
         }
     }
-    out.push_str("/help [command] - this help; /help meeting (or decision, action, escalate, escalation) shows the options");
+    out.push_str("/help [command] - this help; /help meeting (or decision, action, escalate, escalation, risk) shows the options");
     Ok(out)
 }
 

@@ -25,6 +25,10 @@ pub enum Kind {
     Climb,
     MissedReminders,
     Note,
+    /// A risk's owner is asked to review it (`/risk ...`).
+    RiskReview,
+    /// The monthly or quarterly written update.
+    PeriodUpdate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -386,6 +386,11 @@ async fn autocomplete(app: &crate::app::App, actor: &Actor, data: &Value) -> Vec
             .await
             .map(|v| v.into_iter().map(|e| (e.id, e.summary)).collect())
             .unwrap_or_default(),
+        "risk" => store
+            .open_risks(&actor.workspace, None)
+            .await
+            .map(|v| v.into_iter().map(|r| (r.id, r.title)).collect())
+            .unwrap_or_default(),
         _ => Vec::new(),
     };
     list.into_iter()

@@ -141,6 +141,7 @@ struct Inner<C: Chat> {
     config: Arc<Config>,
     actions: crate::service::actions::Actions,
     escalations: crate::service::escalations::Escalations,
+    risks: crate::service::risks::Risks,
     /// When this process started: reminders due before it fell due during downtime.
     started_at: DateTime<Utc>,
     wake: Arc<Notify>,
@@ -186,6 +187,9 @@ impl<C: Chat> Scheduler<C> {
                     store: store.clone(),
                 },
                 escalations: crate::service::escalations::Escalations {
+                    store: store.clone(),
+                },
+                risks: crate::service::risks::Risks {
                     store: store.clone(),
                 },
                 store,
@@ -431,8 +435,22 @@ impl<C: Chat> Inner<C> {
         }
         let me = self.clone();
         report.chases += self
+            .step("risk reviews", &mut report, async move {
+                me.risks.remind_reviews(&me.config, now).await
+            })
+            .await
+            .unwrap_or(0);
+        let me = self.clone();
+        report.chases += self
             .step("weekly update", &mut report, async move {
                 me.actions.weekly_digest(&me.config, now).await
+            })
+            .await
+            .unwrap_or(0);
+        let me = self.clone();
+        report.chases += self
+            .step("monthly and quarterly updates", &mut report, async move {
+                crate::service::report::queue_period_updates(&me.store, &me.config, now).await
             })
             .await
             .unwrap_or(0);

@@ -511,7 +511,7 @@ impl Actions {
         let since = (due - Duration::days(7)).timestamp();
         let until = due.timestamp();
         let mut queued = 0;
-        for workspace in self.store.active_workspaces().await? {
+        for workspace in self.store.reporting_workspaces().await? {
             let key = format!("digest:{workspace}:{date}");
             if self.store.has_delivery(&key).await? {
                 continue;
@@ -539,6 +539,8 @@ impl Actions {
         Ok(queued)
     }
 
+    /// The weekly update's notice for `[since, until)`, or `None` for a
+    /// week in which nothing happened (see [`crate::report::weekly_notice`]).
     async fn digest_text(
         &self,
         config: &Config,
@@ -548,84 +550,31 @@ impl Actions {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<String>> {
         let zone = config.default_zone;
-        let in_week = |t: Option<i64>| t.is_some_and(|t| t >= since && t < until);
-        let decisions: Vec<_> = self
-            .store
-            .list_decisions(workspace, None, Some(since), None)
-            .await?
-            .into_iter()
-            .filter(|d| d.created_at < until)
-            .collect();
-        let actions = self
-            .store
-            .list_actions(workspace, &ActionFilter::default())
-            .await?;
-        let opened = actions
-            .iter()
-            .filter(|a| in_week(Some(a.created_at)))
-            .count();
-        let closed = actions.iter().filter(|a| in_week(a.done_at)).count();
-        let verified = actions.iter().filter(|a| in_week(a.verified_at)).count();
-        let overdue: Vec<&ActionRow> = actions
-            .iter()
-            .filter(|a| a.status == "open" || a.status == "reopened")
-            .filter(|a| {
-                a.due_date
-                    .as_deref()
-                    .is_some_and(|d| d < today_for(config, &a.owner, now).to_string().as_str())
-            })
-            .collect();
-        if decisions.is_empty() && opened == 0 && closed == 0 && verified == 0 && overdue.is_empty()
-        {
-            return Ok(None);
-        }
         let first = zone.local(DateTime::<Utc>::from_timestamp(since, 0).unwrap_or(now));
         let last = zone.local(DateTime::<Utc>::from_timestamp(until - 1, 0).unwrap_or(now));
-        let mut n = Notice::new(
-            Kind::WeeklyUpdate,
-            format!(
-                "Weekly update: {} to {}",
-                first.date().format("%a %-d %b"),
-                last.date().format("%a %-d %b %Y")
-            ),
+        let Some(period) = crate::domain::period::Period::week(first.date()) else {
+            return Ok(None);
+        };
+        let report = crate::service::report::gather_between(
+            &self.store,
+            config,
+            workspace,
+            period,
+            since,
+            until,
+            now,
         )
-        .field("Decisions", format!("{} recorded", decisions.len()))
-        .field(
-            "Action items",
-            format!(
-                "{opened} opened, {closed} closed, {verified} verified, {} overdue",
-                overdue.len()
-            ),
+        .await?;
+        if report.is_quiet() {
+            return Ok(None);
+        }
+        let title = format!(
+            "Weekly update: {} to {}",
+            first.date().format("%a %-d %b"),
+            last.date().format("%a %-d %b %Y")
         );
-        if !decisions.is_empty() {
-            let mut list = List::new("Decisions recorded");
-            for d in decisions.iter().take(10) {
-                list = list.item(format!(
-                    "#{} {} ({}, {})",
-                    d.id, d.title, d.category, d.status
-                ));
-            }
-            if decisions.len() > 10 {
-                list.more = Some(crate::domain::notice::More {
-                    count: decisions.len() - 10,
-                    command: format!("/decision list since:{}", first.date()),
-                });
-            }
-            n = n.list(list);
-        }
-        if !overdue.is_empty() {
-            let mut list = List::new("Overdue action items");
-            for a in overdue.iter().take(10) {
-                list = list.item(format!("#{} {} ({})", a.id, a.task, a.owner));
-            }
-            if overdue.len() > 10 {
-                list.more = Some(crate::domain::notice::More {
-                    count: overdue.len() - 10,
-                    command: "/action list overdue:true".to_string(),
-                });
-            }
-            n = n.list(list);
-        }
-        Ok(Some(n.to_json()))
+        Ok(Some(
+            crate::report::weekly_notice(config, &report, title, now.timestamp()).to_json(),
+        ))
     }
 }

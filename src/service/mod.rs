@@ -6,6 +6,8 @@ pub mod calendar;
 pub mod decisions;
 pub mod escalations;
 pub mod meetings;
+pub mod report;
+pub mod risks;
 pub mod todo;
 
 /// A person named in a command (an owner, an attendee) that is not an

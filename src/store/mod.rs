@@ -21,12 +21,16 @@ pub mod lock;
 mod meetings;
 mod metrics;
 mod pool;
+mod reports;
+mod risks;
 pub mod transfer;
 mod workspaces;
 pub use decisions::Settled;
 pub use escalations::EscalationLock;
 pub mod rows;
 pub use calendar::CalendarToken;
+pub use reports::OccurrenceCount;
+pub use risks::RiskRow;
 pub use rows::*;
 
 #[derive(Clone, Debug)]
