@@ -283,6 +283,13 @@ impl App {
             Command::Decision(d) => self.decision(actor, d, now).await,
             Command::Action(a) => self.action(actor, a, now).await,
             Command::Escalation(e) => self.escalation(actor, e, now).await,
+            Command::Dashboard => {
+                let token = crate::service::dashboard::issue_link(&self.store, actor, now).await?;
+                Ok(Reply::private(crate::service::dashboard::link_text(
+                    &self.config,
+                    &token,
+                )))
+            }
         }
     }
 
@@ -1188,7 +1195,9 @@ fn unparsed_name(line: &str) -> String {
         .trim_start_matches('/')
         .to_ascii_lowercase();
     match word.as_str() {
-        "help" | "meeting" | "decision" | "action" | "escalate" | "escalation" => word,
+        "help" | "meeting" | "decision" | "action" | "escalate" | "escalation" | "dashboard" => {
+            word
+        }
         _ => "unknown".to_string(),
     }
 }

@@ -692,6 +692,7 @@ async fn application_commands_mirror_the_console_grammar() {
             "action",
             "escalate",
             "escalation",
+            "dashboard",
             "help"
         ]
     );

@@ -10,6 +10,7 @@
 //! work too). Option names are case-insensitive; each may appear once.
 
 pub mod action;
+pub mod dashboard;
 pub mod decision;
 pub mod escalation;
 pub mod meeting;
@@ -24,11 +25,15 @@ pub use meeting::MeetingCommand;
 /// A command, whatever platform it came from.
 #[derive(Debug, Clone)]
 pub enum Command {
-    Help { topic: Option<String> },
+    Help {
+        topic: Option<String>,
+    },
     Meeting(MeetingCommand),
     Decision(DecisionCommand),
     Action(ActionCommand),
     Escalation(EscalationCommand),
+    /// `/dashboard`: a sign-in link to the dashboard page.
+    Dashboard,
 }
 
 impl Command {
@@ -62,6 +67,7 @@ impl Command {
                 e,
                 EscalationCommand::List { .. } | EscalationCommand::Show { .. }
             ),
+            Command::Dashboard => true,
         }
     }
 }
@@ -113,6 +119,7 @@ pub fn specs() -> Vec<&'static CommandSpec> {
         .chain(action::SPECS.iter())
         .chain(escalation::ESCALATE.iter())
         .chain(escalation::SPECS.iter())
+        .chain(dashboard::DASHBOARD.iter())
         .collect()
 }
 
@@ -392,6 +399,13 @@ fn from_invocation(inv: Invocation) -> Result<Command> {
                 &opts,
             )?))
         }
+        "dashboard" => {
+            if let Some(word) = inv.path.get(1) {
+                return user_err(format!("/dashboard takes nothing after it (got `{word}`)"));
+            }
+            Options::new(&dashboard::DASHBOARD[0], inv.options)?;
+            Ok(Command::Dashboard)
+        }
         "meeting" | "decision" | "action" | "escalation" => {
             let Some(sub) = inv.path.get(1) else {
                 return user_err(format!(
@@ -429,6 +443,7 @@ fn from_invocation(inv: Invocation) -> Result<Command> {
                 "action",
                 "escalate",
                 "escalation",
+                "dashboard",
                 "help",
             ];
             let hint = families
@@ -439,7 +454,7 @@ fn from_invocation(inv: Invocation) -> Result<Command> {
                 .map(|(_, f)| format!("did you mean /{f}? "))
                 .unwrap_or_default();
             user_err(format!(
-                "/{other} is not a command; {hint}commands: /meeting, /decision, /action, /escalate, /escalation, /help"
+                "/{other} is not a command; {hint}commands: /meeting, /decision, /action, /escalate, /escalation, /dashboard, /help"
             ))
         }
     }
