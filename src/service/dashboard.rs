@@ -8,7 +8,7 @@
 //!   valid for [`SESSION_HOURS`]; again only the hash is stored. The session
 //!   alone says which workspace the page shows: nothing in the URL does.
 //! - Dates ("today", "this week", the weekly buckets of the chart) are in the
-//!   workspace's zone (`[defaults] zone`).
+//!   workspace's zone (`[defaults] timezone`).
 
 use std::collections::BTreeMap;
 
