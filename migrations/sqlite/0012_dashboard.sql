@@ -28,4 +28,5 @@ CREATE INDEX decisions_by_status ON decisions (workspace, status, created_at);
 CREATE INDEX actions_opened ON actions (workspace, created_at);
 CREATE INDEX actions_closed ON actions (workspace, done_at) WHERE done_at IS NOT NULL;
 CREATE INDEX actions_by_due ON actions (workspace, due_date) WHERE status IN ('open', 'reopened');
+CREATE INDEX actions_awaiting ON actions (workspace, done_at) WHERE status = 'done';
 CREATE INDEX escalations_raised ON escalations (workspace, created_at);
