@@ -293,6 +293,13 @@ impl App {
             Command::Action(a) => self.action(actor, a, now).await,
             Command::Escalation(e) => self.escalation(actor, e, now).await,
             Command::Risk(r) => self.risk(actor, r, now).await,
+            Command::Dashboard => {
+                let token = crate::service::dashboard::issue_link(&self.store, actor, now).await?;
+                Ok(Reply::private(crate::service::dashboard::link_text(
+                    &self.config,
+                    &token,
+                )))
+            }
         }
     }
 
@@ -1198,7 +1205,8 @@ fn unparsed_name(line: &str) -> String {
         .trim_start_matches('/')
         .to_ascii_lowercase();
     match word.as_str() {
-        "help" | "meeting" | "decision" | "action" | "escalate" | "escalation" | "risk" => word,
+        "help" | "meeting" | "decision" | "action" | "escalate" | "escalation" | "risk"
+        | "dashboard" => word,
         _ => "unknown".to_string(),
     }
 }

@@ -109,6 +109,7 @@ fn the_site_proxies_only_the_public_paths_and_keeps_metrics_private() {
             "/slack/",
             "/calendar/",
             "= /dashboard",
+            "= /dashboard/login",
             "/dashboard/"
         ]
     );
@@ -241,7 +242,7 @@ async fn nginx_passes_the_chat_paths_and_answers_404_for_metrics() {
     let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let upstream_port = upstream.local_addr().unwrap().port();
     let app = axum::Router::new()
-        .fallback(|uri: axum::http::Uri| async move { format!("upstream saw {}", uri.path()) });
+        .fallback(|uri: axum::http::Uri| async move { format!("upstream saw {uri}") });
     tokio::spawn(async move { axum::serve(upstream, app).await });
     let dir = tempfile::tempdir().unwrap();
     let (http, https) = (free_port(), free_port());
@@ -269,6 +270,7 @@ async fn nginx_passes_the_chat_paths_and_answers_404_for_metrics() {
         "/slack/commands",
         "/calendar/feed.ics",
         "/dashboard",
+        "/dashboard/login?token=abc",
         "/dashboard/x",
     ] {
         let r = client.get(format!("{base}{path}")).send().await.unwrap();

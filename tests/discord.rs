@@ -693,6 +693,7 @@ async fn application_commands_mirror_the_console_grammar() {
             "escalate",
             "escalation",
             "risk",
+            "dashboard",
             "help"
         ]
     );

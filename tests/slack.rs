@@ -341,6 +341,16 @@ async fn scenario_each_command_family_works_through_signed_slash_commands() -> B
         "{v}"
     );
     assert_eq!(v["response_type"], "ephemeral");
+    // `/dashboard`: a private sign-in link for this person and team.
+    let v = b.command(TEAM, ANA, "/dashboard", "").await;
+    assert_eq!(v["response_type"], "ephemeral");
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .contains("/dashboard/login?token="),
+        "{v}"
+    );
     let v = b.command(TEAM, ANA, "/escalation", "list").await;
     assert!(
         v["text"].as_str().unwrap().starts_with("1 escalation:"),

@@ -10,6 +10,7 @@
 //! work too). Option names are case-insensitive; each may appear once.
 
 pub mod action;
+pub mod dashboard;
 pub mod decision;
 pub mod escalation;
 pub mod meeting;
@@ -26,12 +27,16 @@ pub use risk::RiskCommand;
 /// A command, whatever platform it came from.
 #[derive(Debug, Clone)]
 pub enum Command {
-    Help { topic: Option<String> },
+    Help {
+        topic: Option<String>,
+    },
     Meeting(MeetingCommand),
     Decision(DecisionCommand),
     Action(ActionCommand),
     Escalation(EscalationCommand),
     Risk(RiskCommand),
+    /// `/dashboard`: a sign-in link to the dashboard page.
+    Dashboard,
 }
 
 impl Command {
@@ -66,6 +71,7 @@ impl Command {
                 EscalationCommand::List { .. } | EscalationCommand::Show { .. }
             ),
             Command::Risk(r) => matches!(r, RiskCommand::List { .. }),
+            Command::Dashboard => true,
         }
     }
 }
@@ -118,6 +124,7 @@ pub fn specs() -> Vec<&'static CommandSpec> {
         .chain(escalation::ESCALATE.iter())
         .chain(escalation::SPECS.iter())
         .chain(risk::SPECS.iter())
+        .chain(dashboard::DASHBOARD.iter())
         .collect()
 }
 
@@ -397,6 +404,13 @@ fn from_invocation(inv: Invocation) -> Result<Command> {
                 &opts,
             )?))
         }
+        "dashboard" => {
+            if let Some(word) = inv.path.get(1) {
+                return user_err(format!("/dashboard takes nothing after it (got `{word}`)"));
+            }
+            Options::new(&dashboard::DASHBOARD[0], inv.options)?;
+            Ok(Command::Dashboard)
+        }
         "meeting" | "decision" | "action" | "escalation" | "risk" => {
             let Some(sub) = inv.path.get(1) else {
                 return user_err(format!(
@@ -436,6 +450,7 @@ fn from_invocation(inv: Invocation) -> Result<Command> {
                 "escalate",
                 "escalation",
                 "risk",
+                "dashboard",
                 "help",
             ];
             let hint = families
@@ -446,7 +461,7 @@ fn from_invocation(inv: Invocation) -> Result<Command> {
                 .map(|(_, f)| format!("did you mean /{f}? "))
                 .unwrap_or_default();
             user_err(format!(
-                "/{other} is not a command; {hint}commands: /meeting, /decision, /action, /escalate, /escalation, /risk, /help"
+                "/{other} is not a command; {hint}commands: /meeting, /decision, /action, /escalate, /escalation, /risk, /dashboard, /help"
             ))
         }
     }

@@ -1,8 +1,9 @@
 //! Quorum's HTTP server (axum): Discord's and Slack's endpoints, health and
-//! readiness probes, and the calendar feeds. Adapters here turn a platform request into the platform-neutral
+//! readiness probes, the calendar feeds and the dashboard. Adapters here turn a platform request into the platform-neutral
 //! command and the core's reply into the platform's response.
 
 pub mod calendar;
+pub mod dashboard;
 pub mod discord;
 pub mod slack;
 
@@ -32,6 +33,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/slack/interactions", post(slack::interactions))
         .route("/calendar/{file}", get(calendar::workspace_feed))
         .route("/calendar/{token}/{file}", get(calendar::role_feed))
+        .route("/dashboard", get(dashboard::dashboard))
+        .route("/dashboard/login", get(dashboard::login))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

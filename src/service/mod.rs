@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod calendar;
+pub mod dashboard;
 pub mod decisions;
 pub mod escalations;
 pub mod meetings;

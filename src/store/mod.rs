@@ -14,6 +14,7 @@ use sqlx::{Executor as _, Row};
 mod actions;
 mod backup;
 mod calendar;
+pub mod dashboard;
 mod decisions;
 mod escalations;
 mod leases;
