@@ -417,6 +417,17 @@ impl<C: Chat> Inner<C> {
             })
             .await
             .unwrap_or(0);
+        let me = self.clone();
+        report.chases += self
+            .step("chase unanswered approvals", &mut report, async move {
+                let approvals = crate::service::approvals::Approvals {
+                    store: me.store.clone(),
+                    escalations: me.escalations.clone(),
+                };
+                approvals.run_due(&me.config, now).await
+            })
+            .await
+            .unwrap_or(0);
         let window = now.timestamp().div_euclid(HEADSUP_EVERY_SECS);
         if self.headsup_window.swap(window, Ordering::SeqCst) != window {
             let me = self.clone();

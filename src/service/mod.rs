@@ -2,10 +2,12 @@
 //! outcomes. Services never format platform markup.
 
 pub mod actions;
+pub mod approvals;
 pub mod calendar;
 pub mod decisions;
 pub mod escalations;
 pub mod meetings;
+pub mod quiet;
 pub mod todo;
 
 /// A person named in a command (an owner, an attendee) that is not an

@@ -1,0 +1,7 @@
+-- Escalations Quorum raises on its own (a proposed decision nobody
+-- approved, an action item overdue too long) carry the key of what they are
+-- about, so each is raised once however many ticks or instances see it.
+ALTER TABLE escalations ADD COLUMN source TEXT;
+CREATE UNIQUE INDEX escalations_by_source ON escalations (source);
+-- Proposed decisions are found by age for the approval chase.
+CREATE INDEX decisions_proposed ON decisions (created_at) WHERE status = 'proposed';
