@@ -896,6 +896,9 @@ impl<C: Chat> Inner<C> {
                 .collect(),
             actions,
             more_actions,
+            replies: crate::service::attendance::summary(
+                &self.store.attendance(series_id, occurrence).await?,
+            ),
             late_from: late.then(|| series.local(d.due_at)),
         }))))
     }
@@ -939,12 +942,29 @@ fn message(d: &DeliveryRow, body: Body) -> Outgoing {
         )
     };
     let buttons = match (&body, d.escalation_id, d.requires_state.as_deref()) {
-        (Body::Reminder(_), _, _) => vec![button(
-            "Snooze 1h",
-            format!("snooze:{}", d.id),
-            String::new(),
-            false,
-        )],
+        (Body::Reminder(r), _, _) => {
+            let occurrence = d.occurrence_at.unwrap_or_default();
+            vec![
+                button(
+                    "Attending",
+                    format!("attend:yes:{}:{occurrence}", r.series_id),
+                    format!("/meeting attend id:{}", r.series_id),
+                    true,
+                ),
+                button(
+                    "Can't make it",
+                    format!("attend:no:{}:{occurrence}", r.series_id),
+                    format!("/meeting attend id:{} answer:no", r.series_id),
+                    false,
+                ),
+                button(
+                    "Snooze 1h",
+                    format!("snooze:{}", d.id),
+                    String::new(),
+                    false,
+                ),
+            ]
+        }
         (_, Some(e), Some("open")) => vec![ack(e), resolve(e, false)],
         (_, Some(e), Some("acked")) => vec![resolve(e, true)],
         _ => Vec::new(),

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod approvals;
+pub mod attendance;
 pub mod calendar;
 pub mod decisions;
 pub mod escalations;

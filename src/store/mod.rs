@@ -12,6 +12,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor as _, Row};
 
 mod actions;
+mod attendance;
 mod backup;
 mod calendar;
 mod decisions;
