@@ -210,16 +210,21 @@ impl App {
                 let Some(delivery) = n(x) else {
                     return error_reply(&Error::user(format!("unknown button `{id}`")));
                 };
-                return match self
-                    .store
-                    .snooze(&actor.workspace, delivery, now.timestamp() + 3600)
-                    .await
-                {
-                    Ok(true) => {
-                        Reply::private("Snoozed: I will post this reminder again in 1 hour.")
+                let at = now.timestamp() + 3600;
+                let snoozed = match self.store.snooze(&actor.workspace, delivery, at).await {
+                    Ok(false) => self
+                        .store
+                        .snooze_notice(&actor.workspace, delivery, at)
+                        .await
+                        .map(|done| done.then_some("this")),
+                    other => other.map(|done| done.then_some("this reminder")),
+                };
+                return match snoozed {
+                    Ok(Some(what)) => {
+                        Reply::private(format!("Snoozed: I will post {what} again in 1 hour."))
                     }
-                    Ok(false) => error_reply(&Error::user(
-                        "That reminder is gone (cancelled, or from another workspace).",
+                    Ok(None) => error_reply(&Error::user(
+                        "That message cannot be snoozed now (its meeting was cancelled, it is from another workspace, or it is already snoozed).",
                     )),
                     Err(e) => error_reply(&Error::Internal(e)),
                 };

@@ -342,3 +342,88 @@ impl WithHours for Config {
         self
     }
 }
+
+/// The Snooze button of the first post whose text contains `needle`, and
+/// the delivery id of that post.
+fn snooze_of(h: &Harness, needle: &str) -> (Option<String>, i64) {
+    let texts = h.chat.texts();
+    let posts = h.chat.posts.lock().unwrap();
+    let i = texts
+        .iter()
+        .position(|t| t.contains(needle))
+        .unwrap_or_else(|| panic!("no post contains {needle:?}: {texts:#?}"));
+    let post = &posts[i];
+    let id = post.key.trim_start_matches("quorum-").parse().unwrap();
+    let button = post
+        .buttons
+        .iter()
+        .find(|b| b.label == "Snooze 1h")
+        .map(|b| b.id.clone());
+    (button, id)
+}
+
+#[tokio::test]
+async fn chases_and_approval_requests_can_be_snoozed_for_an_hour_and_escalation_pings_cannot() {
+    let h = harness_with(T0, config("")).await;
+    h.cmd(T0, r#"/action add task:"Budget" owner:cto due:2026-11-25"#)
+        .await;
+    h.cmd(
+        T0,
+        r#"/decision record title:"Cut cloud spend" category:budget rationale:"x""#,
+    )
+    .await;
+    h.cmd(
+        T0,
+        r#"/escalate topic:budget severity:critical summary:"Payroll failed""#,
+    )
+    .await;
+    h.tick(T0).await;
+    h.tick("2026-11-25T09:00:00Z").await;
+    let (chase, _) = snooze_of(&h, "1 action item needs you today");
+    let (approval, _) = snooze_of(&h, "needs your approval");
+    let (none, ping) = snooze_of(&h, "ESCALATION #1");
+    assert_eq!(none, None, "an escalation ping has no Snooze");
+    let press = |id: String, now: &'static str| {
+        let h = &h;
+        async move {
+            h.app
+                .press(
+                    &support::core::actor("acme", "u-cto"),
+                    &id,
+                    support::core::at(now),
+                )
+                .await
+        }
+    };
+    let r = press(
+        chase.clone().expect("the chase has Snooze"),
+        "2026-11-25T09:10:00Z",
+    )
+    .await;
+    assert!(!r.is_error && r.ephemeral, "{}", r.text);
+    assert_eq!(r.text, "Snoozed: I will post this again in 1 hour.");
+    let r = press(
+        approval.expect("the approval request has Snooze"),
+        "2026-11-25T09:10:00Z",
+    )
+    .await;
+    assert_eq!(r.text, "Snoozed: I will post this again in 1 hour.");
+    let r = press(format!("snooze:{ping}"), "2026-11-25T09:10:00Z").await;
+    assert!(
+        r.is_error,
+        "an escalation ping cannot be snoozed: {}",
+        r.text
+    );
+    let r = press(chase.unwrap(), "2026-11-25T09:10:00Z").await;
+    assert!(r.is_error, "the same snooze twice: {}", r.text);
+
+    h.tick("2026-11-25T10:09:00Z").await;
+    assert_eq!(count(&h, "1 action item needs you today"), 1);
+    h.tick("2026-11-25T10:10:00Z").await;
+    assert_eq!(
+        count(&h, "1 action item needs you today"),
+        2,
+        "again after an hour"
+    );
+    assert_eq!(count(&h, "\"Cut cloud spend\" needs your approval"), 2);
+}

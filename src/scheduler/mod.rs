@@ -965,6 +965,23 @@ fn message(d: &DeliveryRow, body: Body) -> Outgoing {
                 ),
             ]
         }
+        // Chases and approval requests can wait an hour; their own
+        // buttons (Done, Verify, Approve, Reject) are in the notice.
+        (Body::Message(n), None, _)
+            if matches!(
+                n.kind,
+                crate::domain::notice::Kind::Chase
+                    | crate::domain::notice::Kind::VerifyChase
+                    | crate::domain::notice::Kind::ApprovalRequest
+            ) =>
+        {
+            vec![button(
+                "Snooze 1h",
+                format!("snooze:{}", d.id),
+                String::new(),
+                false,
+            )]
+        }
         (_, Some(e), Some("open")) => vec![ack(e), resolve(e, false)],
         (_, Some(e), Some("acked")) => vec![resolve(e, true)],
         _ => Vec::new(),

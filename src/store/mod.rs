@@ -21,6 +21,7 @@ mod leases;
 pub mod lock;
 mod meetings;
 mod metrics;
+mod snooze;
 mod workspaces;
 pub use decisions::Settled;
 pub use escalations::EscalationLock;
