@@ -1002,7 +1002,9 @@ async fn approval_requests_carry_approve_and_reject_and_reject_asks_for_the_reas
         .iter()
         .map(|c| c["custom_id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["decision:approve:1", "decision:reject:1"]);
+    assert_eq!(ids[..2], ["decision:approve:1", "decision:reject:1"]);
+    assert_eq!(ids.len(), 3, "then Snooze 1h: {ids:?}");
+    assert!(ids[2].starts_with("snooze:"), "{ids:?}");
     assert!(
         content(&json!({ "data": request })).contains("**Rationale:** The bill doubled"),
         "{request}"

@@ -330,7 +330,9 @@ async fn scenario_each_command_family_works_through_signed_slash_commands() -> B
             TEAM,
             ANA,
             "/escalate",
-            r#"topic:budget severity:high summary:"Cloud bill doubled""#,
+            // Critical: this ticks the real clock, and a non-critical ping
+            // waits out nights and weekends.
+            r#"topic:budget severity:critical summary:"Cloud bill doubled""#,
         )
         .await;
     assert!(
@@ -1163,7 +1165,9 @@ async fn approve_and_reject_buttons_run_the_decision_commands_and_reject_asks_fo
         .flat_map(|b| b["elements"].as_array().unwrap().clone())
         .map(|e| e["action_id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(buttons, ["decision:approve:1", "decision:reject:1"]);
+    assert_eq!(buttons[..2], ["decision:approve:1", "decision:reject:1"]);
+    assert_eq!(buttons.len(), 3, "then Snooze 1h: {buttons:?}");
+    assert!(buttons[2].starts_with("snooze:"), "{buttons:?}");
 
     b.press(CFO, "decision:reject:1").await;
     let view = b
