@@ -173,7 +173,8 @@ impl App {
     }
 
     /// A button on one of Quorum's messages was pressed: `esc:ack:7`,
-    /// `esc:resolve:7`, `action:done:3`, `action:verify:3`, `snooze:42`.
+    /// `esc:resolve:7`, `action:done:3`, `action:verify:3`, `snooze:42`,
+    /// `attend:yes:3:1796032800` (series 3's occurrence at that instant).
     pub async fn press(&self, actor: &Actor, id: &str, now: DateTime<Utc>) -> Reply {
         if let Err(e) = self.admit(actor, now).await {
             return error_reply(&e);
@@ -206,20 +207,33 @@ impl App {
                     None => error_reply(&Error::user(format!("unknown button `{id}`"))),
                 };
             }
+            ["attend", answer @ ("yes" | "no"), series, at] => match (n(series), n(at)) {
+                (Some(id), Some(at)) => Some(Command::Meeting(MeetingCommand::Attend {
+                    id,
+                    attending: *answer == "yes",
+                    at: Some(at),
+                })),
+                _ => None,
+            },
             ["snooze", x] => {
                 let Some(delivery) = n(x) else {
                     return error_reply(&Error::user(format!("unknown button `{id}`")));
                 };
-                return match self
-                    .store
-                    .snooze(&actor.workspace, delivery, now.timestamp() + 3600)
-                    .await
-                {
-                    Ok(true) => {
-                        Reply::private("Snoozed: I will post this reminder again in 1 hour.")
+                let at = now.timestamp() + 3600;
+                let snoozed = match self.store.snooze(&actor.workspace, delivery, at).await {
+                    Ok(false) => self
+                        .store
+                        .snooze_notice(&actor.workspace, delivery, at)
+                        .await
+                        .map(|done| done.then_some("this")),
+                    other => other.map(|done| done.then_some("this reminder")),
+                };
+                return match snoozed {
+                    Ok(Some(what)) => {
+                        Reply::private(format!("Snoozed: I will post {what} again in 1 hour."))
                     }
-                    Ok(false) => error_reply(&Error::user(
-                        "That reminder is gone (cancelled, or from another workspace).",
+                    Ok(None) => error_reply(&Error::user(
+                        "That message cannot be snoozed now (its meeting was cancelled, it is from another workspace, or it is already snoozed).",
                     )),
                     Err(e) => error_reply(&Error::Internal(e)),
                 };
@@ -427,6 +441,11 @@ impl App {
                 )))
             }
             MeetingCommand::Edit { id, changes } => {
+                // Like `/meeting add`: a near-miss of a role is refused
+                // with the role it probably meant.
+                for a in changes.attendees.iter().flat_map(|a| a.iter()) {
+                    crate::service::check_person(&self.config, "attendees", a)?;
+                }
                 let s = m.edit(actor, id, changes, now).await?;
                 Ok(Reply::ok(format!(
                     "Updated series {}: {} ({}, {}) in #{}; next {}; reminders {}{}",
@@ -524,6 +543,23 @@ impl App {
                 }
                 let text: Vec<String> = list.iter().map(|m| m.render()).collect();
                 Ok(Reply::private(text.join("\n\n")))
+            }
+            MeetingCommand::Attend { id, attending, at } => {
+                let a = m
+                    .attend(&self.config, actor, id, at, attending, now)
+                    .await?;
+                let when = crate::domain::zone::human(&a.series.local(a.at));
+                Ok(Reply::private(if attending {
+                    format!(
+                        "Noted: {} attends {} on {when}.",
+                        a.person, a.series.row.title
+                    )
+                } else {
+                    format!(
+                        "Noted: {} can't make it to {} on {when}; the minutes will say so.",
+                        a.person, a.series.row.title
+                    )
+                }))
             }
             MeetingCommand::Calendar { rotate } => {
                 use crate::service::calendar::{Issued, issue};

@@ -101,6 +101,14 @@ pub struct Config {
     pub chase_at: chrono::NaiveTime,
     /// How long a done item may wait for verification before it is chased.
     pub verify_after: Duration,
+    /// An item overdue this long is escalated to the owner's manager on the
+    /// path instead of being chased again (`[actions] escalate_overdue_after`).
+    pub escalate_overdue_after: crate::domain::escalation::Window,
+    /// A proposed decision unanswered this long is chased to its authority
+    /// (`[decisions] chase_after`).
+    pub approval_chase_after: crate::domain::escalation::Window,
+    /// ... and this long, escalated along the path (`[decisions] escalate_after`).
+    pub approval_escalate_after: crate::domain::escalation::Window,
     /// The weekly written update: weekday, local time, channel.
     pub digest_day: chrono::Weekday,
     pub digest_at: chrono::NaiveTime,
@@ -236,6 +244,9 @@ impl Default for Config {
             zones: BTreeMap::new(),
             chase_at: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
             verify_after: Duration::days(3),
+            escalate_overdue_after: crate::domain::escalation::Window::BusinessDays(5),
+            approval_chase_after: crate::domain::escalation::Window::Span(Duration::days(2)),
+            approval_escalate_after: crate::domain::escalation::Window::Span(Duration::days(7)),
             digest_day: chrono::Weekday::Fri,
             digest_at: chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap_or_default(),
             digest_channel: ChannelRef::general(),
@@ -363,6 +374,8 @@ struct RawEscalation {
 struct RawDecisions {
     /// category -> role holding its authority
     categories: Option<Spanned<BTreeMap<String, String>>>,
+    chase_after: Option<Spanned<String>>,
+    escalate_after: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -370,6 +383,7 @@ struct RawDecisions {
 struct RawActions {
     chase_at: Option<Spanned<String>>,
     verify_after: Option<Spanned<String>>,
+    escalate_overdue_after: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -692,6 +706,30 @@ impl Config {
         if let Some(d) = &raw.actions.verify_after {
             config.verify_after = parse_duration(d.get_ref())
                 .map_err(|e| loc.at(Some(d.span()), format!("actions.verify_after: {e}")))?;
+        }
+        for (value, name, slot) in [
+            (
+                &raw.actions.escalate_overdue_after,
+                "actions.escalate_overdue_after",
+                &mut config.escalate_overdue_after,
+            ),
+            (
+                &raw.decisions.chase_after,
+                "decisions.chase_after",
+                &mut config.approval_chase_after,
+            ),
+            (
+                &raw.decisions.escalate_after,
+                "decisions.escalate_after",
+                &mut config.approval_escalate_after,
+            ),
+        ] {
+            if let Some(v) = value {
+                *slot = v
+                    .get_ref()
+                    .parse()
+                    .map_err(|e| loc.at(Some(v.span()), format!("{name}: {e}")))?;
+            }
         }
         if let Some(day) = &raw.digest.day {
             config.digest_day = day.get_ref().parse::<chrono::Weekday>().map_err(|_| {

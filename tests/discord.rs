@@ -422,7 +422,9 @@ async fn each_command_family_works_through_signed_interactions() {
             None,
             json!([
                 { "name": "topic", "type": 3, "value": "budget" },
-                { "name": "severity", "type": 3, "value": "high" },
+                // Critical: this ticks the real clock, and a non-critical
+                // ping waits out nights and weekends.
+                { "name": "severity", "type": 3, "value": "critical" },
                 { "name": "summary", "type": 3, "value": "Cloud bill doubled" }
             ]),
         )
@@ -672,7 +674,13 @@ async fn a_crash_between_send_and_record_does_not_double_a_reminder() {
             .contains("<t:1795514400:F>"),
         "Discord timestamps: {body}"
     );
-    assert_eq!(body["components"][0]["components"][0]["label"], "Snooze 1h");
+    let labels: Vec<&str> = body["components"][0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["Attending", "Can't make it", "Snooze 1h"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -996,7 +1004,9 @@ async fn approval_requests_carry_approve_and_reject_and_reject_asks_for_the_reas
         .iter()
         .map(|c| c["custom_id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["decision:approve:1", "decision:reject:1"]);
+    assert_eq!(ids[..2], ["decision:approve:1", "decision:reject:1"]);
+    assert_eq!(ids.len(), 3, "then Snooze 1h: {ids:?}");
+    assert!(ids[2].starts_with("snooze:"), "{ids:?}");
     assert!(
         content(&json!({ "data": request })).contains("**Rationale:** The bill doubled"),
         "{request}"
@@ -1042,4 +1052,62 @@ async fn decision_status(b: &Bot, id: i64) -> String {
         .unwrap()
         .unwrap()
         .status
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cant_make_it_button_records_the_answer_and_the_next_reminder_counts_it() {
+    let b = bot().await;
+    let v = b
+        .command(
+            "meeting",
+            Some("add"),
+            json!([
+                { "name": "title", "type": 3, "value": "Exec team" },
+                { "name": "when", "type": 3, "value": "daily at 10:00" },
+                { "name": "tz", "type": 3, "value": "UTC" },
+                { "name": "remind", "type": 3, "value": "1h,15m" },
+                { "name": "attendees", "type": 3, "value": "cfo" }
+            ]),
+        )
+        .await;
+    assert!(content(&v).starts_with("Created series 1"), "{v}");
+    let next = b
+        .app
+        .store
+        .series(GUILD, 1)
+        .await
+        .unwrap()
+        .unwrap()
+        .next_at
+        .unwrap();
+    let at = |secs: i64| DateTime::<Utc>::from_timestamp(next - secs, 0).unwrap();
+    b.scheduler.tick(at(3600)).await.unwrap();
+    let first = b.posted().last().unwrap().1.clone();
+    let ids: Vec<&str> = first["components"][0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["custom_id"].as_str().unwrap())
+        .collect();
+    let no = format!("attend:no:1:{next}");
+    assert_eq!(
+        ids[..2],
+        [format!("attend:yes:1:{next}").as_str(), no.as_str()]
+    );
+    let v = b.press(CFO_USER, &no).await;
+    assert_eq!(v["data"]["flags"], 64, "the answer is private: {v}");
+    assert!(
+        content(&v).starts_with("Noted: cfo can't make it to Exec team"),
+        "{v}"
+    );
+    b.scheduler.tick(at(900)).await.unwrap();
+    let second = b.posted().last().unwrap().1.clone();
+    assert!(
+        second["content"]
+            .as_str()
+            .unwrap()
+            .contains("**Replies:** can't make it: cfo"),
+        "{second}"
+    );
+    b.validate();
 }

@@ -330,7 +330,9 @@ async fn scenario_each_command_family_works_through_signed_slash_commands() -> B
             TEAM,
             ANA,
             "/escalate",
-            r#"topic:budget severity:high summary:"Cloud bill doubled""#,
+            // Critical: this ticks the real clock, and a non-critical ping
+            // waits out nights and weekends.
+            r#"topic:budget severity:critical summary:"Cloud bill doubled""#,
         )
         .await;
     assert!(
@@ -806,11 +808,13 @@ async fn a_slack_channel_id_is_posted_to_verbatim() {
 #[tokio::test(flavor = "multi_thread")]
 async fn slack_messages_name_executives_without_another_platforms_id() {
     let b = bot_configured("", "user = \"100000000000000001\"").await;
+    // Critical: this ticks the real clock, and a non-critical ping waits
+    // out nights and weekends.
     b.command(
         TEAM,
         ANA,
         "/escalate",
-        r#"topic:budget severity:high summary:"Cloud bill doubled""#,
+        r#"topic:budget severity:critical summary:"Cloud bill doubled""#,
     )
     .await;
     b.command(
@@ -1171,7 +1175,9 @@ async fn approve_and_reject_buttons_run_the_decision_commands_and_reject_asks_fo
         .flat_map(|b| b["elements"].as_array().unwrap().clone())
         .map(|e| e["action_id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(buttons, ["decision:approve:1", "decision:reject:1"]);
+    assert_eq!(buttons[..2], ["decision:approve:1", "decision:reject:1"]);
+    assert_eq!(buttons.len(), 3, "then Snooze 1h: {buttons:?}");
+    assert!(buttons[2].starts_with("snooze:"), "{buttons:?}");
 
     b.press(CFO, "decision:reject:1").await;
     let view = b

@@ -94,6 +94,9 @@ pub struct ReminderView {
     pub actions: Vec<String>,
     /// Open items left out of `actions`.
     pub more_actions: usize,
+    /// Attending / Can't make it answers so far (`2 attending (ceo, cto);
+    /// can't make it: cfo`), when anyone answered.
+    pub replies: Option<String>,
     /// Set when the reminder went out late (it fell due while Quorum was down).
     pub late_from: Option<DateTime<Tz>>,
 }
@@ -124,6 +127,9 @@ impl ReminderView {
         );
         if !self.attendees.is_empty() {
             n = n.field("Attendees", self.attendees.join(", "));
+        }
+        if let Some(replies) = &self.replies {
+            n = n.field("Replies", replies.clone());
         }
         let mut agenda = List::new("Agenda");
         agenda.numbered = true;

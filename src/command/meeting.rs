@@ -14,6 +14,7 @@
 //! /meeting notes id:N text:"..."
 //! /meeting minutes id:N [date:2026-12-07]
 //! /meeting calendar [rotate:true]
+//! /meeting attend id:N [answer:yes|no]
 //! ```
 //! `add` and `edit` also take `shift:next-weekday|previous-weekday|none`.
 
@@ -64,6 +65,13 @@ pub enum MeetingCommand {
     /// Calendar feed links (privately); `rotate` revokes and replaces them.
     Calendar {
         rotate: bool,
+    },
+    /// Attending (or, `answer:no`, can't make it) the next meeting of a
+    /// series; a reminder's button names its occurrence in `at`.
+    Attend {
+        id: i64,
+        attending: bool,
+        at: Option<i64>,
     },
 }
 
@@ -155,7 +163,7 @@ const fn optional(o: OptionSpec) -> OptionSpec {
     }
 }
 
-pub static SPECS: [CommandSpec; 11] = [
+pub static SPECS: [CommandSpec; 12] = [
     CommandSpec {
         family: "meeting",
         name: "add",
@@ -266,6 +274,19 @@ pub static SPECS: [CommandSpec; 11] = [
             help: "true: revoke your current links and issue new ones",
         }],
     },
+    CommandSpec {
+        family: "meeting",
+        name: "attend",
+        help: "attend the next meeting, or answer:no: you can't make it",
+        options: &[
+            ID,
+            OptionSpec {
+                name: "answer",
+                required: false,
+                help: "yes (default) or no",
+            },
+        ],
+    },
 ];
 
 pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<MeetingCommand> {
@@ -366,6 +387,19 @@ pub(super) fn build(spec: &CommandSpec, o: &Options) -> Result<MeetingCommand> {
                 Some("true") | Some("yes") => true,
                 Some(v) => return user_err(format!("rotate: `{v}` is not true or false")),
             },
+        },
+        "attend" => MeetingCommand::Attend {
+            id: id()?,
+            attending: match o.raw("answer").map(str::to_lowercase).as_deref() {
+                None | Some("yes") | Some("true") => true,
+                Some("no") | Some("false") => false,
+                Some(v) => {
+                    return user_err(format!(
+                        "answer: `{v}` is not yes or no (no: you can't make it)"
+                    ));
+                }
+            },
+            at: None,
         },
         other => return user_err(format!("/meeting has no subcommand `{other}`")),
     })

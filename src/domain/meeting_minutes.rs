@@ -19,6 +19,10 @@ pub struct Minutes {
     /// The occurrence's state: held, moved, skipped, ...
     pub state: String,
     pub attendees: Vec<String>,
+    /// Who said they could not make it (Can't make it, `/meeting attend
+    /// answer:no`); they are not among `attendees`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub absent: Vec<String>,
     pub agenda: Vec<AgendaOutcome>,
     pub decisions: Vec<MinutesDecision>,
     pub actions: Vec<MinutesAction>,
@@ -81,6 +85,9 @@ impl Minutes {
         if !self.attendees.is_empty() {
             out.push_str(&format!("\nAttendees: {}", self.attendees.join(", ")));
         }
+        if !self.absent.is_empty() {
+            out.push_str(&format!("\nCould not make it: {}", self.absent.join(", ")));
+        }
         section(&mut out, "Agenda", &self.agenda, |a| {
             let outcome = if a.covered {
                 "covered".to_string()
@@ -140,7 +147,7 @@ impl Minutes {
         for line in lines {
             if line.ends_with(':') && !line.starts_with("- ") {
                 out.push_str(&format!("\n### {}\n\n", line.trim_end_matches(':')));
-            } else if line.starts_with("Attendees: ") {
+            } else if line.starts_with("Attendees: ") || line.starts_with("Could not make it: ") {
                 out.push_str(&format!("\n{line}\n"));
             } else {
                 out.push_str(line);
@@ -175,6 +182,7 @@ mod tests {
             duration: "1h".to_string(),
             state: "held".to_string(),
             attendees: vec!["cto (Ana)".to_string()],
+            absent: Vec::new(),
             agenda: Vec::new(),
             decisions: Vec::new(),
             actions: Vec::new(),

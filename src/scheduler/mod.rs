@@ -421,6 +421,17 @@ impl<C: Chat> Inner<C> {
             })
             .await
             .unwrap_or(0);
+        let me = self.clone();
+        report.chases += self
+            .step("chase unanswered approvals", &mut report, async move {
+                let approvals = crate::service::approvals::Approvals {
+                    store: me.store.clone(),
+                    escalations: me.escalations.clone(),
+                };
+                approvals.run_due(&me.config, now).await
+            })
+            .await
+            .unwrap_or(0);
         let window = now.timestamp().div_euclid(HEADSUP_EVERY_SECS);
         if self.headsup_window.swap(window, Ordering::SeqCst) != window {
             let me = self.clone();
@@ -909,6 +920,9 @@ impl<C: Chat> Inner<C> {
                 .collect(),
             actions,
             more_actions,
+            replies: crate::service::attendance::summary(
+                &self.store.attendance(series_id, occurrence).await?,
+            ),
             late_from: late.then(|| series.local(d.due_at)),
         }))))
     }
@@ -952,12 +966,46 @@ fn message(d: &DeliveryRow, body: Body) -> Outgoing {
         )
     };
     let buttons = match (&body, d.escalation_id, d.requires_state.as_deref()) {
-        (Body::Reminder(_), _, _) => vec![button(
-            "Snooze 1h",
-            format!("snooze:{}", d.id),
-            String::new(),
-            false,
-        )],
+        (Body::Reminder(r), _, _) => {
+            let occurrence = d.occurrence_at.unwrap_or_default();
+            vec![
+                button(
+                    "Attending",
+                    format!("attend:yes:{}:{occurrence}", r.series_id),
+                    format!("/meeting attend id:{}", r.series_id),
+                    true,
+                ),
+                button(
+                    "Can't make it",
+                    format!("attend:no:{}:{occurrence}", r.series_id),
+                    format!("/meeting attend id:{} answer:no", r.series_id),
+                    false,
+                ),
+                button(
+                    "Snooze 1h",
+                    format!("snooze:{}", d.id),
+                    String::new(),
+                    false,
+                ),
+            ]
+        }
+        // Chases and approval requests can wait an hour; their own
+        // buttons (Done, Verify, Approve, Reject) are in the notice.
+        (Body::Message(n), None, _)
+            if matches!(
+                n.kind,
+                crate::domain::notice::Kind::Chase
+                    | crate::domain::notice::Kind::VerifyChase
+                    | crate::domain::notice::Kind::ApprovalRequest
+            ) =>
+        {
+            vec![button(
+                "Snooze 1h",
+                format!("snooze:{}", d.id),
+                String::new(),
+                false,
+            )]
+        }
         (_, Some(e), Some("open")) => vec![ack(e), resolve(e, false)],
         (_, Some(e), Some("acked")) => vec![resolve(e, true)],
         _ => Vec::new(),

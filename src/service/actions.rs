@@ -367,11 +367,23 @@ impl Actions {
             if local.time() < config.chase_at {
                 continue;
             }
+            if crate::service::quiet::is_quiet(
+                config,
+                crate::service::quiet::To::Person(&owner),
+                now,
+            ) {
+                continue;
+            }
             let today = local.date().to_string();
-            let due: Vec<&ActionRow> = list
+            let mut due: Vec<&ActionRow> = Vec::new();
+            for a in list
                 .iter()
                 .filter(|a| a.due_date.as_deref().is_some_and(|d| d <= today.as_str()))
-                .collect();
+            {
+                if !self.escalated_overdue(config, a, now).await? {
+                    due.push(a);
+                }
+            }
             if due.is_empty() {
                 continue;
             }
@@ -422,6 +434,64 @@ impl Actions {
         Ok(queued)
     }
 
+    /// Whether `a` has been overdue for `[actions] escalate_overdue_after`
+    /// and so is (now, or already was) escalated to the owner's manager on
+    /// the path instead of being chased again. Once per item and due date:
+    /// a new due date starts the count again.
+    async fn escalated_overdue(
+        &self,
+        config: &Config,
+        a: &ActionRow,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let Some(due) = a
+            .due_date
+            .as_deref()
+            .and_then(|d| d.parse::<NaiveDate>().ok())
+        else {
+            return Ok(false);
+        };
+        let zone = config.zone_of(&a.owner);
+        let Some(overdue_from) = due.succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0)) else {
+            return Ok(false);
+        };
+        let since = zone.resolve(overdue_from).with_timezone(&Utc);
+        if config.escalate_overdue_after.deadline(since) > now {
+            return Ok(false);
+        }
+        let source = format!("overdue:{}:{due}", a.id);
+        if self.store.escalation_from(&source).await?.is_some() {
+            return Ok(true);
+        }
+        let summary = format!(
+            "action item #{} \"{}\" ({}) has been overdue since {due}",
+            a.id, a.task, a.owner
+        );
+        let escalations = crate::service::escalations::Escalations {
+            store: self.store.clone(),
+        };
+        let raised = escalations
+            .raise_about(
+                config,
+                &a.workspace,
+                &source,
+                "overdue",
+                summary,
+                &a.owner,
+                &config.channel_of(&a.owner),
+                now,
+            )
+            .await?;
+        if let Some(e) = raised {
+            tracing::info!(
+                action = a.id,
+                escalation = e.id,
+                "chronically overdue item escalated"
+            );
+        }
+        Ok(true)
+    }
+
     /// Items done but unverified for `verify_after` are chased to whoever can
     /// verify them (the owner when someone else marked it done, otherwise
     /// the executive team channel), again every `verify_after`.
@@ -440,16 +510,31 @@ impl Actions {
             let done_at = a.done_at.unwrap_or(now.timestamp());
             let round = (now.timestamp() - done_at) / period;
             let done_by = a.done_by.clone().unwrap_or_default();
-            let (who, channel) = if done_by != a.owner {
-                (config.org.describe(&a.owner), config.channel_of(&a.owner))
+            use crate::service::quiet::To;
+            let (who, channel, to) = if done_by != a.owner {
+                (
+                    config.org.describe(&a.owner),
+                    config.channel_of(&a.owner),
+                    To::Person(&a.owner),
+                )
             } else if a.created_by != done_by {
-                (a.created_by.clone(), config.channel_of(&a.created_by))
+                (
+                    a.created_by.clone(),
+                    config.channel_of(&a.created_by),
+                    To::Person(&a.created_by),
+                )
             } else {
                 (
                     "Executive team".to_string(),
                     config.default_channel.to_string(),
+                    To::Team,
                 )
             };
+            // In the recipient's quiet time the round waits: a later tick
+            // queues it (under the same key) once they may be reached.
+            if crate::service::quiet::is_quiet(config, to, now) {
+                continue;
+            }
             let body = Notice::new(
                 Kind::VerifyChase,
                 format!("action item #{} \"{}\" needs verification", a.id, a.task),

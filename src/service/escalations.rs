@@ -195,6 +195,16 @@ fn ev(actor: &str, kind: &str, detail: impl Into<String>) -> (String, String, St
     (actor.to_string(), kind.to_string(), detail.into())
 }
 
+/// Who a post at `step` reaches, for quiet hours.
+fn reached(step: &Step) -> crate::service::quiet::To<'_> {
+    use crate::service::quiet::To;
+    match (&step.role, step.team) {
+        (Some(role), _) => To::Person(role),
+        (None, true) => To::Team,
+        (None, false) => To::Channel,
+    }
+}
+
 /// Put `row` at step `level` from `now`: posted at once (state open, with a
 /// deadline) unless the step's executive is outside working hours and the
 /// escalation is not critical (state waiting until they begin).
@@ -206,10 +216,9 @@ fn place(
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
     row.level = i64::try_from(level).unwrap_or(i64::MAX);
-    let hours = step.role.as_ref().and_then(|r| config.working_hours.get(r));
-    match hours {
-        Some(h) if severity(row) != Severity::Critical && !h.is_open(now) => {
-            let at = h.next_open(now);
+    let at = crate::service::quiet::next_allowed(config, reached(step), now);
+    match severity(row) {
+        s if s != Severity::Critical && at > now => {
             row.state = "waiting".into();
             row.post_at = Some(ts(at));
             row.deadline_at = None;
@@ -446,6 +455,127 @@ impl Escalations {
             next,
             row,
         })
+    }
+
+    /// Raise an escalation Quorum starts on its own about `source` (a
+    /// proposed decision nobody answered, an action item overdue too long):
+    /// routed to `routed` (the executive who did not act) and posted at the
+    /// step above theirs on the path, or at the first step when they are not
+    /// on it. Raised once per `source`: `None` when it already was.
+    #[instrument(skip(self, config, summary), fields(workspace = %workspace))]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one value per field of the escalation"
+    )]
+    pub async fn raise_about(
+        &self,
+        config: &Config,
+        workspace: &str,
+        source: &str,
+        topic: &str,
+        summary: String,
+        routed: &str,
+        raised_in: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<EscalationRow>> {
+        let mut row = EscalationRow {
+            id: 0,
+            workspace: workspace.to_string(),
+            topic: topic.to_string(),
+            severity: Severity::Medium.to_string(),
+            summary,
+            raised_by: "quorum".into(),
+            raised_in: raised_in.to_string(),
+            routed_to: routed.to_string(),
+            level: 0,
+            state: "open".into(),
+            post_at: None,
+            deadline_at: None,
+            repeats: 0,
+            acked_by: None,
+            acked_at: None,
+            follow_up_at: None,
+            follow_ups: 0,
+            resolved_by: None,
+            resolved_at: None,
+            resolution: None,
+            created_at: ts(now),
+            updated_at: ts(now),
+        };
+        let steps = path(config, &row);
+        let Some(last) = steps.len().checked_sub(1) else {
+            tracing::warn!(
+                source,
+                "escalation.path has no level for a medium escalation; not raised"
+            );
+            return Ok(None);
+        };
+        let start = steps
+            .iter()
+            .position(|s| s.role.as_deref() == Some(routed))
+            .map_or(0, |p| (p + 1).min(last));
+        let Some(step) = steps.get(start) else {
+            return Ok(None);
+        };
+        let waits = place(config, &mut row, start, step, now);
+        let Some(id) = self
+            .store
+            .insert_escalation_from(
+                &row,
+                Some(source),
+                &[ev(
+                    "quorum",
+                    "raised",
+                    format!("{} {}: {}", row.severity, row.topic, row.summary),
+                )],
+                &[],
+                ts(now),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        row.id = id;
+        let (events, posts) = match waits {
+            Some(at) => (
+                vec![ev(
+                    "quorum",
+                    "waiting",
+                    format!(
+                        "{} is outside working hours; posting at {}",
+                        step.label,
+                        local(config, ts(at))
+                    ),
+                )],
+                Vec::new(),
+            ),
+            None => (
+                vec![ev(
+                    "quorum",
+                    "posted",
+                    format!("to {} in #{}", step.label, channel(config, &row, step)),
+                )],
+                vec![ping(
+                    config,
+                    &row,
+                    step,
+                    row.deadline_at.unwrap_or_default(),
+                    None,
+                    format!("ping:{start}:0"),
+                )],
+            ),
+        };
+        let Some(before) = self.store.escalation(workspace, id).await? else {
+            return Ok(None);
+        };
+        match self
+            .store
+            .save_escalation(&before, before.updated_at, &events, &posts, false, ts(now))
+            .await?
+        {
+            true => Ok(self.store.escalation(workspace, id).await?),
+            false => Ok(Some(before)),
+        }
     }
 
     pub async fn ack(
@@ -821,6 +951,31 @@ impl Escalations {
                     let (b, e, p) =
                         self.climb_to(config, &row, (step, level + 1, up), &below, "quorum", now);
                     (b, e, p, true)
+                }
+                ("open", None)
+                    if row.repeats < i64::from(config.escalation.max_repeats)
+                        && severity(&row) != Severity::Critical
+                        && crate::service::quiet::is_quiet(config, reached(step), now) =>
+                {
+                    // A repeat in quiet hours waits for them to end, and
+                    // goes out then as the next reminder.
+                    let mut b = row.clone();
+                    b.repeats += 1;
+                    let at = crate::service::quiet::next_allowed(config, reached(step), now);
+                    b.state = "waiting".into();
+                    b.post_at = Some(ts(at));
+                    b.deadline_at = None;
+                    let event = ev(
+                        "quorum",
+                        "waiting",
+                        format!(
+                            "ping {} at {} held for working hours; posting at {}",
+                            b.repeats,
+                            step.label,
+                            local(config, ts(at))
+                        ),
+                    );
+                    (b, vec![event], Vec::new(), false)
                 }
                 ("open", None) if row.repeats < i64::from(config.escalation.max_repeats) => {
                     let mut b = row.clone();

@@ -353,7 +353,7 @@ pub struct Meetings {
 }
 
 impl Meetings {
-    async fn load(&self, workspace: &str, id: i64) -> Result<Series> {
+    pub(crate) async fn load(&self, workspace: &str, id: i64) -> Result<Series> {
         match self.store.series(workspace, id).await? {
             Some(row) if row.status == "active" => Ok(Series::from_row(row)?),
             Some(row) => user_err(format!(
@@ -858,6 +858,14 @@ impl Meetings {
                 text: n.text,
             })
             .collect();
+        let absent: Vec<String> = self
+            .store
+            .attendance(s.row.id, at)
+            .await?
+            .into_iter()
+            .filter(|(_, attending)| !attending)
+            .map(|(person, _)| person)
+            .collect();
         Ok(Minutes {
             series_id: s.row.id,
             title: s.row.title.clone(),
@@ -866,7 +874,13 @@ impl Meetings {
             zone: s.zone.name().to_string(),
             duration: s.length.to_string(),
             state,
-            attendees: s.attendees.iter().map(|a| config.org.describe(a)).collect(),
+            attendees: s
+                .attendees
+                .iter()
+                .filter(|a| !absent.iter().any(|p| p == a))
+                .map(|a| config.org.describe(a))
+                .collect(),
+            absent: absent.iter().map(|p| config.org.describe(p)).collect(),
             agenda,
             decisions,
             actions,

@@ -2,11 +2,14 @@
 //! outcomes. Services never format platform markup.
 
 pub mod actions;
+pub mod approvals;
+pub mod attendance;
 pub mod calendar;
 pub mod dashboard;
 pub mod decisions;
 pub mod escalations;
 pub mod meetings;
+pub mod quiet;
 pub mod report;
 pub mod risks;
 pub mod todo;

@@ -98,6 +98,20 @@ impl Store {
         Ok(Settled::Done(id))
     }
 
+    /// Proposed decisions recorded at or before `cutoff` and not yet
+    /// escalated, oldest first (at most 500 a call).
+    pub async fn proposed_before(&self, cutoff: i64) -> anyhow::Result<Vec<DecisionRow>> {
+        sqlx::query_as::<_, DecisionRow>(
+            "SELECT * FROM decisions d WHERE d.status = 'proposed' AND d.created_at <= $1
+               AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.source = 'decision:' || CAST(d.id AS TEXT))
+             ORDER BY d.created_at, d.id LIMIT 500",
+        )
+        .bind(cutoff)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading proposed decisions")
+    }
+
     pub async fn decision(&self, workspace: &str, id: i64) -> anyhow::Result<Option<DecisionRow>> {
         sqlx::query_as::<_, DecisionRow>("SELECT * FROM decisions WHERE workspace = $1 AND id = $2")
             .bind(workspace)

@@ -15,11 +15,28 @@ impl Store {
         posts: &[EscalationPost],
         now: i64,
     ) -> anyhow::Result<i64> {
+        self.insert_escalation_from(e, None, events, posts, now)
+            .await?
+            .context("an escalation without a source was not inserted")
+    }
+
+    /// [`Store::insert_escalation`] for an escalation Quorum raises on its
+    /// own about `source` (`decision:7`, `overdue:12`): `None` when one was
+    /// already raised about it, so each is raised once.
+    pub async fn insert_escalation_from(
+        &self,
+        e: &EscalationRow,
+        source: Option<&str>,
+        events: &[(String, String, String)],
+        posts: &[EscalationPost],
+        now: i64,
+    ) -> anyhow::Result<Option<i64>> {
         let mut tx = self.begin().await?;
-        let id: i64 = sqlx::query(
+        let id: Option<i64> = sqlx::query(
             "INSERT INTO escalations (workspace, topic, severity, summary, raised_by, raised_in, routed_to, level, state,
-                                      post_at, deadline_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+                                      post_at, deadline_at, created_at, updated_at, source)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             ON CONFLICT (source) DO NOTHING RETURNING id",
         )
         .bind(&e.workspace)
         .bind(&e.topic)
@@ -34,13 +51,26 @@ impl Store {
         .bind(e.deadline_at)
         .bind(now)
         .bind(now)
-        .fetch_one(&mut *tx)
+        .bind(source)
+        .fetch_optional(&mut *tx)
         .await
         .context("inserting an escalation")?
-        .get(0);
+        .map(|r| r.get(0));
+        let Some(id) = id else {
+            return Ok(None);
+        };
         write_events_and_posts(&mut tx, &e.workspace, id, events, posts, now).await?;
         tx.commit().await.context("committing an escalation")?;
-        Ok(id)
+        Ok(Some(id))
+    }
+
+    /// The escalation Quorum raised about `source`, if it did.
+    pub async fn escalation_from(&self, source: &str) -> anyhow::Result<Option<i64>> {
+        sqlx::query_scalar::<_, i64>("SELECT id FROM escalations WHERE source = $1")
+            .bind(source)
+            .fetch_optional(&self.pool)
+            .await
+            .context("looking up an escalation by its source")
     }
 
     pub async fn escalation(

@@ -12,6 +12,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{Executor as _, Row};
 
 mod actions;
+mod attendance;
 mod backup;
 mod calendar;
 pub mod dashboard;
@@ -24,6 +25,7 @@ mod metrics;
 mod pool;
 mod reports;
 mod risks;
+mod snooze;
 pub mod transfer;
 mod workspaces;
 pub use decisions::Settled;

@@ -1,0 +1,429 @@
+//! Chases that learn and keep quiet (issue 13): unanswered approvals are
+//! chased, then escalated, once each; chases and non-critical pings wait
+//! for working hours and weekdays in the recipient's zone while critical
+//! escalations go at once; a chronically overdue item is escalated to the
+//! owner's manager instead of being chased forever. Driven through the
+//! real core (`App::handle_line`, the console's entry) and a scheduler
+//! ticked with a controlled clock.
+
+mod support;
+
+use quorum::config::Config;
+use support::core::{Harness, harness_with};
+
+const ORG: &str = r#"
+[defaults]
+channel = "exec-team"
+
+[org.ceo]
+name = "Chief Executive"
+user = "u-ceo"
+channel = "ceo"
+
+[org.cto]
+name = "Chief Technology"
+user = "u-cto"
+channel = "cto"
+
+[org.cfo]
+name = "Chief Financial"
+user = "u-cfo"
+channel = "cfo"
+"#;
+
+fn config(extra: &str) -> Config {
+    Config::from_toml(&format!("{ORG}\n{extra}"), "test.toml").unwrap()
+}
+
+const T0: &str = "2026-11-24T10:00:00Z"; // a Tuesday
+
+fn count(h: &Harness, needle: &str) -> usize {
+    h.chat.texts().iter().filter(|t| t.contains(needle)).count()
+}
+
+fn find(h: &Harness, needle: &str) -> String {
+    h.chat
+        .texts()
+        .into_iter()
+        .find(|t| t.contains(needle))
+        .unwrap_or_else(|| panic!("no post contains {needle:?}: {:#?}", h.chat.texts()))
+}
+
+#[tokio::test]
+async fn an_unanswered_approval_is_chased_after_two_days_then_escalated_after_seven_once_each() {
+    let h = harness_with(T0, config("")).await;
+    h.cmd(
+        T0,
+        r#"/decision record title:"Cut cloud spend" category:budget rationale:"The bill doubled""#,
+    )
+    .await;
+    // Approved in time: never chased.
+    h.cmd(
+        T0,
+        r#"/decision record title:"New laptops" category:budget rationale:"Old ones are slow""#,
+    )
+    .await;
+    h.as_user("u-cfo", "2026-11-25T10:00:00Z", "/decision approve id:2")
+        .await;
+    h.tick(T0).await;
+    assert_eq!(count(&h, "needs your approval"), 2, "the two requests");
+    h.tick("2026-11-26T09:59:00Z").await;
+    assert_eq!(
+        count(&h, "still needs your approval"),
+        0,
+        "not before 2 days"
+    );
+    h.tick("2026-11-26T10:00:00Z").await;
+    assert_eq!(count(&h, "still needs your approval"), 1);
+    let chase = find(&h, "still needs your approval");
+    assert!(
+        chase.starts_with(
+            "[#cfo] @u-cfo CFO (Chief Financial): decision 1 \"Cut cloud spend\" still needs your approval\n  Category: budget\n  Proposed by: ana\n  Waiting: 2 days\n  Rationale: The bill doubled\n  Escalated if unanswered by: Tue 1 Dec 2026 10:00 UTC\n"
+        ),
+        "{chase}"
+    );
+    assert!(
+        chase.contains("[Approve] /decision approve id:1"),
+        "{chase}"
+    );
+    assert!(chase.contains("[Reject] /decision reject id:1"), "{chase}");
+    h.tick("2026-11-27T10:00:00Z").await;
+    h.tick("2026-11-30T10:00:00Z").await;
+    assert_eq!(count(&h, "still needs your approval"), 1, "chased once");
+    assert_eq!(count(&h, "ESCALATION"), 0);
+
+    h.tick("2026-12-01T10:00:00Z").await;
+    assert_eq!(count(&h, "ESCALATION"), 1);
+    let ping = find(&h, "ESCALATION");
+    assert!(
+        ping.starts_with("[#exec-team] @u-ceo @u-cfo @u-cto Executive team: ESCALATION #1 [MEDIUM] budget: decision 1 \"Cut cloud spend\" has waited 7 days for the cfo's approval\n  Raised by: quorum in #cfo\n"),
+        "{ping}"
+    );
+    h.tick("2026-12-01T10:00:05Z").await;
+    h.tick("2026-12-01T11:00:00Z").await;
+    assert_eq!(count(&h, "ESCALATION #1"), 1, "escalated once");
+    let list = h.cmd("2026-12-01T11:00:00Z", "/escalation list").await;
+    assert_eq!(list.matches("budget").count(), 1, "{list}");
+    assert!(!list.contains("#2"), "{list}");
+    // The escalation is a real one: the executive team acknowledges it.
+    h.as_user("u-ceo", "2026-12-01T11:00:00Z", "/escalation ack id:1")
+        .await;
+}
+
+#[tokio::test]
+async fn an_approval_chase_due_on_a_weekend_waits_for_monday() {
+    let thursday = "2026-11-26T10:00:00Z";
+    let h = harness_with(thursday, config("")).await;
+    h.cmd(
+        thursday,
+        r#"/decision record title:"Cut cloud spend" category:budget rationale:"x""#,
+    )
+    .await;
+    h.tick(thursday).await;
+    // Due Saturday 10:00 UTC; the cfo (no working hours, UTC) is off.
+    h.tick("2026-11-28T10:00:00Z").await;
+    h.tick("2026-11-29T23:59:00Z").await;
+    assert_eq!(
+        count(&h, "still needs your approval"),
+        0,
+        "not at the weekend"
+    );
+    h.tick("2026-11-30T08:59:00Z").await;
+    assert_eq!(
+        count(&h, "still needs your approval"),
+        0,
+        "Monday before 09:00"
+    );
+    h.tick("2026-11-30T09:00:00Z").await;
+    assert_eq!(count(&h, "still needs your approval"), 1, "Monday 09:00");
+}
+
+#[tokio::test]
+async fn the_daily_chase_skips_weekends_and_waits_for_working_hours() {
+    let h = harness_with(
+        T0,
+        config(
+            r#"
+[org.coo]
+name = "Chief Operating"
+user = "u-coo"
+channel = "coo"
+timezone = "Europe/Madrid"
+working_hours = "mon-fri 10:00-18:00"
+
+[actions]
+escalate_overdue_after = "30d"
+"#,
+        ),
+    )
+    .await;
+    h.cmd(T0, r#"/action add task:"Budget" owner:cto due:2026-11-27"#)
+        .await;
+    h.cmd(T0, r#"/action add task:"Vendors" owner:coo due:2026-11-27"#)
+        .await;
+    // Friday 09:30 in Madrid: past chase_at, but the coo starts at 10:00.
+    h.tick("2026-11-27T08:30:00Z").await;
+    assert_eq!(
+        count(&h, "coo (Chief Operating)"),
+        0,
+        "before working hours"
+    );
+    h.tick("2026-11-27T09:00:00Z").await;
+    assert_eq!(count(&h, "cto (Chief Technology): 1 action item"), 1);
+    assert_eq!(
+        count(&h, "coo (Chief Operating): 1 action item"),
+        1,
+        "10:00 Madrid"
+    );
+    h.tick("2026-11-28T09:00:00Z").await; // Saturday
+    h.tick("2026-11-29T09:30:00Z").await; // Sunday
+    assert_eq!(
+        count(&h, "action item needs you today"),
+        2,
+        "nothing at the weekend"
+    );
+    h.tick("2026-11-30T09:00:00Z").await; // Monday
+    assert_eq!(count(&h, "cto (Chief Technology): 1 action item"), 2);
+    assert!(
+        h.chat
+            .texts()
+            .last()
+            .unwrap()
+            .contains("#1 Budget (medium, overdue since 2026-11-27)"),
+        "{:?}",
+        h.chat.texts().last()
+    );
+}
+
+#[tokio::test]
+async fn a_medium_escalation_at_the_last_level_does_not_repeat_at_night_but_a_critical_one_does() {
+    let h = harness_with(
+        T0,
+        config("").with_hours(&["ceo", "cto", "cfo"], "mon-fri 09:00-18:00"),
+    )
+    .await;
+    let afternoon = "2026-11-24T16:00:00Z";
+    let r = h
+        .reply(
+            "acme",
+            "ana",
+            afternoon,
+            r#"/escalate topic:budget severity:medium summary:"Invoice late" level:exec-team"#,
+        )
+        .await;
+    assert!(!r.is_error, "{}", r.text);
+    let r = h
+        .reply(
+            "acme",
+            "ana",
+            afternoon,
+            r#"/escalate topic:budget severity:critical summary:"Payroll failed" level:exec-team"#,
+        )
+        .await;
+    assert!(!r.is_error, "{}", r.text);
+    h.tick(afternoon).await;
+    assert_eq!(count(&h, "ESCALATION #1"), 1);
+    assert_eq!(count(&h, "ESCALATION #2"), 1);
+    // Medium repeats after 4h (20:00), critical after 15m: at night only
+    // the critical one is repeated.
+    for t in [
+        "2026-11-24T20:00:00Z",
+        "2026-11-24T20:15:00Z",
+        "2026-11-25T00:00:00Z",
+        "2026-11-25T04:00:00Z",
+    ] {
+        h.tick(t).await;
+    }
+    assert_eq!(count(&h, "ESCALATION #1"), 1, "no medium ping at night");
+    assert!(count(&h, "ESCALATION #2") >= 3, "critical ones never wait");
+    h.tick("2026-11-25T08:59:00Z").await;
+    assert_eq!(count(&h, "ESCALATION #1"), 1);
+    h.tick("2026-11-25T09:00:00Z").await;
+    assert_eq!(count(&h, "ESCALATION #1"), 2, "posted when the day begins");
+    let show = h.cmd("2026-11-25T09:00:00Z", "/escalation show id:1").await;
+    assert!(show.contains("held for working hours"), "{show}");
+}
+
+#[tokio::test]
+async fn an_item_overdue_five_working_days_is_escalated_once_and_no_longer_chased() {
+    let h = harness_with(T0, config("")).await;
+    h.cmd(
+        T0,
+        r#"/action add task:"Rotate keys" owner:cto due:2026-11-20"#,
+    )
+    .await;
+    h.tick("2026-11-26T09:00:00Z").await; // Thursday: 4 working days overdue
+    assert_eq!(
+        count(&h, "#1 Rotate keys (medium, overdue since 2026-11-20)"),
+        1
+    );
+    assert_eq!(count(&h, "ESCALATION"), 0);
+    h.tick("2026-11-27T09:00:00Z").await; // Friday: 5
+    assert_eq!(
+        count(&h, "#1 Rotate keys (medium, overdue"),
+        1,
+        "not chased again"
+    );
+    let ping = find(&h, "ESCALATION #1");
+    assert!(
+        ping.starts_with("[#exec-team] @u-ceo @u-cfo @u-cto Executive team: ESCALATION #1 [MEDIUM] overdue: action item #1 \"Rotate keys\" (cto) has been overdue since 2026-11-20\n"),
+        "{ping}"
+    );
+    h.tick("2026-11-30T09:00:00Z").await;
+    h.tick("2026-12-01T09:00:00Z").await;
+    assert_eq!(
+        count(&h, "Rotate keys (medium"),
+        1,
+        "the chase stopped repeating it"
+    );
+    let first_pings = h
+        .chat
+        .texts()
+        .iter()
+        .filter(|t| t.contains("ESCALATION #1") && !t.contains("still not acknowledged"))
+        .count();
+    assert_eq!(
+        first_pings, 1,
+        "escalated once (then repeated as escalations are)"
+    );
+    assert_eq!(count(&h, "ESCALATION #2"), 0);
+    // A new due date starts over: chased again when it passes.
+    h.as_user(
+        "u-cto",
+        "2026-12-01T10:00:00Z",
+        "/action edit id:1 due:2026-12-02",
+    )
+    .await;
+    h.tick("2026-12-03T09:00:00Z").await;
+    assert_eq!(
+        count(&h, "#1 Rotate keys (medium, overdue since 2026-12-02)"),
+        1
+    );
+}
+
+#[test]
+fn the_chase_and_escalation_delays_are_configurable_and_checked() {
+    let c = config(
+        r#"
+[decisions]
+chase_after = "1d"
+escalate_after = "3bd"
+
+[actions]
+escalate_overdue_after = "10bd"
+"#,
+    );
+    assert_eq!(c.approval_chase_after.to_string(), "1d");
+    assert_eq!(c.approval_escalate_after.to_string(), "3 business days");
+    assert_eq!(c.escalate_overdue_after.to_string(), "10 business days");
+    let err = Config::from_toml(
+        &format!("{ORG}\n[decisions]\nchase_after = \"soon\"\n"),
+        "q.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("q.toml:"), "{err}");
+    assert!(err.contains("decisions.chase_after"), "{err}");
+}
+
+trait WithHours {
+    fn with_hours(self, roles: &[&str], hours: &str) -> Self;
+}
+
+impl WithHours for Config {
+    fn with_hours(mut self, roles: &[&str], hours: &str) -> Config {
+        for r in roles {
+            let zone = self.zone_of(r);
+            self.working_hours.insert(
+                r.to_string(),
+                quorum::domain::escalation::WorkingHours::parse(hours, zone).unwrap(),
+            );
+        }
+        self
+    }
+}
+
+/// The Snooze button of the first post whose text contains `needle`, and
+/// the delivery id of that post.
+fn snooze_of(h: &Harness, needle: &str) -> (Option<String>, i64) {
+    let texts = h.chat.texts();
+    let posts = h.chat.posts.lock().unwrap();
+    let i = texts
+        .iter()
+        .position(|t| t.contains(needle))
+        .unwrap_or_else(|| panic!("no post contains {needle:?}: {texts:#?}"));
+    let post = &posts[i];
+    let id = post.key.trim_start_matches("quorum-").parse().unwrap();
+    let button = post
+        .buttons
+        .iter()
+        .find(|b| b.label == "Snooze 1h")
+        .map(|b| b.id.clone());
+    (button, id)
+}
+
+#[tokio::test]
+async fn chases_and_approval_requests_can_be_snoozed_for_an_hour_and_escalation_pings_cannot() {
+    let h = harness_with(T0, config("")).await;
+    h.cmd(T0, r#"/action add task:"Budget" owner:cto due:2026-11-25"#)
+        .await;
+    h.cmd(
+        T0,
+        r#"/decision record title:"Cut cloud spend" category:budget rationale:"x""#,
+    )
+    .await;
+    h.cmd(
+        T0,
+        r#"/escalate topic:budget severity:critical summary:"Payroll failed""#,
+    )
+    .await;
+    h.tick(T0).await;
+    h.tick("2026-11-25T09:00:00Z").await;
+    let (chase, _) = snooze_of(&h, "1 action item needs you today");
+    let (approval, _) = snooze_of(&h, "needs your approval");
+    let (none, ping) = snooze_of(&h, "ESCALATION #1");
+    assert_eq!(none, None, "an escalation ping has no Snooze");
+    let press = |id: String, now: &'static str| {
+        let h = &h;
+        async move {
+            h.app
+                .press(
+                    &support::core::actor("acme", "u-cto"),
+                    &id,
+                    support::core::at(now),
+                )
+                .await
+        }
+    };
+    let r = press(
+        chase.clone().expect("the chase has Snooze"),
+        "2026-11-25T09:10:00Z",
+    )
+    .await;
+    assert!(!r.is_error && r.ephemeral, "{}", r.text);
+    assert_eq!(r.text, "Snoozed: I will post this again in 1 hour.");
+    let r = press(
+        approval.expect("the approval request has Snooze"),
+        "2026-11-25T09:10:00Z",
+    )
+    .await;
+    assert_eq!(r.text, "Snoozed: I will post this again in 1 hour.");
+    let r = press(format!("snooze:{ping}"), "2026-11-25T09:10:00Z").await;
+    assert!(
+        r.is_error,
+        "an escalation ping cannot be snoozed: {}",
+        r.text
+    );
+    let r = press(chase.unwrap(), "2026-11-25T09:10:00Z").await;
+    assert!(r.is_error, "the same snooze twice: {}", r.text);
+
+    h.tick("2026-11-25T10:09:00Z").await;
+    assert_eq!(count(&h, "1 action item needs you today"), 1);
+    h.tick("2026-11-25T10:10:00Z").await;
+    assert_eq!(
+        count(&h, "1 action item needs you today"),
+        2,
+        "again after an hour"
+    );
+    assert_eq!(count(&h, "\"Cut cloud spend\" needs your approval"), 2);
+}
