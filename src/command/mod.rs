@@ -495,7 +495,27 @@ pub fn help(topic: Option<&str>) -> Result<String> {
     }
     let mut out = String::new();
     if topic.is_none() {
+        // One line per family, so the overview fits any chat (Discord cuts
+        // a message at 2,000 characters); `/help meeting` lists each command.
         out.push_str("Quorum commands (options are name:value; quote values with spaces):\n");
+        let mut families: Vec<(&str, Vec<&str>, &str)> = Vec::new();
+        for s in &chosen {
+            match families.iter_mut().find(|(f, _, _)| *f == s.family) {
+                Some((_, subs, _)) => subs.push(s.name),
+                None => families.push((s.family, vec![s.name], s.help)),
+            }
+        }
+        for (family, subs, help) in families {
+            let subs: Vec<&str> = subs.into_iter().filter(|s| !s.is_empty()).collect();
+            let what = family_help(family).unwrap_or(help);
+            if subs.is_empty() {
+                out.push_str(&format!("/{family} - {what}\n"));
+            } else {
+                out.push_str(&format!("/{family} {} - {what}\n", subs.join("|")));
+            }
+        }
+        out.push_str("/help [command] - this help; /help meeting (or decision, action, escalate, escalation, risk) shows the options");
+        return Ok(out);
     }
     let detailed = chosen.len() == 1;
     for s in chosen {
@@ -510,14 +530,9 @@ pub fn help(topic: Option<&str>) -> Result<String> {
                 }
             })
             .collect();
-        if topic.is_none() {
-            // The overview stays short enough for any chat; `/help meeting` has the usage.
-            out.push_str(&format!("{} - {}\n", s.title(), s.help));
-        } else {
-            out.push_str(
-                &format!("{} {} - {}\n", s.title(), usage.join(" "), s.help).replace("  -", " -"),
-            );
-        }
+        out.push_str(
+            &format!("{} {} - {}\n", s.title(), usage.join(" "), s.help).replace("  -", " -"),
+        );
         if detailed {
             for o in s.options {
                 out.push_str(&format!("  {}: {}\n", o.name, o.help));
@@ -528,8 +543,44 @@ pub fn help(topic: Option<&str>) -> Result<String> {
     Ok(out)
 }
 
+/// What a family of commands is for, in the `/help` overview.
+fn family_help(family: &str) -> Option<&'static str> {
+    Some(match family {
+        "meeting" => {
+            "recurring meetings: reminders, agendas, notes, minutes, attendance and calendar feeds"
+        }
+        "decision" => {
+            "the decision log: who decided what, in which category, why; approvals and search"
+        }
+        "action" => "action items with owners, due dates, priorities and verification",
+        "escalation" => {
+            "follow an escalation: acknowledge, resolve, move up, reassign, list, timeline"
+        }
+        "risk" => "the risk register: severity, owner, mitigation plan, reviews",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_help_overview_names_every_command_and_fits_a_discord_message() {
+        let overview = help(None).unwrap();
+        assert!(overview.chars().count() < 2000, "{overview}");
+        for s in specs() {
+            let line = overview
+                .lines()
+                .find(|l| l.starts_with(&format!("/{} ", s.family)))
+                .unwrap_or_else(|| panic!("no line for /{}: {overview}", s.family));
+            assert!(
+                s.name.is_empty() || line.contains(s.name),
+                "/{} {} missing: {line}",
+                s.family,
+                s.name
+            );
+        }
+    }
 
     #[test]
     fn reads_wake_nothing_and_writes_wake_the_scheduler() {
@@ -621,7 +672,7 @@ mod tests {
 
     #[test]
     fn help_lists_every_meeting_subcommand() {
-        let h = help(None).unwrap();
+        let h = help(Some("meeting")).unwrap();
         for s in ["add", "list", "next", "skip", "cancel", "edit", "agenda"] {
             assert!(h.contains(&format!("/meeting {s}")), "{s} missing from {h}");
         }
