@@ -427,3 +427,56 @@ async fn chases_and_approval_requests_can_be_snoozed_for_an_hour_and_escalation_
     );
     assert_eq!(count(&h, "\"Cut cloud spend\" needs your approval"), 2);
 }
+
+#[tokio::test]
+async fn a_long_backlog_is_chased_ten_items_at_a_time_and_escalated_items_make_room() {
+    let h = harness_with(T0, config("")).await;
+    // One item long overdue, then twelve due on Monday 23rd.
+    h.cmd(
+        T0,
+        r#"/action add task:"Rotate keys" owner:cto due:2026-11-16"#,
+    )
+    .await;
+    for i in 0..12 {
+        h.cmd(
+            T0,
+            &format!(r#"/action add task:"Task {i}" owner:cto due:2026-11-23"#),
+        )
+        .await;
+    }
+    // Tuesday 24th: "Rotate keys" is 6 working days overdue, so this chase
+    // escalates it and leaves it out; nine of the others fill its list.
+    h.tick("2026-11-24T09:00:00Z").await;
+    let chase = find(&h, "need you today");
+    assert!(
+        chase.contains("More than 9 action items need you today"),
+        "{chase}"
+    );
+    assert!(
+        !chase.contains("Rotate keys"),
+        "escalated, not chased: {chase}"
+    );
+    assert!(chase.contains("+3 more: /action mine"), "{chase}");
+    assert_eq!(count(&h, "ESCALATION #1"), 1);
+    // Wednesday: the escalated item no longer takes a place in the window.
+    h.tick("2026-11-25T09:00:00Z").await;
+    let chases: Vec<String> = h
+        .chat
+        .texts()
+        .into_iter()
+        .filter(|t| t.contains("need you today"))
+        .collect();
+    assert_eq!(chases.len(), 2, "{chases:#?}");
+    let chase = &chases[1];
+    assert!(
+        chase.contains("More than 10 action items need you today"),
+        "{chase}"
+    );
+    assert!(!chase.contains("Rotate keys"), "{chase}");
+    assert!(
+        chase.contains("#2 Task 0") && chase.contains("#11 Task 9"),
+        "{chase}"
+    );
+    assert!(!chase.contains("#12 Task 10"), "{chase}");
+    assert!(chase.contains("+2 more: /action mine"), "{chase}");
+}

@@ -39,6 +39,14 @@ pub struct ListQuery {
     pub page: u32,
 }
 
+/// The most items one daily chase lists (earliest due first); the rest are
+/// counted under "+N more".
+const CHASE_ITEMS: i64 = 10;
+
+/// The most verification chases one tick queues; the rest follow on the next
+/// ticks (each is its own message), so a backlog never holds up a tick.
+const VERIFY_CHASES_PER_TICK: i64 = 500;
+
 impl Actions {
     pub async fn load(&self, workspace: &str, id: i64) -> Result<ActionRow> {
         match self.store.action(workspace, id).await? {
@@ -351,17 +359,18 @@ impl Actions {
     pub async fn chase_due(&self, config: &Config, now: DateTime<Utc>) -> anyhow::Result<usize> {
         // Owners anywhere are at most 14 h ahead of UTC.
         let horizon = (now + Duration::hours(14)).date_naive().to_string();
-        let items = self.store.open_actions_due_by(&horizon).await?;
-        let mut groups: std::collections::BTreeMap<(String, String), Vec<ActionRow>> =
+        let items = self.store.chase_candidates(&horizon, CHASE_ITEMS).await?;
+        let mut groups: std::collections::BTreeMap<(String, String), (Vec<ActionRow>, i64)> =
             Default::default();
-        for a in items {
-            groups
+        for (a, total) in items {
+            let group = groups
                 .entry((a.workspace.clone(), a.owner.clone()))
-                .or_default()
-                .push(a);
+                .or_default();
+            group.0.push(a);
+            group.1 = total;
         }
         let mut queued = 0;
-        for ((workspace, owner), list) in groups {
+        for ((workspace, owner), (list, total)) in groups {
             let zone = config.zone_of(&owner);
             let local = zone.local(now);
             if local.time() < config.chase_at {
@@ -403,18 +412,29 @@ impl Actions {
                     ),
                 );
             }
-            let body = Notice::new(
-                Kind::Chase,
+            // Items past the cap were not read; they are due by the horizon,
+            // so "more than" rather than a count that could be a day off.
+            let unread = usize::try_from(total)
+                .unwrap_or(0)
+                .saturating_sub(list.len());
+            let title = if unread > 0 {
+                items.more = Some(crate::domain::notice::More {
+                    count: unread,
+                    command: "/action mine".to_string(),
+                });
+                format!("More than {} action items need you today", due.len())
+            } else {
                 format!(
                     "{} action item{} need{} you today",
                     due.len(),
                     if due.len() == 1 { "" } else { "s" },
                     if due.len() == 1 { "s" } else { "" },
-                ),
-            )
-            .to(config.org.describe(&owner))
-            .list(items)
-            .to_json();
+                )
+            };
+            let body = Notice::new(Kind::Chase, title)
+                .to(config.org.describe(&owner))
+                .list(items)
+                .to_json();
             let key = format!("chase:{workspace}:{owner}:{today}");
             if self
                 .store
@@ -503,7 +523,7 @@ impl Actions {
         let period = config.verify_after.num_seconds().max(60);
         let items = self
             .store
-            .unverified_since(now.timestamp() - period)
+            .unverified_to_chase(now.timestamp(), period, VERIFY_CHASES_PER_TICK)
             .await?;
         let mut queued = 0;
         for a in items {

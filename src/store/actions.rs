@@ -255,31 +255,71 @@ impl Store {
         Ok((rows, total))
     }
 
-    /// Open items due on or before `date` (YYYY-MM-DD), across workspaces.
-    pub async fn open_actions_due_by(&self, date: &str) -> anyhow::Result<Vec<ActionRow>> {
-        sqlx::query_as::<_, ActionRow>(
-            "SELECT * FROM actions WHERE status IN ('open', 'reopened') AND due_date IS NOT NULL AND due_date <= $1
+    /// What the daily chase lists: open items due on or before `date`
+    /// (YYYY-MM-DD), across workspaces, that have not been escalated as
+    /// overdue for their current due date; at most `per_owner` for each
+    /// workspace and owner (earliest due first), each with how many that
+    /// owner has in all. Capped by the database, so a tick costs the same
+    /// whatever the backlog: at a million items the uncapped read returned
+    /// 99,171 rows and held up the tick for seconds.
+    pub async fn chase_candidates(
+        &self,
+        date: &str,
+        per_owner: i64,
+    ) -> anyhow::Result<Vec<(ActionRow, i64)>> {
+        let rows = sqlx::query(
+            "SELECT * FROM (
+               SELECT a.*,
+                      ROW_NUMBER() OVER (PARTITION BY a.workspace, a.owner ORDER BY a.due_date, a.id) AS chase_rank,
+                      COUNT(*) OVER (PARTITION BY a.workspace, a.owner) AS chase_total
+               FROM actions a
+               WHERE a.status IN ('open', 'reopened') AND a.due_date IS NOT NULL AND a.due_date <= $1
+                 AND NOT EXISTS (SELECT 1 FROM escalations e
+                                 WHERE e.source = 'overdue:' || a.id || ':' || a.due_date)
+             ) ranked
+             WHERE chase_rank <= $2
              ORDER BY workspace, owner, due_date, id",
         )
         .bind(date)
+        .bind(per_owner)
         .fetch_all(&self.pool)
         .await
-        .context("reading due action items")
+        .context("reading due action items")?;
+        rows.iter()
+            .map(|r| {
+                use sqlx::FromRow as _;
+                Ok((ActionRow::from_row(r)?, r.try_get::<i64, _>("chase_total")?))
+            })
+            .collect()
     }
 
-    /// Items marked done at or before `cutoff` and not verified since.
-    pub async fn unverified_since(&self, cutoff: i64) -> anyhow::Result<Vec<ActionRow>> {
-        // Sorted here, not by the query: ORDER BY id would make SQLite scan
-        // the table in id order instead of using the `actions_done` index.
-        let mut rows = sqlx::query_as::<_, ActionRow>(
-            "SELECT * FROM actions WHERE status = 'done' AND done_at <= $1",
+    /// Items done (not verified) for at least `period` seconds whose
+    /// verification chase of the current round (`verify:<workspace>:<id>:<round>`,
+    /// round = whole periods since done) is not queued yet: oldest first, at
+    /// most `limit`. Items already chased this round are skipped by the
+    /// database, so a tick does not re-offer every unverified item.
+    pub async fn unverified_to_chase(
+        &self,
+        now: i64,
+        period: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<ActionRow>> {
+        let period = period.max(1);
+        let cutoff = now.saturating_sub(period);
+        sqlx::query_as::<_, ActionRow>(
+            "SELECT * FROM actions a
+             WHERE a.status = 'done' AND a.done_at <= $1
+               AND NOT EXISTS (SELECT 1 FROM deliveries d
+                               WHERE d.dedupe_key = 'verify:' || a.workspace || ':' || a.id || ':' || (($2 - a.done_at) / $3))
+             ORDER BY a.done_at, a.id LIMIT $4",
         )
         .bind(cutoff)
+        .bind(now)
+        .bind(period)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await
-        .context("reading unverified action items")?;
-        rows.sort_by_key(|a| a.id);
-        Ok(rows)
+        .context("reading unverified action items")
     }
 
     /// Workspaces with any decision or action item.
