@@ -233,6 +233,47 @@ fn place(
     }
 }
 
+/// The first post of an escalation just placed at step `level` (see
+/// [`place`]): its timeline entry, and the ping unless it waits for working
+/// hours (`waits`).
+fn first_post(
+    config: &Config,
+    row: &EscalationRow,
+    level: usize,
+    step: &Step,
+    waits: Option<DateTime<Utc>>,
+) -> (Vec<(String, String, String)>, Vec<EscalationPost>) {
+    match waits {
+        Some(at) => (
+            vec![ev(
+                "quorum",
+                "waiting",
+                format!(
+                    "{} is outside working hours; posting at {}",
+                    step.label,
+                    local(config, ts(at))
+                ),
+            )],
+            Vec::new(),
+        ),
+        None => (
+            vec![ev(
+                "quorum",
+                "posted",
+                format!("to {} in #{}", step.label, channel(config, row, step)),
+            )],
+            vec![ping(
+                config,
+                row,
+                step,
+                row.deadline_at.unwrap_or_default(),
+                None,
+                format!("ping:{level}:0"),
+            )],
+        ),
+    }
+}
+
 impl Escalations {
     async fn load(&self, workspace: &str, id: i64) -> Result<EscalationRow> {
         match self.store.escalation(workspace, id).await? {
@@ -414,35 +455,7 @@ impl Escalations {
             .await?;
         row.id = id;
         // The first ping is written once the id is known, so it can name it.
-        let (events, posts) = match waits {
-            Some(at) => (
-                vec![ev(
-                    "quorum",
-                    "waiting",
-                    format!(
-                        "{} is outside working hours; posting at {}",
-                        step.label,
-                        local(config, ts(at))
-                    ),
-                )],
-                Vec::new(),
-            ),
-            None => (
-                vec![ev(
-                    "quorum",
-                    "posted",
-                    format!("to {} in #{}", step.label, channel(config, &row, step)),
-                )],
-                vec![ping(
-                    config,
-                    &row,
-                    step,
-                    row.deadline_at.unwrap_or_default(),
-                    None,
-                    format!("ping:{start}:0"),
-                )],
-            ),
-        };
+        let (events, posts) = first_post(config, &row, start, step, waits);
         let before = self.load(&actor.workspace, id).await?;
         let row = self
             .save(&before, &before, &events, &posts, false, now)
@@ -536,35 +549,7 @@ impl Escalations {
             return Ok(None);
         };
         row.id = id;
-        let (events, posts) = match waits {
-            Some(at) => (
-                vec![ev(
-                    "quorum",
-                    "waiting",
-                    format!(
-                        "{} is outside working hours; posting at {}",
-                        step.label,
-                        local(config, ts(at))
-                    ),
-                )],
-                Vec::new(),
-            ),
-            None => (
-                vec![ev(
-                    "quorum",
-                    "posted",
-                    format!("to {} in #{}", step.label, channel(config, &row, step)),
-                )],
-                vec![ping(
-                    config,
-                    &row,
-                    step,
-                    row.deadline_at.unwrap_or_default(),
-                    None,
-                    format!("ping:{start}:0"),
-                )],
-            ),
-        };
+        let (events, posts) = first_post(config, &row, start, step, waits);
         let Some(before) = self.store.escalation(workspace, id).await? else {
             return Ok(None);
         };
