@@ -135,10 +135,12 @@ mod tests {
         assert!(!read.is_finished(), "the read waits for a connection");
         drop(held);
         assert_eq!(read.await.unwrap().unwrap(), 0);
-        assert_eq!(
-            waits(&store, "main").await,
-            before + 1.0,
-            "one wait, counted once"
+        // The counter is the process's, and other tests in this binary use
+        // pools at the same time: this wait is counted, theirs may be too.
+        let after = waits(&store, "main").await;
+        assert!(
+            after >= before + 1.0,
+            "the wait is counted: {before} -> {after}"
         );
         assert!(!store.pool.is_exhausted());
     }
