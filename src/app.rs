@@ -61,6 +61,10 @@ pub struct App {
     pub scheduler_wake: Option<Arc<Notify>>,
     /// The scheduler's run loop, as readiness sees it.
     pub scheduler_health: Option<Arc<crate::scheduler::Health>>,
+    /// Whether this process serves the web pages its links point at (the
+    /// dashboard, the calendar feeds): `quorum run` does, and the console
+    /// only with `--serve`.
+    pub serves_web: bool,
     /// Workspaces pinned per platform (when the config names none), once known.
     pinned: Arc<std::sync::Mutex<Vec<(&'static str, String)>>>,
 }
@@ -88,6 +92,7 @@ impl App {
             store,
             scheduler_wake: None,
             scheduler_health: None,
+            serves_web: true,
             pinned: Default::default(),
         }
     }
@@ -307,6 +312,10 @@ impl App {
             Command::Action(a) => self.action(actor, a, now).await,
             Command::Escalation(e) => self.escalation(actor, e, now).await,
             Command::Risk(r) => self.risk(actor, r, now).await,
+            Command::Dashboard if !self.serves_web => Ok(Reply::private(format!(
+                "This console serves no web pages, so a dashboard link would lead nowhere. Start it with `quorum console --serve` (the dashboard is then at http://{}/dashboard) and type /dashboard again.",
+                self.config.http_listen
+            ))),
             Command::Dashboard => {
                 let token = crate::service::dashboard::issue_link(&self.store, actor, now).await?;
                 Ok(Reply::private(crate::service::dashboard::link_text(
@@ -593,7 +602,9 @@ impl App {
                 c.org.describe(role)
             ));
         }
-        if c.public_url.is_none() {
+        if !self.serves_web {
+            out.push_str("\n(This console serves no web pages: these links work while `quorum run` or `quorum console --serve` serves this database.)");
+        } else if c.public_url.is_none() {
             out.push_str(
                 "\n(Set [http] public_url so these links work from outside this machine.)",
             );

@@ -40,6 +40,10 @@ enum Cmd {
         /// Exit when standard input ends (by default the scheduler keeps running).
         #[arg(long)]
         exit_on_eof: bool,
+        /// Also serve the web pages (the dashboard, the calendar feeds,
+        /// /healthz, /readyz, /metrics) at `[http] listen`.
+        #[arg(long)]
+        serve: bool,
     },
     /// Work with cadences.
     Schedule {
@@ -284,7 +288,11 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(2, e),
         },
-        Some(Cmd::Console { user, exit_on_eof }) => run_console(cli.config, user, exit_on_eof),
+        Some(Cmd::Console {
+            user,
+            exit_on_eof,
+            serve,
+        }) => run_console(cli.config, user, exit_on_eof, serve),
         Some(Cmd::Run) => run_service(cli.config),
         Some(Cmd::Discord { command }) => discord(cli.config, command),
         Some(Cmd::Export {
@@ -342,7 +350,7 @@ fn main() -> ExitCode {
         None if secret("DISCORD_TOKEN").is_some() || secret("SLACK_BOT_TOKEN").is_some() => {
             run_service(cli.config)
         }
-        None => run_console(cli.config, "console".to_string(), false),
+        None => run_console(cli.config, "console".to_string(), false, false),
     }
 }
 
@@ -388,7 +396,7 @@ fn console_banner(database_url: &str, user: &str) -> String {
     )
 }
 
-fn run_console(config: Option<PathBuf>, user: String, exit_on_eof: bool) -> ExitCode {
+fn run_console(config: Option<PathBuf>, user: String, exit_on_eof: bool, serve: bool) -> ExitCode {
     let config = match Config::load(config.as_deref()) {
         Ok(c) => c,
         Err(e) => return fail(2, e),
@@ -405,17 +413,42 @@ fn run_console(config: Option<PathBuf>, user: String, exit_on_eof: bool) -> Exit
         Ok(r) => r,
         Err(e) => return fail(1, format!("cannot start the async runtime: {e}")),
     };
-    let banner = console_banner(&config.database_url, &user);
+    let mut banner = console_banner(&config.database_url, &user);
+    let listen = config.http_listen.clone();
+    if serve {
+        banner.push_str(&format!("; web pages at http://{listen}"));
+    }
     let result = runtime.block_on(async move {
         // Listen before starting: a SIGTERM during start-up stops cleanly.
         let shutdown = console::shutdown_signal();
         tokio::pin!(shutdown);
-        let (app, scheduler) = tokio::select! {
+        let (mut app, scheduler) = tokio::select! {
             started = quorum::start(config, Arc::new(ConsoleChat)) => started?,
             _ = &mut shutdown => return Ok(()),
         };
+        app.serves_web = serve;
+        let server = if serve {
+            // Bound before the banner, so a port in use is a clear failure
+            // at start, not a link that leads nowhere.
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot serve web pages on {listen}: {e}"))?;
+            let state = quorum::http::HttpState {
+                app: app.clone(),
+                discord_key: None,
+                slack_secret: None,
+                slack_web: None,
+            };
+            Some(tokio::spawn(quorum::http::serve_on(listener, state)))
+        } else {
+            None
+        };
         println!("{banner}");
-        console::run(app, scheduler, user, exit_on_eof, shutdown).await
+        let result = console::run(app, scheduler, user, exit_on_eof, shutdown).await;
+        if let Some(server) = server {
+            server.abort();
+        }
+        result
     });
     // A read of standard input may still be blocked in its thread: do not
     // wait for it (the scheduler has already finished its work).

@@ -344,3 +344,61 @@ fn a_sigterm_during_start_up_stops_cleanly() {
     let (status, _) = console.terminate();
     assert!(status.success(), "a clean stop: {status:?}");
 }
+
+#[test]
+fn the_dashboard_in_a_console_without_web_pages_says_how_to_serve_them_and_issues_no_link() {
+    let (_dir, db) = temp_db();
+    let mut c = Console::start(&db, &[], &[]);
+    let reply = c.ask("/dashboard", "dashboard");
+    let lines = c.kill();
+    assert!(reply.contains("quorum console --serve"), "{lines:#?}");
+    assert!(
+        !reply.contains("token="),
+        "no link that leads nowhere: {reply}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_console_started_with_serve_serves_the_dashboard_link_it_gives() {
+    let (_dir, db) = temp_db();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut c = Console::start(&db, &[("QUORUM_HTTP_LISTEN", &listen)], &["--serve"]);
+    let reply = c.ask("/dashboard", "sign-in link");
+    let link = reply
+        .split_whitespace()
+        .find(|w| w.starts_with("http://") && w.contains("token="))
+        .expect("a link")
+        .to_string();
+    assert!(link.starts_with(&format!("http://{listen}/dashboard/login?token=")));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed_in = client
+        .get(&link)
+        .send()
+        .await
+        .expect("the console serves it");
+    assert_eq!(signed_in.status().as_u16(), 303, "the link signs in");
+    let cookie = signed_in
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    let page = client
+        .get(format!("http://{listen}/dashboard"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains("<html"));
+    c.kill();
+}

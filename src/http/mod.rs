@@ -152,6 +152,15 @@ pub async fn serve(
         .context("serving HTTP")
 }
 
+/// Serve on a listener already bound, until the task is dropped (the
+/// console's `--serve`).
+pub async fn serve_on(listener: tokio::net::TcpListener, state: HttpState) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    axum::serve(listener, router(state))
+        .await
+        .context("serving HTTP")
+}
+
 /// Parse a hex Ed25519 public key (`DISCORD_PUBLIC_KEY`).
 pub fn parse_public_key(hex_key: &str) -> anyhow::Result<ed25519_dalek::VerifyingKey> {
     let bytes = hex::decode(hex_key.trim())

@@ -328,6 +328,22 @@ impl<C: Chat> Scheduler<C> {
     }
 }
 
+/// Holds one place in `queued` while a dispatch claims rows.
+struct Dispatching<'a, C: Chat>(&'a Inner<C>);
+
+impl<'a, C: Chat> Dispatching<'a, C> {
+    fn new(inner: &'a Inner<C>) -> Self {
+        inner.queued.fetch_add(1, Ordering::SeqCst);
+        Dispatching(inner)
+    }
+}
+
+impl<C: Chat> Drop for Dispatching<'_, C> {
+    fn drop(&mut self) {
+        self.0.done(1);
+    }
+}
+
 impl<C: Chat> Inner<C> {
     fn stop(&self) {
         self.draining.store(true, Ordering::SeqCst);
@@ -481,8 +497,13 @@ impl<C: Chat> Inner<C> {
         // that has already lapsed.
         let started = Instant::now();
         let lease = self.store.lease_secs();
+        // While rows are being claimed they are in no lane yet: count the
+        // dispatch itself as queued, so `wait_idle` (a tick's end, or the
+        // console's last tick at end of input) cannot find the scheduler idle
+        // between a claim and its rows reaching their lanes.
+        let _dispatching = Dispatching::new(self);
         while !self.draining.load(Ordering::SeqCst)
-            && self.queued.load(Ordering::SeqCst) < MAX_QUEUED
+            && self.queued.load(Ordering::SeqCst) <= MAX_QUEUED
         {
             let t = (now + Duration::from_std(started.elapsed()).unwrap_or_default()).timestamp();
             let claimed = self.store.claim_due(t, BATCH).await?;
