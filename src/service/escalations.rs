@@ -233,6 +233,41 @@ fn place(
     }
 }
 
+/// A new open escalation, not yet placed on its path: who raised it, where,
+/// and whose area it is; the caller sets topic, severity and summary.
+fn fresh(
+    workspace: &str,
+    raised_by: &str,
+    raised_in: &str,
+    routed: &str,
+    now: DateTime<Utc>,
+) -> EscalationRow {
+    EscalationRow {
+        id: 0,
+        workspace: workspace.to_string(),
+        topic: String::new(),
+        severity: String::new(),
+        summary: String::new(),
+        raised_by: raised_by.to_string(),
+        raised_in: raised_in.to_string(),
+        routed_to: routed.to_string(),
+        level: 0,
+        state: "open".into(),
+        post_at: None,
+        deadline_at: None,
+        repeats: 0,
+        acked_by: None,
+        acked_at: None,
+        follow_up_at: None,
+        follow_ups: 0,
+        resolved_by: None,
+        resolved_at: None,
+        resolution: None,
+        created_at: ts(now),
+        updated_at: ts(now),
+    }
+}
+
 /// The first post of an escalation just placed at step `level` (see
 /// [`place`]): its timeline entry, and the ping unless it waits for working
 /// hours (`waits`).
@@ -384,32 +419,15 @@ impl Escalations {
                 )
             }
         };
+        let raised_in = actor
+            .channel
+            .clone()
+            .unwrap_or_else(|| config.default_channel.to_string());
         let mut row = EscalationRow {
-            id: 0,
-            workspace: actor.workspace.clone(),
             topic,
             severity: severity.to_string(),
             summary,
-            raised_by: actor.user.clone(),
-            raised_in: actor
-                .channel
-                .clone()
-                .unwrap_or_else(|| config.default_channel.to_string()),
-            routed_to: routed.clone(),
-            level: 0,
-            state: "open".into(),
-            post_at: None,
-            deadline_at: None,
-            repeats: 0,
-            acked_by: None,
-            acked_at: None,
-            follow_up_at: None,
-            follow_ups: 0,
-            resolved_by: None,
-            resolved_at: None,
-            resolution: None,
-            created_at: ts(now),
-            updated_at: ts(now),
+            ..fresh(&actor.workspace, &actor.user, &raised_in, &routed, now)
         };
         let steps = path(config, &row);
         if steps.is_empty() {
@@ -492,28 +510,10 @@ impl Escalations {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<EscalationRow>> {
         let mut row = EscalationRow {
-            id: 0,
-            workspace: workspace.to_string(),
             topic: topic.to_string(),
             severity: Severity::Medium.to_string(),
             summary,
-            raised_by: "quorum".into(),
-            raised_in: raised_in.to_string(),
-            routed_to: routed.to_string(),
-            level: 0,
-            state: "open".into(),
-            post_at: None,
-            deadline_at: None,
-            repeats: 0,
-            acked_by: None,
-            acked_at: None,
-            follow_up_at: None,
-            follow_ups: 0,
-            resolved_by: None,
-            resolved_at: None,
-            resolution: None,
-            created_at: ts(now),
-            updated_at: ts(now),
+            ..fresh(workspace, "quorum", raised_in, routed, now)
         };
         let steps = path(config, &row);
         let Some(last) = steps.len().checked_sub(1) else {
