@@ -1006,3 +1006,46 @@ async fn a_typo_in_an_owner_or_attendee_gets_did_you_mean_and_changes_nothing() 
     h.cmd(T0, r#"/action add task:"Book venue" owner:bob"#)
         .await;
 }
+
+#[tokio::test]
+async fn search_finds_an_old_decision_behind_thousands_of_newer_ones() {
+    // On PostgreSQL the newest 5,000 decisions of a workspace are matched
+    // in order and older ones looked up through the GIN index only when
+    // the newest hold too few matches: the old decision must still be
+    // found, and a word on every decision must be answered from the newest.
+    let h = harness(T0, Duration::hours(1)).await;
+    h.as_user(
+        "cto",
+        T0,
+        r#"/decision record title:"Adopt Pinecone for vectors" category:tech-stack rationale:"managed""#,
+    )
+    .await;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&h.url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO decisions (workspace, title, category, rationale, decided_by, authority,
+                                recorded_by, status, created_at, updated_at)
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5200)
+         SELECT d.workspace, 'Filler decision ' || CAST(n.i AS TEXT), d.category, 'routine',
+                d.decided_by, d.authority, d.recorded_by, d.status, d.created_at + n.i, d.updated_at + n.i
+         FROM n, decisions d WHERE d.id = 1",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let old = h.cmd(T0, "/decision search query:pinecone").await;
+    assert!(old.contains("Adopt Pinecone for vectors"), "{old}");
+    let prefix = h.cmd(T0, "/decision search query:pinec").await;
+    assert!(prefix.contains("Adopt Pinecone for vectors"), "{prefix}");
+    let common = h.cmd(T0, "/decision search query:filler").await;
+    assert!(
+        common.starts_with("Matches 1-20, best first:\n"),
+        "{common}"
+    );
+    assert!(
+        common.contains("Filler decision 5200"),
+        "newest first: {common}"
+    );
+    assert!(!common.contains("Pinecone"), "{common}");
+}

@@ -379,14 +379,16 @@ impl Store {
             ))
             .into());
         }
-        let latest = match self.backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
-            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
-        }
-        .iter()
-        .map(|m| m.version)
-        .max()
-        .unwrap_or(0);
+        // The file's schema is the newest migration of the backend it came
+        // from; the two backends' migrations are numbered together (a
+        // number one backend does not need is skipped there), so this
+        // Quorum knows every schema up to the newest of either.
+        let latest = sqlx::migrate!("migrations/sqlite")
+            .iter()
+            .chain(sqlx::migrate!("migrations/postgres").iter())
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0);
         let mut summary = Summary::default();
         let mut current: Option<Current> = None;
         let mut seen = std::collections::HashSet::new();
