@@ -12,6 +12,11 @@
 //!   `@channel` or `@here`; people are mentioned as `<@U123>` only when meant.
 //!   Times use `<!date^UNIX^{date_short_pretty} {time}|fallback>`.
 //!
+//! A direct message (a delivery whose channel is a `domain::direct` target)
+//! goes to the channel `conversations.open` returns for the user, opened once
+//! per user and remembered; a failure to open it fails the post like any
+//! other (retried when temporary).
+//!
 //! Slack has no idempotency key: a crash between send and record can repeat
 //! the one message in flight (at most one per crash).
 
@@ -33,6 +38,8 @@ pub struct SlackChat {
     channels: HashMap<String, String>,
     /// Channel -> when its last message went out.
     last: Mutex<HashMap<String, Instant>>,
+    /// User id -> their direct-message channel, once opened.
+    dms: Mutex<HashMap<String, String>>,
 }
 
 /// Escape user text for Slack's mrkdwn.
@@ -218,6 +225,7 @@ impl SlackChat {
             token: token.to_string(),
             channels,
             last: Mutex::new(HashMap::new()),
+            dms: Mutex::new(HashMap::new()),
         })
     }
 
@@ -226,6 +234,53 @@ impl SlackChat {
             .get(channel)
             .cloned()
             .unwrap_or_else(|| channel.to_string())
+    }
+
+    /// The channel id a message goes to: its channel's, or for a direct
+    /// message the user's DM channel (opened now if need be), or the
+    /// fallback channel when the target has no Slack user id.
+    async fn destination(&self, channel: &str) -> Result<String, SendError> {
+        let Some(direct) = crate::domain::direct::parse(channel) else {
+            return Ok(self.channel_id(channel));
+        };
+        match direct.user(is_user_id) {
+            Some(user) => self.open_dm(user).await,
+            None => Ok(self.channel_id(direct.fallback)),
+        }
+    }
+
+    /// The channel id a message goes to, without asking Slack: `None` for a
+    /// direct message whose channel is not open yet.
+    fn known_destination(&self, channel: &str) -> Option<String> {
+        let Some(direct) = crate::domain::direct::parse(channel) else {
+            return Some(self.channel_id(channel));
+        };
+        match direct.user(is_user_id) {
+            Some(user) => self.dms.lock().ok()?.get(user).cloned(),
+            None => Some(self.channel_id(direct.fallback)),
+        }
+    }
+
+    /// `user`'s direct-message channel: `conversations.open` the first time,
+    /// remembered after (Slack returns the same channel each time).
+    async fn open_dm(&self, user: &str) -> Result<String, SendError> {
+        if let Some(known) = self.dms.lock().ok().and_then(|d| d.get(user).cloned()) {
+            return Ok(known);
+        }
+        let answer = self
+            .call("conversations.open", &json!({ "users": user }))
+            .await?;
+        let id = answer["channel"]["id"]
+            .as_str()
+            .filter(|id| !id.is_empty() && id.len() <= 64)
+            .ok_or_else(|| {
+                SendError::Retry("Slack's conversations.open answer has no channel id".into())
+            })?
+            .to_string();
+        if let Ok(mut dms) = self.dms.lock() {
+            dms.insert(user.to_string(), id.clone());
+        }
+        Ok(id)
     }
 
     /// How long until `channel` may take its next message (about one a second).
@@ -306,7 +361,7 @@ impl SlackChat {
 
 impl Chat for SlackChat {
     async fn post(&self, message: &Outgoing) -> Result<(), SendError> {
-        let channel = self.channel_id(&message.channel);
+        let channel = self.destination(&message.channel).await?;
         let (blocks, text) = blocks(message);
         self.pace(&channel).await;
         self.call(
@@ -318,7 +373,7 @@ impl Chat for SlackChat {
     }
 
     fn hold(&self, message: &Outgoing) -> Option<Duration> {
-        self.wait_for(&self.channel_id(&message.channel))
+        self.wait_for(&self.known_destination(&message.channel)?)
     }
 }
 

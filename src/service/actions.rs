@@ -417,20 +417,13 @@ impl Actions {
             let unread = usize::try_from(total)
                 .unwrap_or(0)
                 .saturating_sub(list.len());
-            let title = if unread > 0 {
+            if unread > 0 {
                 items.more = Some(crate::domain::notice::More {
                     count: unread,
                     command: "/action mine".to_string(),
                 });
-                format!("More than {} action items need you today", due.len())
-            } else {
-                format!(
-                    "{} action item{} need{} you today",
-                    due.len(),
-                    if due.len() == 1 { "" } else { "s" },
-                    if due.len() == 1 { "s" } else { "" },
-                )
-            };
+            }
+            let title = chase_title(due.len(), unread > 0);
             let body = Notice::new(Kind::Chase, title)
                 .to(config.org.describe(&owner))
                 .list(items)
@@ -440,7 +433,7 @@ impl Actions {
                 .store
                 .enqueue_notice_for(
                     &workspace,
-                    &config.channel_of(&owner),
+                    &config.personal_channel(&workspace, &owner),
                     &key,
                     &body,
                     now.timestamp(),
@@ -534,13 +527,13 @@ impl Actions {
             let (who, channel, to) = if done_by != a.owner {
                 (
                     config.org.describe(&a.owner),
-                    config.channel_of(&a.owner),
+                    config.personal_channel(&a.workspace, &a.owner),
                     To::Person(&a.owner),
                 )
             } else if a.created_by != done_by {
                 (
                     a.created_by.clone(),
-                    config.channel_of(&a.created_by),
+                    config.personal_channel(&a.workspace, &a.created_by),
                     To::Person(&a.created_by),
                 )
             } else {
@@ -681,5 +674,19 @@ impl Actions {
         Ok(Some(
             crate::report::weekly_notice(config, &report, title, now.timestamp()).to_json(),
         ))
+    }
+}
+
+/// The daily chase's title: `2 action items need you today`, or `More than
+/// 10 ...` when items were left out (`more`).
+pub fn chase_title(due: usize, more: bool) -> String {
+    if more {
+        format!("More than {due} action items need you today")
+    } else {
+        format!(
+            "{due} action item{} need{} you today",
+            if due == 1 { "" } else { "s" },
+            if due == 1 { "s" } else { "" },
+        )
     }
 }
