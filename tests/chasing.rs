@@ -644,3 +644,57 @@ fn snooze_of_last(h: &Harness, needle: &str) -> (Option<String>, i64) {
         .map(|b| b.id.clone());
     (button, id)
 }
+
+#[tokio::test]
+async fn chases_and_approval_requests_to_an_executive_who_chose_dm_go_by_direct_message() {
+    let text = ORG.replace(
+        "user = \"u-cto\"\nchannel = \"cto\"",
+        "user = \"900000000000000021\"\nslack_user = \"U0000CTO01\"\nchannel = \"cto\"\nnotify = \"dm\"",
+    );
+    let config = Config::from_toml(
+        &format!("{text}\n[decisions.categories]\ntech = \"cto\"\n"),
+        "test.toml",
+    )
+    .unwrap();
+    let h = harness_with(T0, config).await;
+    h.cmd(T0, r#"/action add task:"Budget" owner:cto due:2026-11-25"#)
+        .await;
+    h.cmd(
+        T0,
+        r#"/action add task:"Forecast" owner:cfo due:2026-11-25"#,
+    )
+    .await;
+    let r = h
+        .cmd(
+            T0,
+            r#"/decision record title:"Adopt Rust" category:tech rationale:"x""#,
+        )
+        .await;
+    assert!(r.contains("(pinged in a direct message to cto)"), "{r}");
+    h.tick(T0).await;
+    h.tick("2026-11-25T09:00:00Z").await;
+    h.tick("2026-11-26T10:00:00Z").await;
+    let posts = h.chat.posts.lock().unwrap().clone();
+    let to = |needle: &str| -> Vec<String> {
+        h.chat
+            .texts()
+            .iter()
+            .zip(&posts)
+            .filter(|(t, _)| t.contains(needle))
+            .map(|(_, p)| p.channel.clone())
+            .collect()
+    };
+    let dm = "dm:cto:U0000CTO01,900000000000000021:cto";
+    assert_eq!(to("Adopt Rust\" needs your approval"), [dm]);
+    assert_eq!(to("Adopt Rust\" still needs your approval"), [dm]);
+    // Chased on the due day and again the day after, each time in the DM.
+    assert_eq!(
+        to("cto (Chief Technology): 1 action item needs you today"),
+        [dm, dm]
+    );
+    assert_eq!(
+        to("cfo (Chief Financial): 1 action item needs you today"),
+        ["cfo", "cfo"],
+        "the cfo kept the channel"
+    );
+}

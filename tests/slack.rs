@@ -34,6 +34,33 @@ struct FakeSlack {
     limited: AtomicUsize,
     /// Forms opened with views.open.
     views: Mutex<Vec<Value>>,
+    /// Direct messages opened with conversations.open (their bodies).
+    opened: Mutex<Vec<Value>>,
+    /// Answer this many next conversations.open with ok:false internal_error.
+    open_fails: AtomicUsize,
+}
+
+/// The direct-message channel the fake opens for `user`.
+fn dm_channel(user: &str) -> String {
+    format!("D{}", user.trim_start_matches('U'))
+}
+
+async fn conversations_open(
+    State(fake): State<Arc<FakeSlack>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    assert_eq!(headers.get("authorization").unwrap(), "Bearer xoxb-test");
+    if fake
+        .open_fails
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return Json(json!({ "ok": false, "error": "internal_error" }));
+    }
+    fake.opened.lock().unwrap().push(body.clone());
+    let user = body["users"].as_str().unwrap_or_default();
+    Json(json!({ "ok": true, "channel": { "id": dm_channel(user) } }))
 }
 
 async fn views_open(State(fake): State<Arc<FakeSlack>>, Json(body): Json<Value>) -> Json<Value> {
@@ -99,6 +126,10 @@ async fn bot_configured(extra: &str, org_extra: &str) -> Bot {
     let router = axum::Router::new()
         .route("/api/chat.postMessage", axum::routing::post(post_message))
         .route("/api/views.open", axum::routing::post(views_open))
+        .route(
+            "/api/conversations.open",
+            axum::routing::post(conversations_open),
+        )
         .route("/respond", axum::routing::post(response_url))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -1217,4 +1248,75 @@ async fn approve_and_reject_buttons_run_the_decision_commands_and_reject_asks_fo
         "{r:#?}"
     );
     assert_eq!(status(2).await, "approved");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_executive_who_chose_dm_gets_approval_requests_by_direct_message_opened_once() {
+    let b = bot_configured("", "notify = \"dm\"").await;
+    // The first try to open the DM fails (Slack's temporary error).
+    b.fake.open_fails.store(1, Ordering::SeqCst);
+    for title in ["Cut spend", "Open an office"] {
+        let v = b
+            .command(
+                TEAM,
+                ANA,
+                "/decision",
+                &format!(r#"record title:"{title}" category:budget rationale:"Bill doubled""#),
+            )
+            .await;
+        assert!(
+            v["text"]
+                .as_str()
+                .unwrap()
+                .contains("(pinged in a direct message to cfo)"),
+            "{v}"
+        );
+    }
+    let now = Utc::now();
+    b.scheduler.tick(now).await.unwrap();
+    assert_eq!(
+        b.fake.open_fails.load(Ordering::SeqCst),
+        0,
+        "the DM was tried and failed"
+    );
+    assert!(
+        b.fake.posts.lock().unwrap().is_empty(),
+        "nothing is posted while the DM cannot be opened"
+    );
+    // Retried like any failed post: each request once, in the DM.
+    b.scheduler.tick(now + Duration::minutes(5)).await.unwrap();
+    let posts = b.fake.posts.lock().unwrap().clone();
+    let requests: Vec<&Value> = posts
+        .iter()
+        .filter(|p| p["text"].as_str().unwrap().contains("needs your approval"))
+        .collect();
+    assert_eq!(requests.len(), 2, "{posts:#?}");
+    assert!(
+        requests.iter().all(|p| p["channel"] == dm_channel(CFO)),
+        "to the cfo's DM, not #finance: {requests:#?}"
+    );
+    assert_eq!(
+        *b.fake.opened.lock().unwrap(),
+        [json!({ "users": CFO })],
+        "the DM is opened once and remembered"
+    );
+    b.scheduler.tick(now + Duration::minutes(30)).await.unwrap();
+    assert_eq!(b.fake.posts.lock().unwrap().len(), posts.len(), "no double");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_executive_without_notify_dm_is_asked_in_their_channel() {
+    let b = bot().await;
+    b.command(
+        TEAM,
+        ANA,
+        "/decision",
+        r#"record title:"Cut spend" category:budget rationale:"Bill doubled""#,
+    )
+    .await;
+    b.scheduler.tick(Utc::now()).await.unwrap();
+    let posts = b.fake.posts.lock().unwrap().clone();
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    assert_eq!(posts[0]["channel"], "C0000FIN");
+    assert!(b.fake.opened.lock().unwrap().is_empty());
 }
