@@ -503,6 +503,12 @@ async fn every_block_kit_body_passes_slack_sdks_validation() {
     scenario_a_429_burst_loses_and_doubles_nothing()
         .await
         .validate();
+    scenario_the_attending_button_records_the_answer_and_the_next_reminder_shows_it()
+        .await
+        .validate();
+    scenario_an_executive_who_chose_dm_gets_approval_requests_by_direct_message_opened_once()
+        .await
+        .validate();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1252,6 +1258,12 @@ async fn approve_and_reject_buttons_run_the_decision_commands_and_reject_asks_fo
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_executive_who_chose_dm_gets_approval_requests_by_direct_message_opened_once() {
+    scenario_an_executive_who_chose_dm_gets_approval_requests_by_direct_message_opened_once().await;
+}
+
+/// The scenario of [`an_executive_who_chose_dm_gets_approval_requests_by_direct_message_opened_once`]; returns the bot, for its bodies to be checked.
+async fn scenario_an_executive_who_chose_dm_gets_approval_requests_by_direct_message_opened_once()
+-> Bot {
     let b = bot_configured("", "notify = \"dm\"").await;
     // The first try to open the DM fails (Slack's temporary error).
     b.fake.open_fails.store(1, Ordering::SeqCst);
@@ -1302,6 +1314,7 @@ async fn an_executive_who_chose_dm_gets_approval_requests_by_direct_message_open
     );
     b.scheduler.tick(now + Duration::minutes(30)).await.unwrap();
     assert_eq!(b.fake.posts.lock().unwrap().len(), posts.len(), "no double");
+    b
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1319,4 +1332,96 @@ async fn an_executive_without_notify_dm_is_asked_in_their_channel() {
     assert_eq!(posts.len(), 1, "{posts:#?}");
     assert_eq!(posts[0]["channel"], "C0000FIN");
     assert!(b.fake.opened.lock().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_attending_button_records_the_answer_and_the_next_reminder_shows_it() {
+    scenario_the_attending_button_records_the_answer_and_the_next_reminder_shows_it().await;
+}
+
+/// The scenario of [`the_attending_button_records_the_answer_and_the_next_reminder_shows_it`]; returns the bot, for its bodies to be checked.
+async fn scenario_the_attending_button_records_the_answer_and_the_next_reminder_shows_it() -> Bot {
+    let b = bot().await;
+    let v = b
+        .command(
+            TEAM,
+            ANA,
+            "/meeting",
+            r#"add title:"Exec team" when:"daily at 10:00" tz:UTC remind:1h,15m attendees:cfo"#,
+        )
+        .await;
+    assert!(
+        v["text"].as_str().unwrap().starts_with("Created series 1"),
+        "{v}"
+    );
+    let next = b
+        .app
+        .store
+        .series(TEAM, 1)
+        .await
+        .unwrap()
+        .unwrap()
+        .next_at
+        .unwrap();
+    let at = |secs: i64| chrono::DateTime::<Utc>::from_timestamp(next - secs, 0).unwrap();
+    b.scheduler.tick(at(3600)).await.unwrap();
+    let first = b.fake.posts.lock().unwrap().last().cloned().unwrap();
+    let buttons: Vec<String> = first["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().unwrap().clone())
+        .map(|e| e["action_id"].as_str().unwrap().to_string())
+        .collect();
+    let yes = format!("attend:yes:1:{next}");
+    assert_eq!(
+        buttons[..2],
+        [yes.clone(), format!("attend:no:1:{next}")],
+        "{first}"
+    );
+    assert!(
+        !first["text"].as_str().unwrap().contains("Replies:"),
+        "nobody answered yet: {first}"
+    );
+
+    // A signed block_actions request, as Slack sends the press.
+    b.press(CFO, &yes).await;
+    let r = b.wait_responses(1).await;
+    assert!(
+        r[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Noted: cfo attends Exec team"),
+        "{r:#?}"
+    );
+    assert_eq!(r[0]["response_type"], "ephemeral");
+    assert_eq!(
+        b.app.store.attendance(1, next).await.unwrap(),
+        [("cfo".to_string(), true)],
+        "the answer is recorded for that occurrence"
+    );
+
+    b.scheduler.tick(at(900)).await.unwrap();
+    let second = b.fake.posts.lock().unwrap().last().cloned().unwrap();
+    assert_ne!(second, first);
+    assert!(
+        second["text"]
+            .as_str()
+            .unwrap()
+            .contains("\nReplies: 1 attending (cfo)"),
+        "{second}"
+    );
+    let fields: Vec<String> = second["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["fields"].as_array().cloned().unwrap_or_default())
+        .map(|f| f["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        fields.contains(&"*Replies*\n1 attending (cfo)".to_string()),
+        "{fields:?}"
+    );
+    b
 }
