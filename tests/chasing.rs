@@ -698,3 +698,34 @@ async fn chases_and_approval_requests_to_an_executive_who_chose_dm_go_by_direct_
         "the cfo kept the channel"
     );
 }
+
+#[tokio::test]
+async fn a_chase_snoozed_past_midnight_says_the_item_is_now_overdue() {
+    let h = harness_with(T0, config("")).await;
+    h.cmd(T0, r#"/action add task:"Budget" owner:cto due:2026-11-25"#)
+        .await;
+    h.tick("2026-11-25T23:30:00Z").await;
+    let first = find(&h, "1 action item needs you today");
+    assert!(first.contains("#1 Budget (medium, due today)"), "{first}");
+    let (snooze, _) = snooze_of(&h, "1 action item needs you today");
+    let r = h
+        .app
+        .press(
+            &support::core::actor("acme", "u-cto"),
+            &snooze.unwrap(),
+            support::core::at("2026-11-25T23:40:00Z"),
+        )
+        .await;
+    assert!(!r.is_error, "{}", r.text);
+    h.tick("2026-11-26T00:40:00Z").await;
+    let texts = h.chat.texts();
+    let again = texts.last().unwrap();
+    assert!(
+        again.contains("#1 Budget (medium, overdue since 2026-11-25)"),
+        "{again}"
+    );
+    assert!(
+        again.contains("Snoozed; first sent Wed 25 Nov 2026 23:30 UTC"),
+        "{again}"
+    );
+}

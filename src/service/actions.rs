@@ -398,13 +398,8 @@ impl Actions {
             }
             let mut items = List::new("Items");
             for a in &due {
-                let when = match a.due_date.as_deref() {
-                    Some(d) if d == today => "due today".to_string(),
-                    Some(d) => format!("overdue since {d}"),
-                    None => String::new(),
-                };
                 items = items.item_with(
-                    format!("#{} {} ({}, {when})", a.id, a.task, a.priority),
+                    chase_item_text(a, &today),
                     Action::new(
                         &format!("Done #{}", a.id),
                         format!("action:done:{}", a.id),
@@ -689,4 +684,15 @@ pub fn chase_title(due: usize, more: bool) -> String {
             if due == 1 { "s" } else { "" },
         )
     }
+}
+
+/// A chased item as the daily chase lists it on `today` (the owner's date):
+/// `#3 Budget (high, due today)` or `(high, overdue since 2026-11-20)`.
+pub fn chase_item_text(a: &ActionRow, today: &str) -> String {
+    let when = match a.due_date.as_deref() {
+        Some(d) if d == today => "due today".to_string(),
+        Some(d) => format!("overdue since {d}"),
+        None => String::new(),
+    };
+    format!("#{} {} ({}, {when})", a.id, a.task, a.priority)
 }

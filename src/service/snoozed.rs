@@ -1,9 +1,10 @@
 //! A snoozed notice, when it comes due again, says what is true now rather
 //! than what was true when it was first posted:
 //!
-//! - a daily chase lists only the items still open (an item done meanwhile
-//!   is not chased again), with the count in its title to match; nothing is
-//!   posted when none is left;
+//! - a daily chase lists only the items still open and due (an item done or
+//!   given a later due date meanwhile is not chased again), each as it reads
+//!   today (`due today` becomes `overdue since ...` after midnight), with the
+//!   count in its title to match; nothing is posted when none is left;
 //! - a verify chase is dropped once the item was verified or reopened, and
 //!   says how long ago it was marked done as of now;
 //! - an approval request is dropped once the decision was approved or
@@ -57,19 +58,22 @@ pub async fn refresh(
             let mut left = 0;
             for list in &mut notice.lists {
                 let mut keep = Vec::with_capacity(list.items.len());
-                for item in list.items.drain(..) {
+                for mut item in list.items.drain(..) {
                     let id = item
                         .action
                         .as_ref()
                         .and_then(|a| a.id.strip_prefix("action:done:")?.parse::<i64>().ok());
-                    let open = match id {
-                        Some(id) => store
-                            .action(workspace, id)
-                            .await?
-                            .is_some_and(|a| a.status == "open" || a.status == "reopened"),
-                        None => true,
+                    let Some(id) = id else {
+                        keep.push(item);
+                        continue;
                     };
-                    if open {
+                    let Some(a) = store.action(workspace, id).await? else {
+                        continue;
+                    };
+                    let today = config.zone_of(&a.owner).local(now).date().to_string();
+                    let due = a.due_date.as_deref().is_some_and(|d| d <= today.as_str());
+                    if due && (a.status == "open" || a.status == "reopened") {
+                        item.text = crate::service::actions::chase_item_text(&a, &today);
                         keep.push(item);
                     }
                 }
