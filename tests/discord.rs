@@ -36,6 +36,8 @@ struct FakeDiscord {
     dm_opens: Mutex<Vec<Value>>,
     /// Answer this many next DM opens with 500.
     dm_fails: AtomicUsize,
+    /// Refuse messages in the DM channel (the user takes no DMs).
+    dm_closed: std::sync::atomic::AtomicBool,
 }
 
 /// The DM channel the fake opens with a user.
@@ -70,6 +72,13 @@ async fn create_message(
         .lock()
         .unwrap()
         .push((channel.clone(), body.clone()));
+    if channel == DM_CHANNEL && fake.dm_closed.load(Ordering::SeqCst) {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({ "message": "Cannot send messages to this user", "code": 50007 })),
+        )
+            .into_response();
+    }
     if fake
         .storm
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -1211,5 +1220,31 @@ async fn an_executive_who_chose_dm_gets_approval_requests_in_a_dm_opened_once() 
     );
     b.scheduler.tick(now + Duration::minutes(30)).await.unwrap();
     assert_eq!(b.posted().len(), 2, "no double");
+    b.validate();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_direct_message_discord_refuses_goes_to_the_executives_channel_once() {
+    let b = bot_with_cfo("notify = \"dm\"").await;
+    b.fake.dm_closed.store(true, Ordering::SeqCst);
+    b.command(
+        "decision",
+        Some("record"),
+        json!([
+            { "name": "title", "type": 3, "value": "Cut spend" },
+            { "name": "category", "type": 3, "value": "budget" },
+            { "name": "rationale", "type": 3, "value": "Bill doubled" }
+        ]),
+    )
+    .await;
+    let now = Utc::now();
+    b.scheduler.tick(now).await.unwrap();
+    b.scheduler.tick(now + Duration::minutes(5)).await.unwrap();
+    let channels: Vec<String> = b.posted().into_iter().map(|(c, _)| c).collect();
+    assert_eq!(
+        channels,
+        [DM_CHANNEL, "900000000000000003"],
+        "tried in the DM, then posted in #finance, once"
+    );
     b.validate();
 }

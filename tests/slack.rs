@@ -38,6 +38,8 @@ struct FakeSlack {
     opened: Mutex<Vec<Value>>,
     /// Answer this many next conversations.open with ok:false internal_error.
     open_fails: AtomicUsize,
+    /// Answer every conversations.open with ok:false and this error.
+    open_refused: Mutex<Option<String>>,
 }
 
 /// The direct-message channel the fake opens for `user`.
@@ -57,6 +59,9 @@ async fn conversations_open(
         .is_ok()
     {
         return Json(json!({ "ok": false, "error": "internal_error" }));
+    }
+    if let Some(code) = fake.open_refused.lock().unwrap().clone() {
+        return Json(json!({ "ok": false, "error": code }));
     }
     fake.opened.lock().unwrap().push(body.clone());
     let user = body["users"].as_str().unwrap_or_default();
@@ -1424,4 +1429,30 @@ async fn scenario_the_attending_button_records_the_answer_and_the_next_reminder_
         "{fields:?}"
     );
     b
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_direct_message_slack_refuses_for_good_goes_to_the_executives_channel() {
+    let b = bot_configured("", "notify = \"dm\"").await;
+    *b.fake.open_refused.lock().unwrap() = Some("user_not_found".into());
+    b.command(
+        TEAM,
+        ANA,
+        "/decision",
+        r#"record title:"Cut spend" category:budget rationale:"Bill doubled""#,
+    )
+    .await;
+    b.scheduler.tick(Utc::now()).await.unwrap();
+    let posts = b.fake.posts.lock().unwrap().clone();
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    assert_eq!(
+        posts[0]["channel"], "C0000FIN",
+        "#finance, the cfo's channel"
+    );
+    assert!(
+        posts[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("needs your approval")
+    );
 }

@@ -15,7 +15,9 @@
 //! - A direct message (a delivery whose channel is a `domain::direct`
 //!   target) goes to the DM channel `POST /users/@me/channels` returns for
 //!   the user, opened once per user and remembered; a failure to open it
-//!   fails the post like any other (retried when temporary).
+//!   fails the post like any other (retried when temporary); a refusal for
+//!   good (the user takes no DMs from the bot) sends the message to the
+//!   executive's channel instead.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -184,17 +186,22 @@ impl DiscordChat {
         Ok(id)
     }
 
-    /// The channel id a message goes to, and whether it is a direct message
-    /// Quorum opened itself (which belongs to no server, so the workspace
-    /// check does not apply).
-    async fn destination(&self, channel: &str) -> Result<(String, bool), SendError> {
-        match crate::domain::direct::parse(channel) {
-            None => Ok((self.channel_id(channel)?, false)),
-            Some(direct) => match direct.user(is_snowflake) {
-                Some(user) => Ok((self.open_dm(user).await?, true)),
-                None => Ok((self.channel_id(direct.fallback)?, false)),
-            },
+    /// Post `message` in `channel` (a name or an id), which must belong to
+    /// the message's workspace.
+    async fn post_in_channel(&self, channel: &str, message: &Outgoing) -> Result<(), SendError> {
+        let channel_id = self.channel_id(channel)?;
+        self.check_owner(&message.workspace, &channel_id).await?;
+        self.send_all(&channel_id, message).await
+    }
+
+    /// Every part of `message` to `channel_id`. Every part is sent each
+    /// time: the nonces make parts Discord already has a no-op, so a retry
+    /// after a partial send doubles nothing.
+    async fn send_all(&self, channel_id: &str, message: &Outgoing) -> Result<(), SendError> {
+        for body in bodies(message) {
+            self.send_one(channel_id, &body).await?;
         }
+        Ok(())
     }
 
     fn channel_id(&self, channel: &str) -> Result<String, SendError> {
@@ -512,16 +519,27 @@ pub fn bodies(message: &Outgoing) -> Vec<serde_json::Value> {
 
 impl Chat for DiscordChat {
     async fn post(&self, message: &Outgoing) -> Result<(), SendError> {
-        let (channel_id, direct) = self.destination(&message.channel).await?;
-        if !direct {
-            self.check_owner(&message.workspace, &channel_id).await?;
+        let Some(direct) = crate::domain::direct::parse(&message.channel) else {
+            return self.post_in_channel(&message.channel, message).await;
+        };
+        if let Some(user) = direct.user(is_snowflake) {
+            // A DM Quorum opened itself belongs to no server: no owner check.
+            let sent = match self.open_dm(user).await {
+                Ok(dm) => self.send_all(&dm, message).await,
+                Err(e) => Err(e),
+            };
+            match sent {
+                // Refused for good (the user left, or takes no DMs): the
+                // executive's channel rather than nothing.
+                Err(SendError::Permanent(why)) => tracing::warn!(
+                    role = direct.role,
+                    error = %why,
+                    "cannot send a direct message; posting in the channel instead"
+                ),
+                other => return other,
+            }
         }
-        // Every part is sent each time: the nonces make parts Discord already
-        // has a no-op, so a retry after a partial send doubles nothing.
-        for body in bodies(message) {
-            self.send_one(&channel_id, &body).await?;
-        }
-        Ok(())
+        self.post_in_channel(direct.fallback, message).await
     }
 
     fn hold(&self, message: &Outgoing) -> Option<Duration> {

@@ -15,7 +15,8 @@
 //! A direct message (a delivery whose channel is a `domain::direct` target)
 //! goes to the channel `conversations.open` returns for the user, opened once
 //! per user and remembered; a failure to open it fails the post like any
-//! other (retried when temporary).
+//! other (retried when temporary); one for good (`user_not_found`,
+//! `missing_scope`) sends the message to the executive's channel instead.
 //!
 //! Slack has no idempotency key: a crash between send and record can repeat
 //! the one message in flight (at most one per crash).
@@ -236,17 +237,16 @@ impl SlackChat {
             .unwrap_or_else(|| channel.to_string())
     }
 
-    /// The channel id a message goes to: its channel's, or for a direct
-    /// message the user's DM channel (opened now if need be), or the
-    /// fallback channel when the target has no Slack user id.
-    async fn destination(&self, channel: &str) -> Result<String, SendError> {
-        let Some(direct) = crate::domain::direct::parse(channel) else {
-            return Ok(self.channel_id(channel));
-        };
-        match direct.user(is_user_id) {
-            Some(user) => self.open_dm(user).await,
-            None => Ok(self.channel_id(direct.fallback)),
-        }
+    /// Post `message` to the channel with id `channel`.
+    async fn send(&self, channel: &str, message: &Outgoing) -> Result<(), SendError> {
+        let (blocks, text) = blocks(message);
+        self.pace(channel).await;
+        self.call(
+            "chat.postMessage",
+            &json!({ "channel": channel, "text": text, "blocks": blocks }),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// The channel id a message goes to, without asking Slack: `None` for a
@@ -361,15 +361,26 @@ impl SlackChat {
 
 impl Chat for SlackChat {
     async fn post(&self, message: &Outgoing) -> Result<(), SendError> {
-        let channel = self.destination(&message.channel).await?;
-        let (blocks, text) = blocks(message);
-        self.pace(&channel).await;
-        self.call(
-            "chat.postMessage",
-            &json!({ "channel": channel, "text": text, "blocks": blocks }),
-        )
-        .await
-        .map(|_| ())
+        let Some(direct) = crate::domain::direct::parse(&message.channel) else {
+            return self.send(&self.channel_id(&message.channel), message).await;
+        };
+        if let Some(user) = direct.user(is_user_id) {
+            let sent = match self.open_dm(user).await {
+                Ok(dm) => self.send(&dm, message).await,
+                Err(e) => Err(e),
+            };
+            match sent {
+                // Refused for good (the user is gone, or the app lacks
+                // im:write): the executive's channel rather than nothing.
+                Err(SendError::Permanent(why)) => tracing::warn!(
+                    role = direct.role,
+                    error = %why,
+                    "cannot send a direct message; posting in the channel instead"
+                ),
+                other => return other,
+            }
+        }
+        self.send(&self.channel_id(direct.fallback), message).await
     }
 
     fn hold(&self, message: &Outgoing) -> Option<Duration> {
