@@ -688,8 +688,10 @@ impl App {
                 let attached = self.attach(actor, meeting, "decision", r.row.id, now).await;
                 let tail = match &r.routed_to {
                     Some((role, channel)) => format!(
-                        " as proposed: {} holds the authority for {}, so it waits for their approval (pinged in #{channel})",
-                        role, r.row.category
+                        " as proposed: {} holds the authority for {}, so it waits for their approval (pinged in {})",
+                        role,
+                        r.row.category,
+                        crate::domain::direct::shown(channel)
                     ),
                     None => " as approved".to_string(),
                 };

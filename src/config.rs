@@ -123,6 +123,8 @@ pub struct Config {
     pub escalation: EscalationPolicy,
     /// Working hours by role; roles without them are always reachable.
     pub working_hours: BTreeMap<String, crate::domain::escalation::WorkingHours>,
+    /// Roles whose notices come by direct message (`[org.cto] notify = "dm"`).
+    pub notify_dm: std::collections::BTreeSet<String>,
     /// Where the HTTP server listens (`[http] listen`).
     pub http_listen: String,
     /// The address people reach this server at (`[http] public_url`), for
@@ -255,6 +257,7 @@ impl Default for Config {
             minutes_always: false,
             escalation: EscalationPolicy::default(),
             working_hours: BTreeMap::new(),
+            notify_dm: Default::default(),
             http_listen: "127.0.0.1:8080".to_string(),
             public_url: None,
             holidays: Default::default(),
@@ -440,6 +443,9 @@ struct RawExecutive {
     channel: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
     working_hours: Option<Spanned<String>>,
+    /// How notices addressed to the executive alone reach them: "channel"
+    /// (their channel, the default) or "dm" (a direct message).
+    notify: Option<Spanned<String>>,
     /// The executive's Slack user id (U...), beside `user` for Discord.
     slack_user: Option<String>,
     /// A Discord role id standing for the executive.
@@ -667,6 +673,22 @@ impl Config {
                         loc.at(Some(wh.span()), format!("org.{role}.working_hours: {err}"))
                     })?;
                 config.working_hours.insert(role.clone(), hours);
+            }
+            if let Some(notify) = &e.notify {
+                match notify.get_ref().as_str() {
+                    "channel" => {}
+                    "dm" => {
+                        config.notify_dm.insert(role.clone());
+                    }
+                    other => {
+                        return Err(loc.at(
+                            Some(notify.span()),
+                            format!(
+                                "org.{role}.notify: `{other}` is not a way to notify; use \"channel\" or \"dm\""
+                            ),
+                        ));
+                    }
+                }
             }
             executives.push(Executive {
                 role: role.clone(),
@@ -1214,6 +1236,61 @@ impl Config {
     }
 
     /// The channel where an executive (or any owner) is pinged.
+    /// Where a notice addressed to `who` alone goes in `workspace`: a direct
+    /// message (see [`crate::domain::direct`]) when they chose `notify =
+    /// "dm"` and have a chat user id of that workspace's platform, otherwise
+    /// their channel (see [`Config::warnings`] for the executives this
+    /// leaves on their channel).
+    pub fn personal_channel(&self, workspace: &str, who: &str) -> String {
+        let channel = self.channel_of(who);
+        if !self.notify_dm.contains(who) {
+            return channel;
+        }
+        let ids = self.direct_ids(workspace, who);
+        if ids.is_empty() {
+            return channel;
+        }
+        crate::domain::direct::target(who, &ids, &channel)
+    }
+
+    /// The chat user ids `who` can get a direct message at in `workspace`:
+    /// Slack's for a Slack team, Discord's for a server or DM, either for
+    /// the config's own workspaces (the adapter sending it picks its own).
+    fn direct_ids(&self, workspace: &str, who: &str) -> Vec<String> {
+        use crate::domain::workspace::Kind;
+        let Some(e) = self.org.get(who) else {
+            return Vec::new();
+        };
+        let slack = e
+            .slack_user
+            .iter()
+            .filter(|u| crate::chat::slack::is_user_id(u));
+        let discord = e
+            .user
+            .iter()
+            .filter(|u| crate::chat::discord::is_snowflake(u));
+        match Kind::of(workspace) {
+            Kind::Slack => slack.cloned().collect(),
+            Kind::Guild | Kind::Direct => discord.cloned().collect(),
+            Kind::Local => slack.chain(discord).cloned().collect(),
+        }
+    }
+
+    /// What is valid but probably not meant, one line each: an executive
+    /// with `notify = "dm"` and no chat user id to send it to.
+    pub fn warnings(&self) -> Vec<String> {
+        self.notify_dm
+            .iter()
+            .filter(|role| self.direct_ids("", role).is_empty())
+            .map(|role| {
+                format!(
+                    "org.{role}: notify = \"dm\" needs a chat user id (user = a Discord user id, slack_user = a Slack user id); until then its notices go to #{}",
+                    self.channel_of(role)
+                )
+            })
+            .collect()
+    }
+
     pub fn channel_of(&self, who: &str) -> String {
         self.org
             .get(who)

@@ -34,6 +34,9 @@ pub async fn start<C: chat::Chat>(
     chat: Arc<C>,
 ) -> anyhow::Result<(app::App, Arc<scheduler::Scheduler<C>>)> {
     let now = chrono::Utc::now();
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
     let store = store::Store::connect(&config.database_url)
         .await
         .with_context(|| "starting with the configured database")?

@@ -278,6 +278,9 @@ fn main() -> ExitCode {
         }) => preview(&cadence, &tz, from.as_deref(), count),
         Some(Cmd::CheckConfig) => match Config::load(cli.config.as_deref()) {
             Ok(c) => {
+                for warning in c.warnings() {
+                    eprintln!("warning: {warning}");
+                }
                 println!(
                     "config ok: database {}, {} executives, {} series",
                     c.database_url,

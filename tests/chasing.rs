@@ -480,3 +480,257 @@ async fn a_long_backlog_is_chased_ten_items_at_a_time_and_escalated_items_make_r
     assert!(!chase.contains("#12 Task 10"), "{chase}");
     assert!(chase.contains("+2 more: /action mine"), "{chase}");
 }
+
+#[tokio::test]
+async fn a_snoozed_chase_comes_back_with_what_is_still_open_and_a_settled_approval_does_not_come_back()
+ {
+    let h = harness_with(T0, config("")).await;
+    h.cmd(T0, r#"/action add task:"Budget" owner:cto due:2026-11-25"#)
+        .await;
+    h.cmd(
+        T0,
+        r#"/action add task:"Hiring plan" owner:cto due:2026-11-25"#,
+    )
+    .await;
+    h.cmd(
+        T0,
+        r#"/decision record title:"Cut cloud spend" category:budget rationale:"x""#,
+    )
+    .await;
+    h.tick(T0).await;
+    h.tick("2026-11-25T09:00:00Z").await;
+    let (chase, _) = snooze_of(&h, "2 action items need you today");
+    let (approval, _) = snooze_of(&h, "needs your approval");
+    let press = |id: String, now: &'static str| {
+        let h = &h;
+        async move {
+            h.app
+                .press(
+                    &support::core::actor("acme", "u-cto"),
+                    &id,
+                    support::core::at(now),
+                )
+                .await
+        }
+    };
+    assert!(!press(chase.unwrap(), "2026-11-25T09:10:00Z").await.is_error);
+    assert!(
+        !press(approval.unwrap(), "2026-11-25T09:10:00Z")
+            .await
+            .is_error
+    );
+    // Meanwhile one item is done and the decision is approved.
+    h.as_user("u-cto", "2026-11-25T09:30:00Z", "/action done id:1")
+        .await;
+    h.as_user("u-cfo", "2026-11-25T09:40:00Z", "/decision approve id:1")
+        .await;
+    h.tick("2026-11-25T10:10:00Z").await;
+    let again = find(&h, "1 action item needs you today");
+    assert!(again.contains("#2 Hiring plan"), "{again}");
+    assert!(
+        !again.contains("#1 Budget"),
+        "an item done meanwhile is not chased again: {again}"
+    );
+    assert!(
+        again.contains("Snoozed; first sent Wed 25 Nov 2026 09:00 UTC"),
+        "{again}"
+    );
+    assert_eq!(
+        count(&h, "needs your approval"),
+        1,
+        "an approved decision's snoozed request is not posted again: {:#?}",
+        h.chat.texts()
+    );
+    // Snoozed again, and the last item done meanwhile: nothing to post.
+    let (chase, _) = snooze_of(&h, "1 action item needs you today");
+    assert!(!press(chase.unwrap(), "2026-11-25T10:15:00Z").await.is_error);
+    h.as_user("u-cto", "2026-11-25T10:30:00Z", "/action done id:2")
+        .await;
+    let before = h.chat.texts().len();
+    h.tick("2026-11-25T11:15:00Z").await;
+    assert_eq!(
+        h.chat.texts()[before..],
+        [] as [String; 0],
+        "a chase with nothing left open is not posted"
+    );
+}
+
+#[tokio::test]
+async fn a_snoozed_verify_chase_says_how_long_ago_as_of_now_and_stops_once_verified() {
+    let h = harness_with(T0, config("")).await;
+    h.as_user("u-ceo", T0, r#"/action add task:"Budget" owner:cto"#)
+        .await;
+    h.as_user("u-cto", T0, "/action done id:1").await;
+    // The verify chase goes out after `verify_after` (default) has passed.
+    let mut at = support::core::at(T0);
+    let mut posted = None;
+    for _ in 0..(24 * 8) {
+        at += chrono::Duration::hours(1);
+        h.scheduler.tick(at).await.unwrap();
+        if count(&h, "needs verification") > 0 {
+            posted = Some(at);
+            break;
+        }
+    }
+    let first = posted.expect("a verify chase within eight days");
+    let (snooze, _) = snooze_of(&h, "needs verification");
+    let later = first + chrono::Duration::minutes(10);
+    let r = h
+        .app
+        .press(
+            &support::core::actor("acme", "u-ceo"),
+            &snooze.unwrap(),
+            later,
+        )
+        .await;
+    assert!(!r.is_error, "{}", r.text);
+    let back = later + chrono::Duration::hours(1);
+    h.scheduler.tick(back).await.unwrap();
+    let texts: Vec<String> = h
+        .chat
+        .texts()
+        .into_iter()
+        .filter(|t| t.contains("needs verification"))
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:#?}");
+    assert!(texts[1].contains("Snoozed; first sent"), "{}", texts[1]);
+    let done_for = quorum::domain::notice::ago(back - support::core::at(T0));
+    assert!(
+        texts[1].contains(&done_for),
+        "{} should say {done_for}",
+        texts[1]
+    );
+    // Snoozed again and verified meanwhile: not posted again.
+    let (snooze, _) = snooze_of_last(&h, "needs verification");
+    let r = h
+        .app
+        .press(
+            &support::core::actor("acme", "u-ceo"),
+            &snooze.unwrap(),
+            back + chrono::Duration::minutes(5),
+        )
+        .await;
+    assert!(!r.is_error, "{}", r.text);
+    let v = h
+        .app
+        .handle_line(
+            &support::core::actor("acme", "u-ceo"),
+            "/action verify id:1",
+            back + chrono::Duration::minutes(20),
+        )
+        .await;
+    assert!(!v.is_error, "{}", v.text);
+    h.scheduler
+        .tick(back + chrono::Duration::hours(2))
+        .await
+        .unwrap();
+    assert_eq!(count(&h, "needs verification"), 2, "{:#?}", h.chat.texts());
+}
+
+/// Like [`snooze_of`], for the last post whose text contains `needle`.
+fn snooze_of_last(h: &Harness, needle: &str) -> (Option<String>, i64) {
+    let texts = h.chat.texts();
+    let posts = h.chat.posts.lock().unwrap();
+    let i = texts
+        .iter()
+        .rposition(|t| t.contains(needle))
+        .unwrap_or_else(|| panic!("no post contains {needle:?}: {texts:#?}"));
+    let post = &posts[i];
+    let id = post.key.trim_start_matches("quorum-").parse().unwrap();
+    let button = post
+        .buttons
+        .iter()
+        .find(|b| b.label == "Snooze 1h")
+        .map(|b| b.id.clone());
+    (button, id)
+}
+
+#[tokio::test]
+async fn chases_and_approval_requests_to_an_executive_who_chose_dm_go_by_direct_message() {
+    let text = ORG.replace(
+        "user = \"u-cto\"\nchannel = \"cto\"",
+        "user = \"900000000000000021\"\nslack_user = \"U0000CTO01\"\nchannel = \"cto\"\nnotify = \"dm\"",
+    );
+    let config = Config::from_toml(
+        &format!("{text}\n[decisions.categories]\ntech = \"cto\"\n"),
+        "test.toml",
+    )
+    .unwrap();
+    let h = harness_with(T0, config).await;
+    h.cmd(T0, r#"/action add task:"Budget" owner:cto due:2026-11-25"#)
+        .await;
+    h.cmd(
+        T0,
+        r#"/action add task:"Forecast" owner:cfo due:2026-11-25"#,
+    )
+    .await;
+    let r = h
+        .cmd(
+            T0,
+            r#"/decision record title:"Adopt Rust" category:tech rationale:"x""#,
+        )
+        .await;
+    assert!(r.contains("(pinged in a direct message to cto)"), "{r}");
+    h.cmd(
+        T0,
+        r#"/risk add title:"Key supplier insolvent" severity:high owner:cto mitigation:"Second source" review:weekly"#,
+    )
+    .await;
+    h.tick(T0).await;
+    h.tick("2026-11-25T09:00:00Z").await;
+    h.tick("2026-11-26T10:00:00Z").await;
+    h.tick("2026-12-01T10:00:00Z").await;
+    let posts = h.chat.posts.lock().unwrap().clone();
+    let to = |needle: &str| -> Vec<String> {
+        h.chat
+            .texts()
+            .iter()
+            .zip(&posts)
+            .filter(|(t, _)| t.contains(needle))
+            .map(|(_, p)| p.channel.clone())
+            .collect()
+    };
+    let dm = "dm:cto:U0000CTO01,900000000000000021:cto";
+    assert_eq!(to("Adopt Rust\" needs your approval"), [dm]);
+    assert_eq!(to("Adopt Rust\" still needs your approval"), [dm]);
+    assert_eq!(to("Time to review risk 1"), [dm]);
+    // Chased on the due day and on later days, each time in the DM.
+    let cto = to("cto (Chief Technology): 1 action item needs you today");
+    assert!(cto.len() >= 2 && cto.iter().all(|c| c == dm), "{cto:?}");
+    let cfo = to("cfo (Chief Financial): 1 action item needs you today");
+    assert!(
+        cfo.len() >= 2 && cfo.iter().all(|c| c == "cfo"),
+        "the cfo kept the channel: {cfo:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_chase_snoozed_past_midnight_says_the_item_is_now_overdue() {
+    let h = harness_with(T0, config("")).await;
+    h.cmd(T0, r#"/action add task:"Budget" owner:cto due:2026-11-25"#)
+        .await;
+    h.tick("2026-11-25T23:30:00Z").await;
+    let first = find(&h, "1 action item needs you today");
+    assert!(first.contains("#1 Budget (medium, due today)"), "{first}");
+    let (snooze, _) = snooze_of(&h, "1 action item needs you today");
+    let r = h
+        .app
+        .press(
+            &support::core::actor("acme", "u-cto"),
+            &snooze.unwrap(),
+            support::core::at("2026-11-25T23:40:00Z"),
+        )
+        .await;
+    assert!(!r.is_error, "{}", r.text);
+    h.tick("2026-11-26T00:40:00Z").await;
+    let texts = h.chat.texts();
+    let again = texts.last().unwrap();
+    assert!(
+        again.contains("#1 Budget (medium, overdue since 2026-11-25)"),
+        "{again}"
+    );
+    assert!(
+        again.contains("Snoozed; first sent Wed 25 Nov 2026 23:30 UTC"),
+        "{again}"
+    );
+}

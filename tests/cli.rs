@@ -153,3 +153,37 @@ fn check_config_rejects_a_path_level_nobody_can_act_at_in_one_line() {
         );
     }
 }
+
+#[test]
+fn notify_takes_channel_or_dm_and_a_dm_without_a_user_id_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("q.toml");
+    std::fs::write(
+        &file,
+        "[org.cto]\nname = \"CTO\"\nchannel = \"cto\"\nnotify = \"email\"\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let (code, out, err) = run(&["check-config", "--config", path], &[]);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        err.trim(),
+        format!(
+            "quorum: {path}:4:10: org.cto.notify: `email` is not a way to notify; use \"channel\" or \"dm\""
+        )
+    );
+
+    std::fs::write(
+        &file,
+        "[org.cto]\nname = \"CTO\"\nchannel = \"cto\"\nnotify = \"dm\"\n\n[org.cfo]\nname = \"CFO\"\nslack_user = \"U0123ABCD\"\nnotify = \"dm\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(&["check-config", "--config", path], &[]);
+    assert_eq!(code, 0, "valid, with a warning: {err}");
+    assert!(out.starts_with("config ok:"), "{out}");
+    assert_eq!(
+        err.trim(),
+        "warning: org.cto: notify = \"dm\" needs a chat user id (user = a Discord user id, slack_user = a Slack user id); until then its notices go to #cto",
+        "the cfo has an id and is not warned about"
+    );
+}

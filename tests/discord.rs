@@ -32,6 +32,33 @@ struct FakeDiscord {
     storm: AtomicUsize,
     /// Channel lookups (`GET /channels/{id}`), by channel.
     lookups: Mutex<HashMap<String, usize>>,
+    /// Bodies of `POST /users/@me/channels` (opening a DM).
+    dm_opens: Mutex<Vec<Value>>,
+    /// Answer this many next DM opens with 500.
+    dm_fails: AtomicUsize,
+    /// Refuse messages in the DM channel (the user takes no DMs).
+    dm_closed: std::sync::atomic::AtomicBool,
+}
+
+/// The DM channel the fake opens with a user.
+const DM_CHANNEL: &str = "930000000000000011";
+
+async fn open_dm(
+    State(fake): State<Arc<FakeDiscord>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    assert_eq!(headers.get("authorization").unwrap(), "Bot test-token");
+    fake.dm_opens.lock().unwrap().push(body.clone());
+    if fake
+        .dm_fails
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "upstream hiccup").into_response();
+    }
+    Json(json!({ "id": DM_CHANNEL, "type": 1, "recipients": [{ "id": body["recipient_id"] }] }))
+        .into_response()
 }
 
 async fn create_message(
@@ -45,6 +72,13 @@ async fn create_message(
         .lock()
         .unwrap()
         .push((channel.clone(), body.clone()));
+    if channel == DM_CHANNEL && fake.dm_closed.load(Ordering::SeqCst) {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({ "message": "Cannot send messages to this user", "code": 50007 })),
+        )
+            .into_response();
+    }
     if fake
         .storm
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -94,6 +128,7 @@ async fn start_fake() -> (Arc<FakeDiscord>, String) {
             "/api/v10/channels/{channel}",
             axum::routing::get(channel_of),
         )
+        .route("/api/v10/users/@me/channels", axum::routing::post(open_dm))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -133,11 +168,16 @@ const CFO_USER: &str = "900000000000000011";
 const CTO_ROLE: &str = "900000000000000050";
 
 async fn bot() -> Bot {
+    bot_with_cfo("").await
+}
+
+/// A bot whose `[org.cfo]` section has `cfo_extra` lines too.
+async fn bot_with_cfo(cfo_extra: &str) -> Bot {
     let (fake, base) = start_fake().await;
     let dir = tempfile::tempdir().unwrap();
     let db = support::core::test_database(dir.path()).await;
     let text = format!(
-        "[database]\nurl = \"{db}\"\n[defaults]\nchannel = \"{CHANNEL}\"\n[org.cfo]\nname = \"CFO\"\nuser = \"{CFO_USER}\"\nchannel = \"finance\"\n[org.cto]\nname = \"CTO\"\ndiscord_role = \"{CTO_ROLE}\"\nchannel = \"{CHANNEL}\"\n[discord]\napi_base = \"{base}\"\n[discord.channels]\nfinance = \"900000000000000003\"\n"
+        "[database]\nurl = \"{db}\"\n[defaults]\nchannel = \"{CHANNEL}\"\n[org.cfo]\nname = \"CFO\"\nuser = \"{CFO_USER}\"\nchannel = \"finance\"\n{cfo_extra}\n[org.cto]\nname = \"CTO\"\ndiscord_role = \"{CTO_ROLE}\"\nchannel = \"{CHANNEL}\"\n[discord]\napi_base = \"{base}\"\n[discord.channels]\nfinance = \"900000000000000003\"\n"
     );
     let config = Config::from_toml(&text, "t.toml").unwrap();
     let chat = Arc::new(
@@ -253,11 +293,20 @@ impl Bot {
         let validator = discord_schema;
         let message = validator("MessageCreateRequest");
         let callback = validator("CreateMessageInteractionCallbackRequest");
+        let dm = validator("CreatePrivateChannelRequest");
         let mut bodies: Vec<(&jsonschema::Validator, Value)> = self
             .posted()
             .into_iter()
             .map(|(_, body)| (&message, body))
             .collect();
+        bodies.extend(
+            self.fake
+                .dm_opens
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|body| (&dm, body.clone())),
+        );
         bodies.extend(
             self.responses
                 .lock()
@@ -293,6 +342,14 @@ fn discord_schema(name: &str) -> jsonschema::Validator {
         "$ref": format!("#/components/schemas/{name}"),
     }))
     .unwrap()
+}
+
+#[test]
+fn the_openapi_check_of_opening_a_dm_wants_a_snowflake() {
+    let v = discord_schema("CreatePrivateChannelRequest");
+    assert!(v.is_valid(&json!({ "recipient_id": CFO_USER })));
+    assert!(!v.is_valid(&json!({ "recipient_id": "cfo" })));
+    assert!(!v.is_valid(&json!({ "recipient_id": 900000000000000011u64 })));
 }
 
 #[test]
@@ -1108,6 +1165,86 @@ async fn the_cant_make_it_button_records_the_answer_and_the_next_reminder_counts
             .unwrap()
             .contains("**Replies:** can't make it: cfo"),
         "{second}"
+    );
+    b.validate();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_executive_who_chose_dm_gets_approval_requests_in_a_dm_opened_once() {
+    let b = bot_with_cfo("notify = \"dm\"").await;
+    b.fake.dm_fails.store(1, Ordering::SeqCst);
+    for title in ["Cut spend", "Open an office"] {
+        let v = b
+            .command(
+                "decision",
+                Some("record"),
+                json!([
+                    { "name": "title", "type": 3, "value": title },
+                    { "name": "category", "type": 3, "value": "budget" },
+                    { "name": "rationale", "type": 3, "value": "Bill doubled" }
+                ]),
+            )
+            .await;
+        assert!(
+            content(&v).contains("(pinged in a direct message to cfo)"),
+            "{v}"
+        );
+    }
+    let now = Utc::now();
+    b.scheduler.tick(now).await.unwrap();
+    assert!(b.posted().is_empty(), "the DM could not be opened yet");
+    // Retried like any failed post: each request once, in the DM.
+    b.scheduler.tick(now + Duration::minutes(5)).await.unwrap();
+    let posted = b.posted();
+    assert_eq!(posted.len(), 2, "{posted:#?}");
+    assert!(
+        posted.iter().all(|(channel, body)| channel == DM_CHANNEL
+            && body["content"]
+                .as_str()
+                .unwrap()
+                .contains("needs your approval")),
+        "{posted:#?}"
+    );
+    let opens = b.fake.dm_opens.lock().unwrap().clone();
+    assert_eq!(
+        opens,
+        [
+            json!({ "recipient_id": CFO_USER }),
+            json!({ "recipient_id": CFO_USER })
+        ],
+        "one failed try, then opened once and remembered"
+    );
+    assert!(
+        !b.fake.lookups.lock().unwrap().contains_key(DM_CHANNEL),
+        "a DM Quorum opened needs no server check"
+    );
+    b.scheduler.tick(now + Duration::minutes(30)).await.unwrap();
+    assert_eq!(b.posted().len(), 2, "no double");
+    b.validate();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_direct_message_discord_refuses_goes_to_the_executives_channel_once() {
+    let b = bot_with_cfo("notify = \"dm\"").await;
+    b.fake.dm_closed.store(true, Ordering::SeqCst);
+    b.command(
+        "decision",
+        Some("record"),
+        json!([
+            { "name": "title", "type": 3, "value": "Cut spend" },
+            { "name": "category", "type": 3, "value": "budget" },
+            { "name": "rationale", "type": 3, "value": "Bill doubled" }
+        ]),
+    )
+    .await;
+    let now = Utc::now();
+    b.scheduler.tick(now).await.unwrap();
+    b.scheduler.tick(now + Duration::minutes(5)).await.unwrap();
+    let channels: Vec<String> = b.posted().into_iter().map(|(c, _)| c).collect();
+    assert_eq!(
+        channels,
+        [DM_CHANNEL, "900000000000000003"],
+        "tried in the DM, then posted in #finance, once"
     );
     b.validate();
 }

@@ -34,6 +34,38 @@ struct FakeSlack {
     limited: AtomicUsize,
     /// Forms opened with views.open.
     views: Mutex<Vec<Value>>,
+    /// Direct messages opened with conversations.open (their bodies).
+    opened: Mutex<Vec<Value>>,
+    /// Answer this many next conversations.open with ok:false internal_error.
+    open_fails: AtomicUsize,
+    /// Answer every conversations.open with ok:false and this error.
+    open_refused: Mutex<Option<String>>,
+}
+
+/// The direct-message channel the fake opens for `user`.
+fn dm_channel(user: &str) -> String {
+    format!("D{}", user.trim_start_matches('U'))
+}
+
+async fn conversations_open(
+    State(fake): State<Arc<FakeSlack>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    assert_eq!(headers.get("authorization").unwrap(), "Bearer xoxb-test");
+    if fake
+        .open_fails
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return Json(json!({ "ok": false, "error": "internal_error" }));
+    }
+    if let Some(code) = fake.open_refused.lock().unwrap().clone() {
+        return Json(json!({ "ok": false, "error": code }));
+    }
+    fake.opened.lock().unwrap().push(body.clone());
+    let user = body["users"].as_str().unwrap_or_default();
+    Json(json!({ "ok": true, "channel": { "id": dm_channel(user) } }))
 }
 
 async fn views_open(State(fake): State<Arc<FakeSlack>>, Json(body): Json<Value>) -> Json<Value> {
@@ -99,6 +131,10 @@ async fn bot_configured(extra: &str, org_extra: &str) -> Bot {
     let router = axum::Router::new()
         .route("/api/chat.postMessage", axum::routing::post(post_message))
         .route("/api/views.open", axum::routing::post(views_open))
+        .route(
+            "/api/conversations.open",
+            axum::routing::post(conversations_open),
+        )
         .route("/respond", axum::routing::post(response_url))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -470,6 +506,12 @@ async fn every_block_kit_body_passes_slack_sdks_validation() {
         .await
         .validate();
     scenario_a_429_burst_loses_and_doubles_nothing()
+        .await
+        .validate();
+    scenario_the_attending_button_records_the_answer_and_the_next_reminder_shows_it()
+        .await
+        .validate();
+    scenario_an_executive_who_chose_dm_gets_approval_requests_by_direct_message_opened_once()
         .await
         .validate();
 }
@@ -1217,4 +1259,200 @@ async fn approve_and_reject_buttons_run_the_decision_commands_and_reject_asks_fo
         "{r:#?}"
     );
     assert_eq!(status(2).await, "approved");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_executive_who_chose_dm_gets_approval_requests_by_direct_message_opened_once() {
+    scenario_an_executive_who_chose_dm_gets_approval_requests_by_direct_message_opened_once().await;
+}
+
+/// The scenario of [`an_executive_who_chose_dm_gets_approval_requests_by_direct_message_opened_once`]; returns the bot, for its bodies to be checked.
+async fn scenario_an_executive_who_chose_dm_gets_approval_requests_by_direct_message_opened_once()
+-> Bot {
+    let b = bot_configured("", "notify = \"dm\"").await;
+    // The first try to open the DM fails (Slack's temporary error).
+    b.fake.open_fails.store(1, Ordering::SeqCst);
+    for title in ["Cut spend", "Open an office"] {
+        let v = b
+            .command(
+                TEAM,
+                ANA,
+                "/decision",
+                &format!(r#"record title:"{title}" category:budget rationale:"Bill doubled""#),
+            )
+            .await;
+        assert!(
+            v["text"]
+                .as_str()
+                .unwrap()
+                .contains("(pinged in a direct message to cfo)"),
+            "{v}"
+        );
+    }
+    let now = Utc::now();
+    b.scheduler.tick(now).await.unwrap();
+    assert_eq!(
+        b.fake.open_fails.load(Ordering::SeqCst),
+        0,
+        "the DM was tried and failed"
+    );
+    assert!(
+        b.fake.posts.lock().unwrap().is_empty(),
+        "nothing is posted while the DM cannot be opened"
+    );
+    // Retried like any failed post: each request once, in the DM.
+    b.scheduler.tick(now + Duration::minutes(5)).await.unwrap();
+    let posts = b.fake.posts.lock().unwrap().clone();
+    let requests: Vec<&Value> = posts
+        .iter()
+        .filter(|p| p["text"].as_str().unwrap().contains("needs your approval"))
+        .collect();
+    assert_eq!(requests.len(), 2, "{posts:#?}");
+    assert!(
+        requests.iter().all(|p| p["channel"] == dm_channel(CFO)),
+        "to the cfo's DM, not #finance: {requests:#?}"
+    );
+    assert_eq!(
+        *b.fake.opened.lock().unwrap(),
+        [json!({ "users": CFO })],
+        "the DM is opened once and remembered"
+    );
+    b.scheduler.tick(now + Duration::minutes(30)).await.unwrap();
+    assert_eq!(b.fake.posts.lock().unwrap().len(), posts.len(), "no double");
+    b
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_executive_without_notify_dm_is_asked_in_their_channel() {
+    let b = bot().await;
+    b.command(
+        TEAM,
+        ANA,
+        "/decision",
+        r#"record title:"Cut spend" category:budget rationale:"Bill doubled""#,
+    )
+    .await;
+    b.scheduler.tick(Utc::now()).await.unwrap();
+    let posts = b.fake.posts.lock().unwrap().clone();
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    assert_eq!(posts[0]["channel"], "C0000FIN");
+    assert!(b.fake.opened.lock().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_attending_button_records_the_answer_and_the_next_reminder_shows_it() {
+    scenario_the_attending_button_records_the_answer_and_the_next_reminder_shows_it().await;
+}
+
+/// The scenario of [`the_attending_button_records_the_answer_and_the_next_reminder_shows_it`]; returns the bot, for its bodies to be checked.
+async fn scenario_the_attending_button_records_the_answer_and_the_next_reminder_shows_it() -> Bot {
+    let b = bot().await;
+    let v = b
+        .command(
+            TEAM,
+            ANA,
+            "/meeting",
+            r#"add title:"Exec team" when:"daily at 10:00" tz:UTC remind:1h,15m attendees:cfo"#,
+        )
+        .await;
+    assert!(
+        v["text"].as_str().unwrap().starts_with("Created series 1"),
+        "{v}"
+    );
+    let next = b
+        .app
+        .store
+        .series(TEAM, 1)
+        .await
+        .unwrap()
+        .unwrap()
+        .next_at
+        .unwrap();
+    let at = |secs: i64| chrono::DateTime::<Utc>::from_timestamp(next - secs, 0).unwrap();
+    b.scheduler.tick(at(3600)).await.unwrap();
+    let first = b.fake.posts.lock().unwrap().last().cloned().unwrap();
+    let buttons: Vec<String> = first["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().unwrap().clone())
+        .map(|e| e["action_id"].as_str().unwrap().to_string())
+        .collect();
+    let yes = format!("attend:yes:1:{next}");
+    assert_eq!(
+        buttons[..2],
+        [yes.clone(), format!("attend:no:1:{next}")],
+        "{first}"
+    );
+    assert!(
+        !first["text"].as_str().unwrap().contains("Replies:"),
+        "nobody answered yet: {first}"
+    );
+
+    // A signed block_actions request, as Slack sends the press.
+    b.press(CFO, &yes).await;
+    let r = b.wait_responses(1).await;
+    assert!(
+        r[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Noted: cfo attends Exec team"),
+        "{r:#?}"
+    );
+    assert_eq!(r[0]["response_type"], "ephemeral");
+    assert_eq!(
+        b.app.store.attendance(1, next).await.unwrap(),
+        [("cfo".to_string(), true)],
+        "the answer is recorded for that occurrence"
+    );
+
+    b.scheduler.tick(at(900)).await.unwrap();
+    let second = b.fake.posts.lock().unwrap().last().cloned().unwrap();
+    assert_ne!(second, first);
+    assert!(
+        second["text"]
+            .as_str()
+            .unwrap()
+            .contains("\nReplies: 1 attending (cfo)"),
+        "{second}"
+    );
+    let fields: Vec<String> = second["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["fields"].as_array().cloned().unwrap_or_default())
+        .map(|f| f["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        fields.contains(&"*Replies*\n1 attending (cfo)".to_string()),
+        "{fields:?}"
+    );
+    b
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_direct_message_slack_refuses_for_good_goes_to_the_executives_channel() {
+    let b = bot_configured("", "notify = \"dm\"").await;
+    *b.fake.open_refused.lock().unwrap() = Some("user_not_found".into());
+    b.command(
+        TEAM,
+        ANA,
+        "/decision",
+        r#"record title:"Cut spend" category:budget rationale:"Bill doubled""#,
+    )
+    .await;
+    b.scheduler.tick(Utc::now()).await.unwrap();
+    let posts = b.fake.posts.lock().unwrap().clone();
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    assert_eq!(
+        posts[0]["channel"], "C0000FIN",
+        "#finance, the cfo's channel"
+    );
+    assert!(
+        posts[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("needs your approval")
+    );
 }

@@ -12,6 +12,12 @@
 //!   the scheduler, which retries then); a bucket with `X-RateLimit-Remaining: 0`
 //!   holds further sends on that route until `X-RateLimit-Reset-After`, with a
 //!   little jitter so a reopened window does not get a thundering herd.
+//! - A direct message (a delivery whose channel is a `domain::direct`
+//!   target) goes to the DM channel `POST /users/@me/channels` returns for
+//!   the user, opened once per user and remembered; a failure to open it
+//!   fails the post like any other (retried when temporary); a refusal for
+//!   good (the user takes no DMs from the bot) sends the message to the
+//!   executive's channel instead.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -37,6 +43,8 @@ pub struct DiscordChat {
     /// Channel id -> its server (`None`: a direct-message channel), learned
     /// once from `GET /channels/{id}`; a channel never changes server.
     owners: Mutex<HashMap<String, Option<String>>>,
+    /// User id -> their direct-message channel, once opened.
+    dms: Mutex<HashMap<String, String>>,
 }
 
 /// Spacing of requests under Discord's global limit of 50 a second.
@@ -60,6 +68,7 @@ impl DiscordChat {
             global: Mutex::new(Instant::now()),
             guilds: Vec::new(),
             owners: Mutex::new(HashMap::new()),
+            dms: Mutex::new(HashMap::new()),
         })
     }
 
@@ -136,6 +145,63 @@ impl DiscordChat {
                 "channel {channel_id} cannot be seen by Quorum (Discord answered {status}); check the id and the bot's access"
             )
         }))
+    }
+
+    /// `user`'s direct-message channel: `POST /users/@me/channels` the
+    /// first time, remembered after (Discord returns the same channel).
+    async fn open_dm(&self, user: &str) -> Result<String, SendError> {
+        if let Some(known) = self.dms.lock().ok().and_then(|d| d.get(user).cloned()) {
+            return Ok(known);
+        }
+        let route = "users/@me/channels";
+        self.wait_for_bucket(route).await;
+        let resp = self
+            .http
+            .post(format!("{}/{route}", self.base))
+            .header("Authorization", format!("Bot {}", self.token))
+            .json(&serde_json::json!({ "recipient_id": user }))
+            .send()
+            .await
+            .inspect_err(|_| crate::metrics::chat_call("discord", None))
+            .map_err(|e| SendError::Retry(format!("Discord unreachable: {e}")))?;
+        let status = resp.status();
+        crate::metrics::chat_call("discord", Some(status.as_u16()));
+        self.note_headers(route, resp.headers());
+        let text = resp.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(failure(status, &text, || {
+                format!("Discord refused a direct message to user {user} ({status}): {text}")
+            }));
+        }
+        let id = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string))
+            .filter(|id| is_snowflake(id))
+            .ok_or_else(|| {
+                SendError::Retry("Discord's DM channel answer has no channel id".into())
+            })?;
+        if let Ok(mut dms) = self.dms.lock() {
+            dms.insert(user.to_string(), id.clone());
+        }
+        Ok(id)
+    }
+
+    /// Post `message` in `channel` (a name or an id), which must belong to
+    /// the message's workspace.
+    async fn post_in_channel(&self, channel: &str, message: &Outgoing) -> Result<(), SendError> {
+        let channel_id = self.channel_id(channel)?;
+        self.check_owner(&message.workspace, &channel_id).await?;
+        self.send_all(&channel_id, message).await
+    }
+
+    /// Every part of `message` to `channel_id`. Every part is sent each
+    /// time: the nonces make parts Discord already has a no-op, so a retry
+    /// after a partial send doubles nothing.
+    async fn send_all(&self, channel_id: &str, message: &Outgoing) -> Result<(), SendError> {
+        for body in bodies(message) {
+            self.send_one(channel_id, &body).await?;
+        }
+        Ok(())
     }
 
     fn channel_id(&self, channel: &str) -> Result<String, SendError> {
@@ -453,18 +519,37 @@ pub fn bodies(message: &Outgoing) -> Vec<serde_json::Value> {
 
 impl Chat for DiscordChat {
     async fn post(&self, message: &Outgoing) -> Result<(), SendError> {
-        let channel_id = self.channel_id(&message.channel)?;
-        self.check_owner(&message.workspace, &channel_id).await?;
-        // Every part is sent each time: the nonces make parts Discord already
-        // has a no-op, so a retry after a partial send doubles nothing.
-        for body in bodies(message) {
-            self.send_one(&channel_id, &body).await?;
+        let Some(direct) = crate::domain::direct::parse(&message.channel) else {
+            return self.post_in_channel(&message.channel, message).await;
+        };
+        if let Some(user) = direct.user(is_snowflake) {
+            // A DM Quorum opened itself belongs to no server: no owner check.
+            let sent = match self.open_dm(user).await {
+                Ok(dm) => self.send_all(&dm, message).await,
+                Err(e) => Err(e),
+            };
+            match sent {
+                // Refused for good (the user left, or takes no DMs): the
+                // executive's channel rather than nothing.
+                Err(SendError::Permanent(why)) => tracing::warn!(
+                    role = direct.role,
+                    error = %why,
+                    "cannot send a direct message; posting in the channel instead"
+                ),
+                other => return other,
+            }
         }
-        Ok(())
+        self.post_in_channel(direct.fallback, message).await
     }
 
     fn hold(&self, message: &Outgoing) -> Option<Duration> {
-        let channel_id = self.channel_id(&message.channel).ok()?;
+        let channel_id = match crate::domain::direct::parse(&message.channel) {
+            None => self.channel_id(&message.channel).ok()?,
+            Some(direct) => match direct.user(is_snowflake) {
+                Some(user) => self.dms.lock().ok()?.get(user).cloned()?,
+                None => self.channel_id(direct.fallback).ok()?,
+            },
+        };
         self.bucket_wait(&format!("channels/{channel_id}/messages"))
     }
 }

@@ -12,6 +12,12 @@
 //!   `@channel` or `@here`; people are mentioned as `<@U123>` only when meant.
 //!   Times use `<!date^UNIX^{date_short_pretty} {time}|fallback>`.
 //!
+//! A direct message (a delivery whose channel is a `domain::direct` target)
+//! goes to the channel `conversations.open` returns for the user, opened once
+//! per user and remembered; a failure to open it fails the post like any
+//! other (retried when temporary); one for good (`user_not_found`,
+//! `missing_scope`) sends the message to the executive's channel instead.
+//!
 //! Slack has no idempotency key: a crash between send and record can repeat
 //! the one message in flight (at most one per crash).
 
@@ -33,6 +39,8 @@ pub struct SlackChat {
     channels: HashMap<String, String>,
     /// Channel -> when its last message went out.
     last: Mutex<HashMap<String, Instant>>,
+    /// User id -> their direct-message channel, once opened.
+    dms: Mutex<HashMap<String, String>>,
 }
 
 /// Escape user text for Slack's mrkdwn.
@@ -218,6 +226,7 @@ impl SlackChat {
             token: token.to_string(),
             channels,
             last: Mutex::new(HashMap::new()),
+            dms: Mutex::new(HashMap::new()),
         })
     }
 
@@ -226,6 +235,52 @@ impl SlackChat {
             .get(channel)
             .cloned()
             .unwrap_or_else(|| channel.to_string())
+    }
+
+    /// Post `message` to the channel with id `channel`.
+    async fn send(&self, channel: &str, message: &Outgoing) -> Result<(), SendError> {
+        let (blocks, text) = blocks(message);
+        self.pace(channel).await;
+        self.call(
+            "chat.postMessage",
+            &json!({ "channel": channel, "text": text, "blocks": blocks }),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The channel id a message goes to, without asking Slack: `None` for a
+    /// direct message whose channel is not open yet.
+    fn known_destination(&self, channel: &str) -> Option<String> {
+        let Some(direct) = crate::domain::direct::parse(channel) else {
+            return Some(self.channel_id(channel));
+        };
+        match direct.user(is_user_id) {
+            Some(user) => self.dms.lock().ok()?.get(user).cloned(),
+            None => Some(self.channel_id(direct.fallback)),
+        }
+    }
+
+    /// `user`'s direct-message channel: `conversations.open` the first time,
+    /// remembered after (Slack returns the same channel each time).
+    async fn open_dm(&self, user: &str) -> Result<String, SendError> {
+        if let Some(known) = self.dms.lock().ok().and_then(|d| d.get(user).cloned()) {
+            return Ok(known);
+        }
+        let answer = self
+            .call("conversations.open", &json!({ "users": user }))
+            .await?;
+        let id = answer["channel"]["id"]
+            .as_str()
+            .filter(|id| !id.is_empty() && id.len() <= 64)
+            .ok_or_else(|| {
+                SendError::Retry("Slack's conversations.open answer has no channel id".into())
+            })?
+            .to_string();
+        if let Ok(mut dms) = self.dms.lock() {
+            dms.insert(user.to_string(), id.clone());
+        }
+        Ok(id)
     }
 
     /// How long until `channel` may take its next message (about one a second).
@@ -306,19 +361,30 @@ impl SlackChat {
 
 impl Chat for SlackChat {
     async fn post(&self, message: &Outgoing) -> Result<(), SendError> {
-        let channel = self.channel_id(&message.channel);
-        let (blocks, text) = blocks(message);
-        self.pace(&channel).await;
-        self.call(
-            "chat.postMessage",
-            &json!({ "channel": channel, "text": text, "blocks": blocks }),
-        )
-        .await
-        .map(|_| ())
+        let Some(direct) = crate::domain::direct::parse(&message.channel) else {
+            return self.send(&self.channel_id(&message.channel), message).await;
+        };
+        if let Some(user) = direct.user(is_user_id) {
+            let sent = match self.open_dm(user).await {
+                Ok(dm) => self.send(&dm, message).await,
+                Err(e) => Err(e),
+            };
+            match sent {
+                // Refused for good (the user is gone, or the app lacks
+                // im:write): the executive's channel rather than nothing.
+                Err(SendError::Permanent(why)) => tracing::warn!(
+                    role = direct.role,
+                    error = %why,
+                    "cannot send a direct message; posting in the channel instead"
+                ),
+                other => return other,
+            }
+        }
+        self.send(&self.channel_id(direct.fallback), message).await
     }
 
     fn hold(&self, message: &Outgoing) -> Option<Duration> {
-        self.wait_for(&self.channel_id(&message.channel))
+        self.wait_for(&self.known_destination(&message.channel)?)
     }
 }
 

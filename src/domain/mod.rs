@@ -2,6 +2,7 @@
 
 pub mod action;
 pub mod decision;
+pub mod direct;
 pub mod escalation;
 pub mod holiday;
 pub mod meeting;

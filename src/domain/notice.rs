@@ -52,6 +52,11 @@ pub struct Notice {
     pub context: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<Action>,
+    /// Set on a snoozed copy: when the notice was first posted (Unix
+    /// seconds). Such a copy is brought up to date before it is posted again
+    /// (see `service::snoozed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_sent: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +121,7 @@ impl Notice {
             lists: Vec::new(),
             context: None,
             actions: Vec::new(),
+            first_sent: None,
         }
     }
 

@@ -879,10 +879,21 @@ impl<C: Chat> Inner<C> {
                     .await?;
                 return Ok(minutes.map(|m| Body::Notice(m.render())));
             }
-            return Ok(d.body.as_deref().map(|b| match Notice::from_json(b) {
-                Some(n) => Body::Message(Box::new(n)),
-                None => Body::Notice(b.to_string()),
-            }));
+            return Ok(match d.body.as_deref().map(|b| (b, Notice::from_json(b))) {
+                // A snoozed copy says what is true now (or nothing).
+                Some((_, Some(n))) if n.first_sent.is_some() => crate::service::snoozed::refresh(
+                    &self.store,
+                    &self.config,
+                    &d.workspace,
+                    n,
+                    now,
+                )
+                .await?
+                .map(|n| Body::Message(Box::new(n))),
+                Some((_, Some(n))) => Some(Body::Message(Box::new(n))),
+                Some((b, None)) => Some(Body::Notice(b.to_string())),
+                None => None,
+            });
         }
         let late = self.is_late(d.due_at, now);
         let (Some(series_id), Some(occurrence), Some(lead)) =

@@ -398,13 +398,8 @@ impl Actions {
             }
             let mut items = List::new("Items");
             for a in &due {
-                let when = match a.due_date.as_deref() {
-                    Some(d) if d == today => "due today".to_string(),
-                    Some(d) => format!("overdue since {d}"),
-                    None => String::new(),
-                };
                 items = items.item_with(
-                    format!("#{} {} ({}, {when})", a.id, a.task, a.priority),
+                    chase_item_text(a, &today),
                     Action::new(
                         &format!("Done #{}", a.id),
                         format!("action:done:{}", a.id),
@@ -417,20 +412,13 @@ impl Actions {
             let unread = usize::try_from(total)
                 .unwrap_or(0)
                 .saturating_sub(list.len());
-            let title = if unread > 0 {
+            if unread > 0 {
                 items.more = Some(crate::domain::notice::More {
                     count: unread,
                     command: "/action mine".to_string(),
                 });
-                format!("More than {} action items need you today", due.len())
-            } else {
-                format!(
-                    "{} action item{} need{} you today",
-                    due.len(),
-                    if due.len() == 1 { "" } else { "s" },
-                    if due.len() == 1 { "s" } else { "" },
-                )
-            };
+            }
+            let title = chase_title(due.len(), unread > 0);
             let body = Notice::new(Kind::Chase, title)
                 .to(config.org.describe(&owner))
                 .list(items)
@@ -440,7 +428,7 @@ impl Actions {
                 .store
                 .enqueue_notice_for(
                     &workspace,
-                    &config.channel_of(&owner),
+                    &config.personal_channel(&workspace, &owner),
                     &key,
                     &body,
                     now.timestamp(),
@@ -534,13 +522,13 @@ impl Actions {
             let (who, channel, to) = if done_by != a.owner {
                 (
                     config.org.describe(&a.owner),
-                    config.channel_of(&a.owner),
+                    config.personal_channel(&a.workspace, &a.owner),
                     To::Person(&a.owner),
                 )
             } else if a.created_by != done_by {
                 (
                     a.created_by.clone(),
-                    config.channel_of(&a.created_by),
+                    config.personal_channel(&a.workspace, &a.created_by),
                     To::Person(&a.created_by),
                 )
             } else {
@@ -682,4 +670,29 @@ impl Actions {
             crate::report::weekly_notice(config, &report, title, now.timestamp()).to_json(),
         ))
     }
+}
+
+/// The daily chase's title: `2 action items need you today`, or `More than
+/// 10 ...` when items were left out (`more`).
+pub fn chase_title(due: usize, more: bool) -> String {
+    if more {
+        format!("More than {due} action items need you today")
+    } else {
+        format!(
+            "{due} action item{} need{} you today",
+            if due == 1 { "" } else { "s" },
+            if due == 1 { "s" } else { "" },
+        )
+    }
+}
+
+/// A chased item as the daily chase lists it on `today` (the owner's date):
+/// `#3 Budget (high, due today)` or `(high, overdue since 2026-11-20)`.
+pub fn chase_item_text(a: &ActionRow, today: &str) -> String {
+    let when = match a.due_date.as_deref() {
+        Some(d) if d == today => "due today".to_string(),
+        Some(d) => format!("overdue since {d}"),
+        None => String::new(),
+    };
+    format!("#{} {} ({}, {when})", a.id, a.task, a.priority)
 }

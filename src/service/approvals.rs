@@ -105,7 +105,7 @@ impl Approvals {
         self.store
             .enqueue_notice_for(
                 &d.workspace,
-                &config.channel_of(&d.authority),
+                &config.personal_channel(&d.workspace, &d.authority),
                 &format!("decision-chase:{}", d.id),
                 &body,
                 now.timestamp(),

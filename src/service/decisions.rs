@@ -151,7 +151,7 @@ impl Decisions {
         };
         let mut routed_to = None;
         if !holds {
-            let channel = config.channel_of(&authority);
+            let channel = config.personal_channel(&actor.workspace, &authority);
             let who = config.org.addressee(&authority);
             let body = approval_request(&who, id, &title, &category, &new).to_json();
             let mention: Vec<String> = config.user_of(&authority).into_iter().collect();

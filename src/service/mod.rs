@@ -12,6 +12,7 @@ pub mod meetings;
 pub mod quiet;
 pub mod report;
 pub mod risks;
+pub mod snoozed;
 pub mod todo;
 
 /// A person named in a command (an owner, an attendee) that is not an

@@ -242,7 +242,7 @@ impl Risks {
                 .store
                 .enqueue_notice_for(
                     &r.workspace,
-                    &config.channel_of(&r.owner),
+                    &config.personal_channel(&r.workspace, &r.owner),
                     &key,
                     &body,
                     now.timestamp(),
