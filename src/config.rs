@@ -1235,7 +1235,6 @@ impl Config {
         roles
     }
 
-    /// The channel where an executive (or any owner) is pinged.
     /// Where a notice addressed to `who` alone goes in `workspace`: a direct
     /// message (see [`crate::domain::direct`]) when they chose `notify =
     /// "dm"` and have a chat user id of that workspace's platform, otherwise

@@ -402,3 +402,38 @@ async fn a_console_started_with_serve_serves_the_dashboard_link_it_gives() {
     assert!(page.text().await.unwrap().contains("<html"));
     c.kill();
 }
+
+#[test]
+fn a_direct_message_prints_whom_it_is_for_not_its_target() {
+    // An executive who prefers direct messages: the approval request a
+    // proposal makes goes to them alone, and the console says so as
+    // `[@cfo]`, where Slack and Discord open a DM.
+    let (dir, db) = temp_db();
+    let config = dir.path().join("quorum.toml");
+    std::fs::write(
+        &config,
+        r#"
+[org.cfo]
+name = "Chief Financial Officer"
+channel = "cfo"
+slack_user = "U0123ABCD"
+notify = "dm"
+
+[decisions.categories]
+budget = "cfo"
+"#,
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let mut c = Console::start(&db, &[], &["--config", &config, "--exit-on-eof"]);
+    c.send(r#"/decision record title:"Raise the cloud budget" category:budget rationale:"growth""#);
+    let (status, lines) = c.finish();
+    assert!(status.success(), "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("[@cfo] ") && l.contains("Raise the cloud budget")),
+        "{lines:#?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("[#dm:")), "{lines:#?}");
+}

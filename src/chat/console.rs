@@ -82,7 +82,11 @@ pub fn body_lines(n: &Notice) -> Vec<String> {
 
 impl Chat for ConsoleChat {
     async fn post(&self, message: &Outgoing) -> Result<(), SendError> {
-        let line = format!("[#{}] {}\n", message.channel, render(message));
+        // A direct message shows whom it is for (`[@cto]`), not its target.
+        let line = match crate::domain::direct::parse(&message.channel) {
+            Some(d) => format!("[@{}] {}\n", d.role, render(message)),
+            None => format!("[#{}] {}\n", message.channel, render(message)),
+        };
         let mut out = std::io::stdout().lock();
         out.write_all(line.as_bytes())
             .and_then(|_| out.flush())
