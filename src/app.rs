@@ -912,11 +912,29 @@ impl App {
                 )))
             }
             ActionCommand::Mine => {
-                let rows = a.mine(c, actor).await?;
-                Ok(Reply::private(action_list(
-                    &rows,
-                    "You have no open action items.",
-                )))
+                let (rows, total) = a.mine(c, actor).await?;
+                let mut out = action_list(&rows, "You have no open action items.");
+                if total > rows.len() as i64 {
+                    let all = if total >= crate::service::COUNT_CAP {
+                        format!("more than {}", crate::service::COUNT_CAP)
+                    } else {
+                        total.to_string()
+                    };
+                    let owner = c
+                        .roles_for(actor)
+                        .into_iter()
+                        .next()
+                        .unwrap_or_else(|| actor.user.clone());
+                    out = out.replacen(
+                        &format!("{} action items:", rows.len()),
+                        &format!("{all} open action items, the {} most urgent:", rows.len()),
+                        1,
+                    );
+                    out.push_str(&format!(
+                        "\nAll of them: /action list owner:{owner} status:open"
+                    ));
+                }
+                Ok(Reply::private(out))
             }
             ActionCommand::Show { id } => {
                 let r = a.show(actor, id).await?;

@@ -1049,3 +1049,57 @@ async fn search_finds_an_old_decision_behind_thousands_of_newer_ones() {
     );
     assert!(!common.contains("Pinecone"), "{common}");
 }
+
+#[tokio::test]
+async fn action_mine_finds_an_open_item_behind_a_thousand_closed_ones_and_shows_the_most_urgent() {
+    // An owner with 1,200 verified high-priority items and one open
+    // low-priority item: /action mine must show the open one (it read the
+    // owner's first 1,000 items of any status and kept the open ones).
+    let h = harness(T0, Duration::hours(1)).await;
+    h.cmd(
+        T0,
+        r#"/action add task:"Renew the vendor contract" owner:cto priority:low"#,
+    )
+    .await;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&h.url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO actions (workspace, task, owner, due_date, priority, status, created_by,
+                              created_at, updated_at, done_by, done_at, verified_by, verified_at)
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200)
+         SELECT a.workspace, 'Closed item ' || CAST(n.i AS TEXT), a.owner, '2026-01-01', 'high',
+                'verified', a.created_by, a.created_at, a.updated_at, 'cto', a.created_at, 'ceo', a.created_at
+         FROM n, actions a WHERE a.id = 1",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let mine = h.as_user("cto", T0, "/action mine").await;
+    assert!(mine.starts_with("1 action item:"), "{mine}");
+    assert!(mine.contains("Renew the vendor contract"), "{mine}");
+
+    for i in 1..=24 {
+        h.cmd(
+            T0,
+            &format!(r#"/action add task:"Open item {i:02}" owner:cto priority:high"#),
+        )
+        .await;
+    }
+    let mine = h.as_user("cto", T0, "/action mine").await;
+    assert!(
+        mine.starts_with("25 open action items, the 20 most urgent:\n"),
+        "{mine}"
+    );
+    assert!(
+        !mine.contains("Renew the vendor contract"),
+        "low priority comes last: {mine}"
+    );
+    assert!(!mine.contains("Closed item"), "{mine}");
+    assert!(
+        mine.ends_with("\nAll of them: /action list owner:cto status:open"),
+        "{mine}"
+    );
+    let list = h.cmd(T0, "/action list owner:cto status:open").await;
+    assert!(list.starts_with("25 action items (1-20 shown):"), "{list}");
+}

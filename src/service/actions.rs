@@ -323,26 +323,22 @@ impl Actions {
         Ok(Page::from_extra(rows, page, Some(total)))
     }
 
-    pub async fn mine(&self, config: &Config, actor: &Actor) -> Result<Vec<ActionRow>> {
+    /// The open items of the actor (their roles and user id), the most
+    /// urgent [`crate::service::PAGE_SIZE`], and how many there are (up to
+    /// [`crate::service::COUNT_CAP`]).
+    pub async fn mine(&self, config: &Config, actor: &Actor) -> Result<(Vec<ActionRow>, i64)> {
         let mut who = config.roles_for(actor);
         who.push(actor.user.clone());
-        let mut out = Vec::new();
-        for w in who {
-            let f = ActionFilter {
-                owner: Some(w),
-                ..ActionFilter::default()
-            };
-            out.extend(
-                self.store
-                    .list_actions(&actor.workspace, &f)
-                    .await?
-                    .into_iter()
-                    .filter(|a| a.status == "open" || a.status == "reopened"),
-            );
-        }
-        out.sort_by_key(|a| a.id);
-        out.dedup_by_key(|a| a.id);
-        Ok(out)
+        who.dedup();
+        Ok(self
+            .store
+            .open_actions_of(
+                &actor.workspace,
+                &who,
+                crate::service::PAGE_SIZE,
+                crate::service::COUNT_CAP,
+            )
+            .await?)
     }
 
     pub async fn show(&self, actor: &Actor, id: i64) -> Result<ActionRecord> {
