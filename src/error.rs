@@ -55,6 +55,7 @@ pub const ALREADY_DONE: &str = "Already done: this request was handled before, s
 pub fn is_database_unavailable(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<sqlx::Error>().is_some()
+            || c.downcast_ref::<rusqlite::Error>().is_some()
             || c.downcast_ref::<crate::store::Unavailable>().is_some()
     })
 }

@@ -1160,6 +1160,218 @@ async fn twin_requests_racing_past_the_repeat_check_act_once() {
     );
 }
 
+/// The tasks of every stored action item, and the keys of every recorded
+/// request, read straight from the database.
+async fn stored_tasks_and_keys(url: &str) -> (Vec<String>, Vec<String>) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let tasks: Vec<(String,)> = sqlx::query_as("SELECT task FROM actions")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let keys: Vec<(String,)> = sqlx::query_as("SELECT key FROM inbound_requests")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    (
+        tasks.into_iter().map(|t| t.0).collect(),
+        keys.into_iter().map(|k| k.0).collect(),
+    )
+}
+
+/// The retry guard's key of a slash command's body.
+fn guard_key_of(body: &str) -> String {
+    let form: std::collections::HashMap<String, String> = serde_urlencoded::from_str(body).unwrap();
+    format!("slack:{}:{}", form["team_id"], form["trigger_id"])
+}
+
+/// Make the database refuse any action item whose task is `Poisoned` (a
+/// command that passes every check and fails in SQL), or stop refusing it.
+async fn poison(url: &str, on: bool) {
+    use sqlx::Connection as _;
+    let statements: &[&str] = match (url.starts_with("sqlite:"), on) {
+        (true, true) => &["CREATE TRIGGER poison BEFORE INSERT ON actions WHEN NEW.task = 'Poisoned'
+              BEGIN SELECT RAISE(ABORT, 'poisoned task'); END"],
+        (true, false) => &["DROP TRIGGER poison"],
+        (false, true) => &[
+            "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+              BEGIN IF NEW.task = 'Poisoned' THEN RAISE EXCEPTION 'poisoned task'; END IF; RETURN NEW; END $$",
+            "CREATE TRIGGER poison BEFORE INSERT ON actions FOR EACH ROW EXECUTE FUNCTION poison()",
+        ],
+        (false, false) => &["DROP TRIGGER poison ON actions", "DROP FUNCTION poison()"],
+    };
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(url).await.unwrap();
+    for sql in statements {
+        sqlx::Executor::execute(&mut c, *sql).await.unwrap();
+    }
+}
+
+/// Send `bodies` at once while the database's write lock is held
+/// elsewhere, so they queue together (on SQLite, into one group commit),
+/// then release it; `before_release` runs just before. The answers' texts,
+/// in the order of `bodies`.
+async fn all_at_once(b: &Bot, bodies: &[String], before_release: impl FnOnce()) -> Vec<String> {
+    let release = hold_write_lock(&b.app.config.database_url).await;
+    let now = Utc::now().timestamp();
+    let sent = futures_util::future::join_all(
+        bodies
+            .iter()
+            .map(|body| b.raw("/slack/commands", body, now, None, None)),
+    );
+    let answered = async {
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        before_release();
+        release.send(()).unwrap();
+    };
+    let (answers, ()) = tokio::join!(sent, answered);
+    let mut texts = Vec::new();
+    for r in answers {
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        texts.push(v["text"].as_str().unwrap_or_default().to_string());
+    }
+    texts
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_command_failing_among_many_at_once_fails_alone_and_the_others_are_stored_once_each() {
+    let b = bot().await;
+    b.command(TEAM, ANA, "/help", "").await;
+    let url = b.app.config.database_url.clone();
+    poison(&url, true).await;
+    let tasks: Vec<String> = (0..24)
+        .map(|i| {
+            if i == 11 {
+                "Poisoned".to_string()
+            } else {
+                format!("Batched {i}")
+            }
+        })
+        .collect();
+    let bodies: Vec<String> = tasks
+        .iter()
+        .map(|t| {
+            b.command_body(
+                TEAM,
+                ANA,
+                "/action",
+                &format!(r#"add task:"{t}" owner:cto"#),
+            )
+        })
+        .collect();
+    let texts = all_at_once(&b, &bodies, || {}).await;
+    for (task, text) in tasks.iter().zip(&texts) {
+        if task == "Poisoned" {
+            assert!(
+                text.starts_with("Nothing was recorded"),
+                "the failing command gets its own error: {text}"
+            );
+        } else {
+            assert!(
+                text.starts_with("Added action item"),
+                "{task} is not held back by the failing one: {text}"
+            );
+        }
+    }
+    let (stored, keys) = stored_tasks_and_keys(&url).await;
+    for task in &tasks {
+        let n = stored.iter().filter(|s| *s == task).count();
+        let want = usize::from(task != "Poisoned");
+        assert_eq!(n, want, "{task} stored {n} times: {stored:?}");
+    }
+    // Each guard went with its command: the failing one's is not recorded
+    // (so Slack's retry of it acts), every other one is.
+    for (task, body) in tasks.iter().zip(&bodies) {
+        assert_eq!(
+            keys.contains(&guard_key_of(body)),
+            task != "Poisoned",
+            "{task}: {keys:?}"
+        );
+    }
+    poison(&url, false).await;
+    let retry = b
+        .raw(
+            "/slack/commands",
+            &bodies[11],
+            Utc::now().timestamp(),
+            None,
+            Some("1"),
+        )
+        .await;
+    let v: Value = retry.json().await.unwrap();
+    assert!(
+        v["text"].as_str().unwrap().starts_with("Added action item"),
+        "{v}"
+    );
+    let (stored, _) = stored_tasks_and_keys(&url).await;
+    assert_eq!(stored.iter().filter(|s| *s == "Poisoned").count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_whose_commit_fails_records_nothing_and_every_command_says_so() {
+    let b = bot().await;
+    if b.app.store.backend() == quorum::store::Backend::Postgres {
+        // Group commit is SQLite's; PostgreSQL commits each command alone.
+        return;
+    }
+    b.command(TEAM, ANA, "/help", "").await;
+    let url = b.app.config.database_url.clone();
+    let tasks: Vec<String> = (0..12).map(|i| format!("Uncommitted {i}")).collect();
+    let bodies: Vec<String> = tasks
+        .iter()
+        .map(|t| {
+            b.command_body(
+                TEAM,
+                ANA,
+                "/action",
+                &format!(r#"add task:"{t}" owner:cto"#),
+            )
+        })
+        .collect();
+    let store = b.app.store.clone();
+    let texts = all_at_once(&b, &bodies, move || {
+        assert!(store.fail_next_command_commits(1));
+    })
+    .await;
+    for text in &texts {
+        assert!(
+            text.starts_with("Nothing was recorded"),
+            "no command of a batch that did not commit says it was recorded: {texts:?}"
+        );
+    }
+    let (stored, keys) = stored_tasks_and_keys(&url).await;
+    assert!(
+        !stored.iter().any(|s| s.starts_with("Uncommitted")),
+        "{stored:?}"
+    );
+    for body in &bodies {
+        assert!(!keys.contains(&guard_key_of(body)), "{keys:?}");
+    }
+    // Nothing was recorded, so Slack's retries act, each once.
+    for body in &bodies {
+        let r = b
+            .raw(
+                "/slack/commands",
+                body,
+                Utc::now().timestamp(),
+                None,
+                Some("1"),
+            )
+            .await;
+        let v: Value = r.json().await.unwrap();
+        assert!(
+            v["text"].as_str().unwrap().starts_with("Added action item"),
+            "{v}"
+        );
+    }
+    let (stored, _) = stored_tasks_and_keys(&url).await;
+    for task in &tasks {
+        assert_eq!(stored.iter().filter(|s| *s == task).count(), 1, "{task}");
+    }
+}
+
 impl Bot {
     /// A reason form sent back, as Slack sends a `view_submission`.
     async fn submit_view(&self, user: &str, view: &Value, reason: &str) -> Value {

@@ -73,9 +73,18 @@ impl Store {
             a.owner, a.priority, a.status
         );
         if self.backend == super::Backend::Sqlite {
-            // One script: the row, its audit entry (bound as $14) and the
-            // request's guard, in one transaction and one round trip.
             let guard = super::first_write_guard();
+            // On a file: the row, its audit entry and the request's guard
+            // in one savepoint of the writer's next group commit.
+            let (row, change2) = (a.clone(), change.clone());
+            let work: super::writer::Work =
+                Box::new(move |c| insert_action_row(c, &row, now, &change2));
+            if let Some(id) = self.command_write(guard.clone(), work).await {
+                return id.context("inserting an action item");
+            }
+            // In memory: one script, the row, its audit entry (bound as
+            // $14) and the request's guard, in one transaction and one
+            // round trip.
             let sql = super::script(
                 "INSERT INTO actions (workspace, task, owner, due_date, priority, status, meeting_id, decision_id,
                                       created_by, created_at, updated_at, done_by, done_at)
@@ -517,6 +526,51 @@ impl Store {
 }
 
 /// The thirteen values of a new action item's row, in column order.
+/// SQLite, inside the command writer's savepoint: an action item and its
+/// audit entry; the item's id.
+fn insert_action_row(
+    c: &rusqlite::Connection,
+    a: &ActionRow,
+    now: i64,
+    change: &str,
+) -> rusqlite::Result<i64> {
+    let id: i64 = c
+        .prepare_cached(
+            "INSERT INTO actions (workspace, task, owner, due_date, priority, status, meeting_id, decision_id,
+                                  created_by, created_at, updated_at, done_by, done_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12) RETURNING id",
+        )?
+        .query_row(
+            rusqlite::params![
+                a.workspace,
+                a.task,
+                a.owner,
+                a.due_date,
+                a.priority,
+                a.status,
+                a.meeting_id,
+                a.decision_id,
+                a.created_by,
+                now,
+                a.done_by,
+                a.done_at,
+            ],
+            |r| r.get(0),
+        )?;
+    c.prepare_cached(
+        "INSERT INTO audit (workspace, entity, entity_id, actor, at, change)
+         VALUES (?1, 'action', ?2, ?3, ?4, ?5)",
+    )?
+    .execute(rusqlite::params![
+        a.workspace,
+        id,
+        a.created_by,
+        now,
+        change
+    ])?;
+    Ok(id)
+}
+
 fn action_binds<'q>(
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     a: &'q ActionRow,

@@ -42,9 +42,18 @@ impl Store {
     pub async fn insert_decision(&self, d: &NewDecision, now: i64) -> anyhow::Result<Settled> {
         let change = format!("recorded as {}", d.status);
         if self.backend == super::Backend::Sqlite && d.supersedes.is_none() {
-            // One script: the row, its audit entry (bound as $13) and the
-            // request's guard, in one transaction and one round trip.
             let guard = super::first_write_guard();
+            // On a file: the row, its audit entry and the request's guard
+            // in one savepoint of the writer's next group commit.
+            let (row, change2) = (d.clone(), change.clone());
+            let work: super::writer::Work =
+                Box::new(move |c| insert_decision_row(c, &row, now, &change2));
+            if let Some(id) = self.command_write(guard.clone(), work).await {
+                return id.map(Settled::Done).context("inserting a decision");
+            }
+            // In memory: one script, the row, its audit entry (bound as
+            // $13) and the request's guard, in one transaction and one
+            // round trip.
             let sql = super::script(
                 "INSERT INTO decisions (workspace, title, category, rationale, decided_by, authority, recorded_by,
                                         status, meeting_id, supersedes, created_at, updated_at)
@@ -477,6 +486,50 @@ async fn supersede(
 }
 
 /// The twelve values of a new decision's row, in column order.
+/// SQLite, inside the command writer's savepoint: a decision (superseding
+/// none) and its audit entry; the decision's id.
+fn insert_decision_row(
+    c: &rusqlite::Connection,
+    d: &NewDecision,
+    now: i64,
+    change: &str,
+) -> rusqlite::Result<i64> {
+    let id: i64 = c
+        .prepare_cached(
+            "INSERT INTO decisions (workspace, title, category, rationale, decided_by, authority, recorded_by,
+                                    status, meeting_id, supersedes, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11) RETURNING id",
+        )?
+        .query_row(
+            rusqlite::params![
+                d.workspace,
+                d.title,
+                d.category,
+                d.rationale,
+                d.decided_by,
+                d.authority,
+                d.recorded_by,
+                d.status,
+                d.meeting_id,
+                d.supersedes,
+                now,
+            ],
+            |r| r.get(0),
+        )?;
+    c.prepare_cached(
+        "INSERT INTO audit (workspace, entity, entity_id, actor, at, change)
+         VALUES (?1, 'decision', ?2, ?3, ?4, ?5)",
+    )?
+    .execute(rusqlite::params![
+        d.workspace,
+        id,
+        d.recorded_by,
+        now,
+        change
+    ])?;
+    Ok(id)
+}
+
 fn decision_binds<'q>(
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     d: &'q NewDecision,

@@ -28,6 +28,7 @@ mod risks;
 mod snooze;
 pub mod transfer;
 mod workspaces;
+mod writer;
 pub use decisions::Settled;
 pub use escalations::EscalationLock;
 pub mod rows;
@@ -53,6 +54,9 @@ pub struct Store {
     /// here and are handed the write lock at once, instead of polling for it
     /// in SQLite's busy handler (which sleeps 1, 2, 5, 10... ms between tries).
     writer: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    /// SQLite on a file: the group-commit writer of command writes (see
+    /// [`writer`]); none on PostgreSQL and in-memory SQLite.
+    commands: Option<writer::Writer>,
 }
 
 /// A write transaction. On SQLite it also holds this process's write permit
@@ -423,13 +427,23 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&*pool).await,
         }
         .context("applying database migrations")?;
+        let writer = (backend == Backend::Sqlite)
+            .then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)));
+        let commands = match (&file, &writer) {
+            (Some(f), Some(turn)) => Some(writer::Writer::start(
+                f.path.clone(),
+                f.clone(),
+                turn.clone(),
+            )?),
+            _ => None,
+        };
         Ok(Store {
             pool,
             writes,
             backend,
             lease_secs: LEASE_SECS,
-            writer: (backend == Backend::Sqlite)
-                .then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1))),
+            writer,
+            commands,
             file,
             inbound_pruned: Default::default(),
         })
@@ -549,6 +563,30 @@ impl Store {
         }
     }
 
+    /// SQLite on a file: run `work` (a command's statements) with the
+    /// request's retry guard in the group-commit writer's next batch (see
+    /// [`writer`]). `None` when there is no such writer (PostgreSQL,
+    /// in-memory SQLite): the caller writes another way.
+    async fn command_write(
+        &self,
+        guard: Option<RequestGuard>,
+        work: writer::Work,
+    ) -> Option<anyhow::Result<i64>> {
+        let commands = self.commands.as_ref()?;
+        Some(commands.write(guard.map(|g| (g.key, g.at)), work).await)
+    }
+
+    /// Make the next `n` commits of SQLite's command writer fail (its commit
+    /// hook turns them into rollbacks): for tests of what a failed commit
+    /// answers. False when there is no such writer.
+    #[doc(hidden)]
+    pub fn fail_next_command_commits(&self, n: u32) -> bool {
+        self.commands
+            .as_ref()
+            .map(|c| c.fail_next_commits(n))
+            .is_some()
+    }
+
     /// Whether an incoming request with this key was already acted on (its
     /// guard committed with its effects). Also prunes old keys now and then.
     pub async fn seen(&self, key: &str, now: i64) -> anyhow::Result<bool> {
@@ -592,6 +630,9 @@ impl Store {
                     .with_context(|| format!("running `{sql}`"))?;
                 held.push(conn);
             }
+        }
+        if let Some(commands) = &self.commands {
+            commands.pragma(sql).await?;
         }
         Ok(())
     }
