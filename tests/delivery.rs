@@ -546,7 +546,9 @@ async fn sent_marks_releases_and_renewals_in_bulk_touch_exactly_their_rows() {
     assert_eq!(kept, want);
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&h.url).await.unwrap();
-    let all: Vec<(i64, String, i64, i64, Option<i64>, i64, Option<i64>)> = sqlx::query_as(
+    // id, state, attempts, next_try_at, sent_at, late, lease_until
+    type Row = (i64, String, i64, i64, Option<i64>, i64, Option<i64>);
+    let all: Vec<Row> = sqlx::query_as(
         "SELECT id, state, CAST(attempts AS BIGINT), CAST(next_try_at AS BIGINT), CAST(sent_at AS BIGINT),
                 CAST(late AS BIGINT), CAST(lease_until AS BIGINT)
          FROM deliveries WHERE channel = 'bulk' ORDER BY id",
