@@ -448,3 +448,136 @@ async fn absurd_rate_limit_values_are_clamped_and_stop_nothing() {
         .unwrap();
     assert_eq!(r.sent, 2, "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_burst_is_claimed_in_growing_batches_and_each_sent_once_in_due_order() {
+    let h = harness("2026-11-23T08:00:00Z", chrono::Duration::hours(24)).await;
+    let base = support::core::at("2026-11-23T09:00:00Z").timestamp();
+    // 3,000 notices in 3 channels, due one a second per channel (oldest
+    // first), queued newest first so that insertion order is not due order.
+    for i in (0..3000i64).rev() {
+        h.app
+            .store
+            .enqueue_notice(
+                "acme",
+                &format!("burst-{}", i % 3),
+                &format!("burst-{i}"),
+                &format!("burst {i}"),
+                base + i / 3,
+            )
+            .await
+            .unwrap();
+    }
+    let r = h
+        .scheduler
+        .tick(support::core::at("2026-11-23T10:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(r.sent, 3000);
+    // Claims of 100, 200, 400, 800 and up to 1,600 rows: five, not thirty.
+    let claims = h
+        .scheduler
+        .health()
+        .claims
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(claims <= 6, "3,000 due deliveries took {claims} claims");
+    let posts = h.chat.posts.lock().unwrap().clone();
+    assert_eq!(posts.len(), 3000);
+    let mut seen = std::collections::HashSet::new();
+    let mut last: HashMap<String, i64> = HashMap::new();
+    for p in &posts {
+        assert!(seen.insert(p.key.clone()), "{} was posted twice", p.key);
+        let quorum::chat::Body::Notice(text) = &p.body else {
+            panic!("not a notice: {:?}", p.key);
+        };
+        let i: i64 = text.trim_start_matches("burst ").parse().unwrap();
+        let prev = last.insert(p.channel.clone(), i).unwrap_or(-1);
+        assert!(prev < i, "{} went out after {prev} in {}", i, p.channel);
+    }
+    for c in 0..3 {
+        let rows = rows(&h, &format!("burst-{c}")).await;
+        assert_eq!(rows.len(), 1000);
+        assert!(
+            rows.iter()
+                .all(|r| r.0 == "sent" && r.1 == 1 && r.3.is_some())
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sent_marks_releases_and_renewals_in_bulk_touch_exactly_their_rows() {
+    let h = harness("2026-11-23T08:00:00Z", chrono::Duration::hours(24)).await;
+    let store = &h.app.store;
+    let now = support::core::at("2026-11-23T09:00:00Z").timestamp();
+    for i in 0..1300i64 {
+        store
+            .enqueue_notice("acme", "bulk", &format!("bulk-{i}"), "bulk", now - 10)
+            .await
+            .unwrap();
+    }
+    let claimed = store.claim_due(now, 2000).await.unwrap();
+    assert_eq!(claimed.len(), 1300);
+    let held = now + store.lease_secs();
+    let ids: Vec<i64> = claimed.iter().map(|d| d.id).collect();
+    // 700 sent (more than one statement's worth, and not a power of two),
+    // every other one late.
+    let sent: Vec<(i64, i64, bool)> = ids[..700]
+        .iter()
+        .enumerate()
+        .map(|(k, &id)| (id, now + k as i64, k % 2 == 1))
+        .collect();
+    store.mark_sent(&sent).await.unwrap();
+    // 300 handed back for later; 50 with a lease that is not ours change nothing.
+    store
+        .release_claims(&ids[700..1000], held, Some(now + 60))
+        .await
+        .unwrap();
+    store
+        .release_claims(&ids[1000..1050], held + 1, None)
+        .await
+        .unwrap();
+    // Renewing the last 300 and some already sent renews only the 300.
+    let mut renew: Vec<i64> = ids[1000..].to_vec();
+    renew.extend(&ids[..5]);
+    let mut kept = store.extend_claims(&renew, held, now + 20).await.unwrap();
+    kept.sort_unstable();
+    let mut want = ids[1000..].to_vec();
+    want.sort_unstable();
+    assert_eq!(kept, want);
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&h.url).await.unwrap();
+    // id, state, attempts, next_try_at, sent_at, late, lease_until
+    type Row = (i64, String, i64, i64, Option<i64>, i64, Option<i64>);
+    let all: Vec<Row> = sqlx::query_as(
+        "SELECT id, state, CAST(attempts AS BIGINT), CAST(next_try_at AS BIGINT), CAST(sent_at AS BIGINT),
+                CAST(late AS BIGINT), CAST(lease_until AS BIGINT)
+         FROM deliveries WHERE channel = 'bulk' ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let by_id: HashMap<i64, _> = all.into_iter().map(|r| (r.0, r)).collect();
+    for (k, &(id, at, late)) in sent.iter().enumerate() {
+        let r = &by_id[&id];
+        assert_eq!(
+            (r.1.as_str(), r.4, r.5, r.6),
+            ("sent", Some(at), i64::from(late), None),
+            "sent mark {k}"
+        );
+    }
+    for id in &ids[700..1000] {
+        let r = &by_id[id];
+        assert_eq!(
+            (r.1.as_str(), r.2, r.3, r.6),
+            ("pending", 0, now + 60, None)
+        );
+    }
+    for id in &ids[1000..] {
+        let r = &by_id[id];
+        assert_eq!(
+            (r.1.as_str(), r.2, r.6),
+            ("sending", 1, Some(now + 20 + store.lease_secs()))
+        );
+    }
+}

@@ -39,6 +39,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
+use futures_util::FutureExt as _;
 use tokio::sync::Notify;
 use tracing::{Instrument as _, info_span};
 
@@ -53,8 +54,11 @@ pub use gate::Priority;
 pub const MAX_ATTEMPTS: i64 = 10;
 /// A delivery accepted by the platform more than this after its time is late.
 const LATE_AFTER_SECS: i64 = 60;
-/// Deliveries claimed at a time.
+/// Deliveries claimed at a time when few are due; while claims come back
+/// full, each next claim of the tick takes twice as many, up to
+/// [`MAX_BATCH`] (one `UPDATE ... RETURNING` per batch).
 const BATCH: i64 = 100;
+const MAX_BATCH: i64 = 2_000;
 /// Deliveries held in lanes at most; beyond it the loop waits for lanes to
 /// drain before claiming more (claims are leased: never hold more than can
 /// be sent within a lease).
@@ -89,6 +93,9 @@ pub struct Health {
     pub running: AtomicBool,
     /// Ticks, steps and deliveries that failed unexpectedly since start.
     pub faults: AtomicUsize,
+    /// Claims of due deliveries made since start (each one statement
+    /// taking a batch).
+    pub claims: AtomicUsize,
 }
 
 /// Counts of one tick's deliveries, shared with the lanes that do them.
@@ -154,6 +161,8 @@ struct Inner<C: Chat> {
     /// Deliveries in lanes, waiting or in flight.
     queued: AtomicUsize,
     idle: Notify,
+    /// Notified when lanes that were full have drained to half.
+    room: Notify,
     gate: Arc<gate::Gate>,
     health: Arc<Health>,
     /// Sent marks waiting for the next group commit, and who waits on each.
@@ -202,6 +211,7 @@ impl<C: Chat> Scheduler<C> {
                 lanes: Mutex::new(HashMap::new()),
                 queued: AtomicUsize::new(0),
                 idle: Notify::new(),
+                room: Notify::new(),
                 gate: gate::Gate::new(config.concurrency),
                 health: Arc::new(Health::default()),
                 marks: Mutex::new(Vec::new()),
@@ -292,12 +302,20 @@ impl<C: Chat> Scheduler<C> {
                 failures = failures.saturating_add(1);
                 inner.health.faults.fetch_add(1, Ordering::Relaxed);
             }
+            // Registered before lanes are looked at, so that draining to
+            // half meanwhile is not missed.
+            let room = inner.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
             let wait = if !ok {
                 // Back off while the database is down: 1 s, 2 s, ... 5 s.
                 StdDuration::from_secs(u64::from(failures.min(5)))
             } else if inner.queued.load(Ordering::SeqCst) >= MAX_QUEUED {
-                // Lanes are full: look again as they drain.
-                StdDuration::from_millis(50)
+                // Lanes are full: look again when they have drained to
+                // half (`room`), or within a second for the other steps.
+                // (A tick every 50 ms while full cost more than the
+                // deliveries it claimed.)
+                StdDuration::from_secs(1)
             } else {
                 match inner.store.next_wake().await {
                     Ok(Some(at)) => {
@@ -317,6 +335,7 @@ impl<C: Chat> Scheduler<C> {
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = inner.wake.notified() => {}
+                _ = &mut room => {}
                 _ = &mut shutdown => {
                     inner.stop();
                     inner.wait_idle().await;
@@ -502,11 +521,24 @@ impl<C: Chat> Inner<C> {
         // console's last tick at end of input) cannot find the scheduler idle
         // between a claim and its rows reaching their lanes.
         let _dispatching = Dispatching::new(self);
-        while !self.draining.load(Ordering::SeqCst)
-            && self.queued.load(Ordering::SeqCst) <= MAX_QUEUED
-        {
+        let mut batch = BATCH;
+        let mut claims = 0;
+        while !self.draining.load(Ordering::SeqCst) {
+            // The dispatch's own place does not count against the lanes.
+            let queued = self.queued.load(Ordering::SeqCst).saturating_sub(1);
+            let room = MAX_QUEUED.saturating_sub(queued);
+            if room == 0 {
+                break;
+            }
+            let limit = batch.min(i64::try_from(room).unwrap_or(MAX_BATCH));
             let t = (now + Duration::from_std(started.elapsed()).unwrap_or_default()).timestamp();
-            let claimed = self.store.claim_due(t, BATCH).await?;
+            let claimed = if claims == 0 {
+                self.store.claim_due(t, limit).await?
+            } else {
+                self.store.claim_more(t, limit).await?
+            };
+            claims += 1;
+            self.health.claims.fetch_add(1, Ordering::Relaxed);
             let n = claimed.len() as i64;
             let escalations: Vec<i64> = claimed.iter().filter_map(|d| d.escalation_id).collect();
             let critical: HashSet<i64> = match self.store.critical_escalations(&escalations).await {
@@ -533,9 +565,11 @@ impl<C: Chat> Inner<C> {
                     tally: tally.clone(),
                 });
             }
-            if n < BATCH {
+            if n < limit {
                 break;
             }
+            // Many are due: claim more at a time.
+            batch = batch.saturating_mul(2).min(MAX_BATCH);
         }
         Ok(())
     }
@@ -557,8 +591,15 @@ impl<C: Chat> Inner<C> {
 
     /// Mark `n` deliveries as no longer in a lane.
     fn done(&self, n: usize) {
-        if n > 0 && self.queued.fetch_sub(n, Ordering::SeqCst) == n {
+        if n == 0 {
+            return;
+        }
+        let before = self.queued.fetch_sub(n, Ordering::SeqCst);
+        if before == n {
             self.idle.notify_waiters();
+        }
+        if before > MAX_QUEUED / 2 && before - n <= MAX_QUEUED / 2 {
+            self.room.notify_waiters();
         }
     }
 
@@ -589,10 +630,12 @@ impl<C: Chat> Inner<C> {
             }
             let (id, attempts, tally) = (job.row.id, job.row.attempts, job.tally.clone());
             let held_until = job.held_until;
-            // Each delivery runs as its own task, so a panic is caught here.
-            let me = self.clone();
+            // A panic in a delivery is caught here (without a task of its
+            // own per delivery: that cost a spawn and a wake-up per post).
             let span = info_span!("deliver", delivery = id, kind = %job.row.kind);
-            let outcome = tokio::spawn(async move { me.deliver(job).await }.instrument(span)).await;
+            let outcome = std::panic::AssertUnwindSafe(self.clone().deliver(job).instrument(span))
+                .catch_unwind()
+                .await;
             let outcome = match outcome {
                 Ok(Ok(o)) => o,
                 Ok(Err(e)) => {
@@ -600,7 +643,12 @@ impl<C: Chat> Inner<C> {
                     self.fault(id, attempts, held_until, &tally).await
                 }
                 Err(e) => {
-                    tracing::error!(delivery = id, error = %e, "a delivery panicked; the lane goes on");
+                    let what = e
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| e.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    tracing::error!(delivery = id, panic = %what, "a delivery panicked; the lane goes on");
                     self.fault(id, attempts, held_until, &tally).await
                 }
             };
@@ -729,9 +777,17 @@ impl<C: Chat> Inner<C> {
             buttons: Vec::new(),
         };
         let wait = self.chat.hold(&probe).unwrap_or_default();
-        let permit = match self.unless_stopping(tokio::time::sleep(wait)).await {
-            Some(()) => self.unless_stopping(self.gate.acquire(job.priority)).await,
-            None => None,
+        let paced = if wait.is_zero() {
+            !self.draining.load(Ordering::SeqCst)
+        } else {
+            self.unless_stopping(tokio::time::sleep(wait))
+                .await
+                .is_some()
+        };
+        let permit = if paced {
+            self.unless_stopping(self.gate.acquire(job.priority)).await
+        } else {
+            None
         };
         let Some(_permit) = permit else {
             self.hand_back_one(&job).await;
@@ -830,8 +886,17 @@ impl<C: Chat> Inner<C> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(((id, at, late), tx));
-        let _turn = self.committing.lock().await;
-        // A delivery that committed before us may have taken our mark too.
+        // Wait for the turn to commit, unless a delivery that commits
+        // meanwhile takes our mark with its own.
+        let _turn = tokio::select! {
+            biased;
+            done = &mut rx => {
+                return done
+                    .map_err(|_| anyhow::anyhow!("the sent mark was lost"))?
+                    .map_err(anyhow::Error::msg);
+            }
+            turn = self.committing.lock() => turn,
+        };
         if let Ok(done) = rx.try_recv() {
             return done.map_err(anyhow::Error::msg);
         }

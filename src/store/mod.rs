@@ -333,6 +333,31 @@ pub enum Backend {
     Postgres,
 }
 
+/// Rows one bulk statement of the delivery queue touches at most (bound
+/// parameters stay far below SQLite's and PostgreSQL's limits).
+const BULK_ROWS: usize = 512;
+
+/// The length a bulk statement over `n` rows is padded to: a power of two
+/// (1, 2, 4, ... [`BULK_ROWS`]), so that a few prepared statements serve
+/// every size.
+fn padded_len(n: usize) -> usize {
+    n.max(1).next_power_of_two().min(BULK_ROWS.max(n))
+}
+
+/// `$first, $first+1, ...` for `ids` padded (by repeating the last id,
+/// which an `IN` list ignores) to [`padded_len`], and the ids to bind.
+fn id_list(ids: &[i64], first: usize) -> (String, Vec<i64>) {
+    let n = padded_len(ids.len());
+    let last = ids.last().copied().unwrap_or(0);
+    let list: Vec<String> = (0..n).map(|i| format!("${}", first + i)).collect();
+    let padded = ids
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n(last, n - ids.len()))
+        .collect();
+    (list.join(", "), padded)
+}
+
 /// The default lease of a claimed delivery.
 pub const LEASE_SECS: i64 = 60;
 
@@ -1115,18 +1140,35 @@ impl Store {
     /// claim whose instance died is taken over when the lease lapses. On
     /// PostgreSQL, rows another instance is claiming are skipped, not waited for.
     pub async fn claim_due(&self, now: i64, limit: i64) -> anyhow::Result<Vec<DeliveryRow>> {
-        // Claims whose instance died go back to the queue first; then the
-        // earliest due are claimed. Two statements that each walk an index
-        // range (state, next_try_at), so a claim costs the same with a
-        // million sent deliveries behind it as with none.
-        sqlx::query(
-            "UPDATE deliveries SET state = 'pending', lease_until = NULL
-             WHERE state = 'sending' AND lease_until <= $1",
-        )
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .context("re-queueing lapsed claims")?;
+        self.claim(now, limit, true).await
+    }
+
+    /// [`Store::claim_due`] without re-queueing lapsed claims first: for the
+    /// next batches of a tick whose first claim did (that statement reads
+    /// every claim in flight, up to thousands of rows during a burst).
+    pub async fn claim_more(&self, now: i64, limit: i64) -> anyhow::Result<Vec<DeliveryRow>> {
+        self.claim(now, limit, false).await
+    }
+
+    async fn claim(&self, now: i64, limit: i64, requeue: bool) -> anyhow::Result<Vec<DeliveryRow>> {
+        // One write transaction (on SQLite, the writer's turn and its
+        // connection: a claim from another connection would wait for the
+        // group commit of sent marks in SQLite's busy handler, which
+        // sleeps). Claims whose instance died go back to the queue first;
+        // then the earliest due are claimed. Two statements that each walk
+        // an index range (state, next_try_at), so a claim costs the same
+        // with a million sent deliveries behind it as with none.
+        let mut tx = self.begin().await?;
+        if requeue {
+            sqlx::query(
+                "UPDATE deliveries SET state = 'pending', lease_until = NULL
+                 WHERE state = 'sending' AND lease_until <= $1",
+            )
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .context("re-queueing lapsed claims")?;
+        }
         let sql = format!(
             "UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
              WHERE id IN (SELECT id FROM deliveries
@@ -1140,9 +1182,10 @@ impl Store {
             .bind(now + self.lease_secs)
             .bind(now)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await
             .context("claiming due deliveries")?;
+        tx.commit().await.context("committing claims")?;
         // RETURNING keeps no order on PostgreSQL: deliver in due order.
         claimed.sort_by_key(|d| (d.due_at, d.id));
         Ok(claimed)
@@ -1159,20 +1202,20 @@ impl Store {
     ) -> anyhow::Result<Vec<i64>> {
         let mut tx = self.begin().await?;
         let mut kept = Vec::with_capacity(ids.len());
-        for &id in ids {
-            let n = sqlx::query(
-                "UPDATE deliveries SET lease_until = $1 WHERE id = $2 AND state = 'sending' AND lease_until = $3",
-            )
-            .bind(now + self.lease_secs)
-            .bind(id)
-            .bind(held_until)
-            .execute(&mut *tx)
-            .await
-            .context("renewing claims")?
-            .rows_affected();
-            if n == 1 {
-                kept.push(id);
+        for chunk in ids.chunks(BULK_ROWS) {
+            let (list, padded) = id_list(chunk, 3);
+            let sql = format!(
+                "UPDATE deliveries SET lease_until = $1
+                 WHERE state = 'sending' AND lease_until = $2 AND id IN ({list}) RETURNING id"
+            );
+            let mut q = sqlx::query(&sql)
+                .bind(now + self.lease_secs)
+                .bind(held_until);
+            for id in padded {
+                q = q.bind(id);
             }
+            let rows = q.fetch_all(&mut *tx).await.context("renewing claims")?;
+            kept.extend(rows.iter().map(|r| r.get::<i64, _>(0)));
         }
         tx.commit().await.context("committing renewed claims")?;
         Ok(kept)
@@ -1189,18 +1232,18 @@ impl Store {
         retry_at: Option<i64>,
     ) -> anyhow::Result<()> {
         let mut tx = self.begin().await?;
-        for &id in ids {
-            sqlx::query(
+        for chunk in ids.chunks(BULK_ROWS) {
+            let (list, padded) = id_list(chunk, 3);
+            let sql = format!(
                 "UPDATE deliveries SET state = 'pending', lease_until = NULL, attempts = attempts - 1,
                         next_try_at = COALESCE($1, next_try_at)
-                 WHERE id = $2 AND state = 'sending' AND lease_until = $3",
-            )
-            .bind(retry_at)
-            .bind(id)
-            .bind(held_until)
-            .execute(&mut *tx)
-            .await
-            .context("releasing claims")?;
+                 WHERE state = 'sending' AND lease_until = $2 AND id IN ({list})"
+            );
+            let mut q = sqlx::query(&sql).bind(retry_at).bind(held_until);
+            for id in padded {
+                q = q.bind(id);
+            }
+            q.execute(&mut *tx).await.context("releasing claims")?;
         }
         tx.commit().await.context("committing released claims")?;
         Ok(())
@@ -1228,17 +1271,42 @@ impl Store {
     }
 
     /// Record deliveries as sent: (id, sent_at, late) each, in one
-    /// transaction (one commit for a whole group of posts).
+    /// transaction (one commit for a whole group of posts), a statement for
+    /// up to [`BULK_ROWS`] of them.
     pub async fn mark_sent(&self, sent: &[(i64, i64, bool)]) -> anyhow::Result<()> {
         let mut tx = self.begin().await?;
-        for &(id, at, late) in sent {
-            sqlx::query("UPDATE deliveries SET state = 'sent', sent_at = $1, late = $2, lease_until = NULL WHERE id = $3")
-                .bind(at)
-                .bind(i64::from(late))
-                .bind(id)
-                .execute(&mut *tx)
+        for chunk in sent.chunks(BULK_ROWS) {
+            // Padded to a few lengths (repeating the last mark, which
+            // changes nothing), so that a handful of prepared statements
+            // serve every group size.
+            let n = padded_len(chunk.len());
+            let values: Vec<String> = (0..n)
+                .map(|i| {
+                    format!(
+                        "(CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS BIGINT))",
+                        3 * i + 1,
+                        3 * i + 2,
+                        3 * i + 3
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "WITH m (id, at, late) AS (VALUES {})
+                 UPDATE deliveries SET state = 'sent', sent_at = m.at, late = m.late, lease_until = NULL
+                 FROM m WHERE deliveries.id = m.id",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            let last = chunk[chunk.len() - 1];
+            for &(id, at, late) in chunk
+                .iter()
+                .chain(std::iter::repeat_n(&last, n - chunk.len()))
+            {
+                q = q.bind(id).bind(at).bind(i64::from(late));
+            }
+            q.execute(&mut *tx)
                 .await
-                .context("recording a sent delivery")?;
+                .context("recording sent deliveries")?;
         }
         tx.commit().await.context("committing sent deliveries")?;
         Ok(())
