@@ -523,20 +523,12 @@ impl Chat for DiscordChat {
             return self.post_in_channel(&message.channel, message).await;
         };
         if let Some(user) = direct.user(is_snowflake) {
-            // A DM Quorum opened itself belongs to no server: no owner check.
-            let sent = match self.open_dm(user).await {
-                Ok(dm) => self.send_all(&dm, message).await,
-                Err(e) => Err(e),
-            };
-            match sent {
-                // Refused for good (the user left, or takes no DMs): the
-                // executive's channel rather than nothing.
-                Err(SendError::Permanent(why)) => tracing::warn!(
-                    role = direct.role,
-                    error = %why,
-                    "cannot send a direct message; posting in the channel instead"
-                ),
-                other => return other,
+            // A DM Quorum opened itself belongs to no server: no owner
+            // check. Refused for good (the user left, or takes no DMs): the
+            // executive's channel rather than nothing.
+            let sent = async { self.send_all(&self.open_dm(user).await?, message).await };
+            if let Some(outcome) = super::direct_or_fallback(direct.role, sent).await {
+                return outcome;
             }
         }
         self.post_in_channel(direct.fallback, message).await

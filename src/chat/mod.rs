@@ -176,6 +176,27 @@ pub enum SendError {
     RetryAfter(std::time::Duration),
 }
 
+/// A direct message to the executive `role`, posted by `send` (open the DM,
+/// post there): its outcome, or `None` when the platform refused it for
+/// good (the user is gone, takes no DMs, or the app may not open one), so
+/// the caller posts in the executive's channel rather than losing it.
+pub async fn direct_or_fallback(
+    role: &str,
+    send: impl Future<Output = Result<(), SendError>>,
+) -> Option<Result<(), SendError>> {
+    match send.await {
+        Err(SendError::Permanent(why)) => {
+            tracing::warn!(
+                role,
+                error = %why,
+                "cannot send a direct message; posting in the channel instead"
+            );
+            None
+        }
+        other => Some(other),
+    }
+}
+
 pub trait Chat: Send + Sync + 'static {
     fn post(&self, message: &Outgoing) -> impl Future<Output = Result<(), SendError>> + Send;
 

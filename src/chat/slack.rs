@@ -365,19 +365,11 @@ impl Chat for SlackChat {
             return self.send(&self.channel_id(&message.channel), message).await;
         };
         if let Some(user) = direct.user(is_user_id) {
-            let sent = match self.open_dm(user).await {
-                Ok(dm) => self.send(&dm, message).await,
-                Err(e) => Err(e),
-            };
-            match sent {
-                // Refused for good (the user is gone, or the app lacks
-                // im:write): the executive's channel rather than nothing.
-                Err(SendError::Permanent(why)) => tracing::warn!(
-                    role = direct.role,
-                    error = %why,
-                    "cannot send a direct message; posting in the channel instead"
-                ),
-                other => return other,
+            // Refused for good (the user is gone, or the app lacks
+            // im:write): the executive's channel rather than nothing.
+            let sent = async { self.send(&self.open_dm(user).await?, message).await };
+            if let Some(outcome) = super::direct_or_fallback(direct.role, sent).await {
+                return outcome;
             }
         }
         self.send(&self.channel_id(direct.fallback), message).await

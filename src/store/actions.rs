@@ -531,7 +531,6 @@ impl Store {
     }
 }
 
-/// The thirteen values of a new action item's row, in column order.
 /// SQLite, inside the command writer's savepoint: an action item and its
 /// audit entry; the item's id.
 fn insert_action_row(
@@ -563,20 +562,11 @@ fn insert_action_row(
             ],
             |r| r.get(0),
         )?;
-    c.prepare_cached(
-        "INSERT INTO audit (workspace, entity, entity_id, actor, at, change)
-         VALUES (?1, 'action', ?2, ?3, ?4, ?5)",
-    )?
-    .execute(rusqlite::params![
-        a.workspace,
-        id,
-        a.created_by,
-        now,
-        change
-    ])?;
+    super::writer::audit_new(c, &a.workspace, "action", id, &a.created_by, now, change)?;
     Ok(id)
 }
 
+/// The thirteen values of a new action item's row, in column order.
 fn action_binds<'q>(
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     a: &'q ActionRow,

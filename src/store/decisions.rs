@@ -489,7 +489,6 @@ async fn supersede(
     Ok(true)
 }
 
-/// The twelve values of a new decision's row, in column order.
 /// SQLite, inside the command writer's savepoint: a decision (superseding
 /// none) and its audit entry; the decision's id.
 fn insert_decision_row(
@@ -520,20 +519,11 @@ fn insert_decision_row(
             ],
             |r| r.get(0),
         )?;
-    c.prepare_cached(
-        "INSERT INTO audit (workspace, entity, entity_id, actor, at, change)
-         VALUES (?1, 'decision', ?2, ?3, ?4, ?5)",
-    )?
-    .execute(rusqlite::params![
-        d.workspace,
-        id,
-        d.recorded_by,
-        now,
-        change
-    ])?;
+    super::writer::audit_new(c, &d.workspace, "decision", id, &d.recorded_by, now, change)?;
     Ok(id)
 }
 
+/// The twelve values of a new decision's row, in column order.
 fn decision_binds<'q>(
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     d: &'q NewDecision,

@@ -446,6 +446,25 @@ fn one(conn: &Connection, guard: Option<(String, i64)>, work: Work) -> Result<i6
 
 /// Whether `e` is a fault of the file or the disk (after which the
 /// connection is replaced), as opposed to a refused statement.
+/// Inside the command writer's savepoint: the audit entry of a record just
+/// created (`entity` is `action` or `decision`).
+pub(super) fn audit_new(
+    c: &Connection,
+    workspace: &str,
+    entity: &str,
+    id: i64,
+    actor: &str,
+    at: i64,
+    change: &str,
+) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO audit (workspace, entity, entity_id, actor, at, change)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(rusqlite::params![workspace, entity, id, actor, at, change])?;
+    Ok(())
+}
+
 fn is_fault(e: &WriteError) -> bool {
     match e {
         WriteError::Sql(rusqlite::Error::SqliteFailure(f, _)) => matches!(
