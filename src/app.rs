@@ -224,17 +224,39 @@ impl App {
                 let Some(delivery) = n(x) else {
                     return error_reply(&Error::user(format!("unknown button `{id}`")));
                 };
-                let at = now.timestamp() + 3600;
+                let in_an_hour = now + chrono::Duration::hours(1);
+                let at = in_an_hour.timestamp();
+                let who = self
+                    .config
+                    .roles_for(actor)
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| actor.user.clone());
                 let snoozed = match self.store.snooze(&actor.workspace, delivery, at).await {
-                    Ok(false) => self
-                        .store
-                        .snooze_notice(&actor.workspace, delivery, at)
-                        .await
-                        .map(|done| done.then_some("this")),
-                    other => other.map(|done| done.then_some("this reminder")),
+                    Ok(false) => {
+                        // A chase or an approval request comes back in the
+                        // presser's working time, not at night.
+                        let back = crate::service::quiet::next_allowed(
+                            &self.config,
+                            crate::service::quiet::To::Person(&who),
+                            in_an_hour,
+                        );
+                        self.store
+                            .snooze_notice(&actor.workspace, delivery, back.timestamp())
+                            .await
+                            .map(|done| done.then_some(("this", back)))
+                    }
+                    other => other.map(|done| done.then_some(("this reminder", in_an_hour))),
                 };
                 return match snoozed {
-                    Ok(Some(what)) => {
+                    Ok(Some((what, back))) if back > in_an_hour => {
+                        let zone = self.config.zone_of(&who).tz();
+                        Reply::private(format!(
+                            "Snoozed: I will post {what} again on {} (your next working time).",
+                            crate::domain::notice::moment(&back.with_timezone(&zone))
+                        ))
+                    }
+                    Ok(Some((what, _))) => {
                         Reply::private(format!("Snoozed: I will post {what} again in 1 hour."))
                     }
                     Ok(None) => error_reply(&Error::user(

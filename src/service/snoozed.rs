@@ -70,7 +70,15 @@ pub async fn refresh(
                     let Some(a) = store.action(workspace, id).await? else {
                         continue;
                     };
-                    let today = config.zone_of(&a.owner).local(now).date().to_string();
+                    let zone = config.zone_of(&a.owner);
+                    let today = zone.local(now).date();
+                    let first_day =
+                        DateTime::<Utc>::from_timestamp(first, 0).map(|f| zone.local(f).date());
+                    if first_day.is_some_and(|f| f < today) {
+                        // A new day: that day's own chase names the item.
+                        continue;
+                    }
+                    let today = today.to_string();
                     let due = a.due_date.as_deref().is_some_and(|d| d <= today.as_str());
                     if due && (a.status == "open" || a.status == "reopened") {
                         item.text = crate::service::actions::chase_item_text(&a, &today);
