@@ -444,8 +444,6 @@ fn one(conn: &Connection, guard: Option<(String, i64)>, work: Work) -> Result<i6
     }
 }
 
-/// Whether `e` is a fault of the file or the disk (after which the
-/// connection is replaced), as opposed to a refused statement.
 /// Inside the command writer's savepoint: the audit entry of a record just
 /// created (`entity` is `action` or `decision`).
 pub(super) fn audit_new(
@@ -465,6 +463,8 @@ pub(super) fn audit_new(
     Ok(())
 }
 
+/// Whether `e` is a fault of the file or the disk (after which the
+/// connection is replaced), as opposed to a refused statement.
 fn is_fault(e: &WriteError) -> bool {
     match e {
         WriteError::Sql(rusqlite::Error::SqliteFailure(f, _)) => matches!(
