@@ -268,6 +268,61 @@ async fn an_empty_meeting_posts_no_minutes_unless_configured_always() {
     );
 }
 
+async fn add_in(h: &Harness, channel: &str, task: &str, when: &str) -> quorum::app::Reply {
+    h.app
+        .handle_line(
+            &in_channel(channel, "ana"),
+            &format!(r#"/action add task:"{task}" owner:ceo"#),
+            at(when),
+        )
+        .await
+}
+
+/// On SQLite the store keeps in memory which channels meetings capture, so
+/// a command write does not ask the database: a meeting that starts
+/// capturing (new, or edited to capture) must be seen by the next record.
+#[tokio::test]
+async fn a_channel_that_starts_being_captured_is_captured_from_the_next_record_on() {
+    let h = harness("2026-12-01T00:00:00Z", Duration::hours(1)).await;
+    // Nothing captures exec yet: the store learns that.
+    let before = add_in(&h, "exec", "Before any meeting", "2026-12-01T00:01:00Z").await;
+    assert!(!before.is_error, "{}", before.text);
+    assert!(!before.text.contains("Attached"), "{}", before.text);
+    h.cmd(
+        "2026-12-01T00:02:00Z",
+        r#"/meeting add title:"Exec team" when:"weekly on monday at 10:00" tz:UTC channel:exec remind:none capture:channel"#,
+    )
+    .await;
+    h.tick("2026-12-07T10:00:00Z").await;
+    let during = add_in(&h, "exec", "Draft the memo", "2026-12-07T10:30:00Z").await;
+    assert!(
+        during.text.contains("Attached to the minutes of Exec team"),
+        "{}",
+        during.text
+    );
+    // A second meeting on another channel, edited to capture it.
+    h.cmd(
+        "2026-12-07T10:31:00Z",
+        r#"/meeting add title:"Board prep" when:"weekly on tuesday at 10:00" tz:UTC channel:board remind:none"#,
+    )
+    .await;
+    h.tick("2026-12-08T10:00:00Z").await;
+    let not_yet = add_in(&h, "board", "Print the deck", "2026-12-08T10:10:00Z").await;
+    assert!(!not_yet.text.contains("Attached"), "{}", not_yet.text);
+    let edited = h
+        .cmd("2026-12-08T10:11:00Z", "/meeting edit id:2 capture:channel")
+        .await;
+    assert!(edited.contains("Board prep"), "{edited}");
+    let now_captured = add_in(&h, "board", "Print the deck", "2026-12-08T10:12:00Z").await;
+    assert!(
+        now_captured
+            .text
+            .contains("Attached to the minutes of Board prep"),
+        "{}",
+        now_captured.text
+    );
+}
+
 #[tokio::test]
 async fn a_series_capturing_its_channel_attaches_what_is_recorded_there_during_the_meeting() {
     let h = harness("2026-12-01T00:00:00Z", Duration::hours(1)).await;

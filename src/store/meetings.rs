@@ -108,11 +108,29 @@ impl Store {
     }
 
     /// Active series of `workspace` posting to `channel` (for capture).
+    /// On SQLite, a channel that no series captures is answered from memory
+    /// (see [`super::capture`]).
     pub async fn capturing_series(
         &self,
         workspace: &str,
         channel: &str,
     ) -> anyhow::Result<Vec<SeriesRow>> {
+        if let Some(cache) = &self.capture {
+            match cache.lookup(workspace, channel) {
+                super::capture::Known::No => return Ok(Vec::new()),
+                super::capture::Known::Maybe => {}
+                super::capture::Known::Unloaded(generation) => {
+                    let pairs: Vec<(String, String)> = sqlx::query_as(
+                        "SELECT DISTINCT workspace, channel FROM series
+                         WHERE capture = 'channel' AND status = 'active'",
+                    )
+                    .fetch_all(&self.pool)
+                    .await
+                    .context("finding the channels meetings capture")?;
+                    cache.store(generation, pairs);
+                }
+            }
+        }
         sqlx::query_as::<_, SeriesRow>(
             "SELECT * FROM series WHERE workspace = $1 AND channel = $2 AND capture = 'channel' AND status = 'active'
              ORDER BY id LIMIT 20",

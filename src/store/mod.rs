@@ -15,6 +15,7 @@ mod actions;
 mod attendance;
 mod backup;
 mod calendar;
+mod capture;
 pub mod dashboard;
 mod decisions;
 mod escalations;
@@ -57,6 +58,9 @@ pub struct Store {
     /// SQLite on a file: the group-commit writer of command writes (see
     /// [`writer`]); none on PostgreSQL and in-memory SQLite.
     commands: Option<writer::Writer>,
+    /// SQLite: which channels may have a meeting capturing them (see
+    /// [`capture`]); none on PostgreSQL.
+    capture: Option<std::sync::Arc<capture::CaptureCache>>,
 }
 
 /// A write transaction. On SQLite it also holds this process's write permit
@@ -469,9 +473,18 @@ impl Store {
             lease_secs: LEASE_SECS,
             writer,
             commands,
+            capture: (backend == Backend::Sqlite).then(Default::default),
             file,
             inbound_pruned: Default::default(),
         })
+    }
+
+    /// After a series write committed: the channels meetings capture may
+    /// have changed.
+    fn forget_capture(&self) {
+        if let Some(cache) = &self.capture {
+            cache.forget();
+        }
     }
 
     /// Use another lease length (config `scheduler.lease`).
@@ -739,6 +752,7 @@ impl Store {
         .get(0);
         insert_reminders(&mut tx, &s.workspace, id, &s.channel, plan, s.created_at).await?;
         tx.commit().await.context("committing a new series")?;
+        self.forget_capture();
         Ok(id)
     }
 
@@ -790,6 +804,7 @@ impl Store {
         let mut tx = self.begin().await?;
         update_series_in(&mut tx, row, plan, now).await?;
         tx.commit().await.context("committing a series update")?;
+        self.forget_capture();
         Ok(())
     }
 
@@ -808,6 +823,7 @@ impl Store {
         tx.commit()
             .await
             .context("committing a skipped occurrence")?;
+        self.forget_capture();
         Ok(())
     }
 

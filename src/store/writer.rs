@@ -252,7 +252,13 @@ impl Thread {
         }
         conn.busy_timeout(WRITER_WAIT)?;
         conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
-        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        // temp_store = MEMORY keeps each command's savepoint sub-journal in
+        // memory: on the default (a temporary file once it passes 64 KiB) a
+        // profile of /action add spent 16% of the process's CPU writing the
+        // sub-journal with pwrite64.
+        conn.execute_batch(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+        )?;
         conn.set_prepared_statement_cache_capacity(32);
         let fail = self.fail_commits.clone();
         conn.commit_hook(Some(move || {
