@@ -104,32 +104,22 @@ impl Store {
                 .map(|r| r.get::<i64, _>(0))
                 .context("inserting an action item: no id came back");
         }
-        let mut tx = self.begin().await?;
-        let id: i64 = action_binds(
-            sqlx::query(
-                "INSERT INTO actions (workspace, task, owner, due_date, priority, status, meeting_id, decision_id,
-                                      created_by, created_at, updated_at, done_by, done_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-            ),
-            a,
-            now,
+        // PostgreSQL: the request's guard, the row and its audit entry
+        // (actor $9, at $10, change $14) in one statement.
+        let guard = super::first_write_guard();
+        let sql = super::pg_record(
+            "INSERT INTO actions (workspace, task, owner, due_date, priority, status, meeting_id, decision_id,
+                                  created_by, created_at, updated_at, done_by, done_at)",
+            13,
+            "'action', id, $9, $10, $14",
+            guard.is_some(),
+        );
+        self.record_pg(
+            action_binds(sqlx::query(&sql), a, now).bind(&change),
+            guard,
+            "inserting an action item",
         )
-        .fetch_one(&mut *tx)
         .await
-        .context("inserting an action item")?
-        .get(0);
-        audit(
-            &mut tx,
-            &a.workspace,
-            "action",
-            id,
-            &a.created_by,
-            now,
-            &change,
-        )
-        .await?;
-        tx.commit().await.context("committing an action item")?;
-        Ok(id)
     }
 
     pub async fn action(&self, workspace: &str, id: i64) -> anyhow::Result<Option<ActionRow>> {

@@ -76,6 +76,26 @@ impl Store {
                 .map(|r| Settled::Done(r.get::<i64, _>(0)))
                 .context("inserting a decision: no id came back");
         }
+        if self.backend == super::Backend::Postgres && d.supersedes.is_none() {
+            // The request's guard, the row and its audit entry (actor $7,
+            // at $11, change $13) in one statement.
+            let guard = super::first_write_guard();
+            let sql = super::pg_record(
+                "INSERT INTO decisions (workspace, title, category, rationale, decided_by, authority, recorded_by,
+                                        status, meeting_id, supersedes, created_at, updated_at)",
+                12,
+                "'decision', id, $7, $11, $13",
+                guard.is_some(),
+            );
+            return self
+                .record_pg(
+                    decision_binds(sqlx::query(&sql), d, now).bind(&change),
+                    guard,
+                    "inserting a decision",
+                )
+                .await
+                .map(Settled::Done);
+        }
         let mut tx = self.begin().await?;
         let id: i64 = decision_binds(
             sqlx::query(

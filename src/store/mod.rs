@@ -219,6 +219,40 @@ fn first_write_guard() -> Option<RequestGuard> {
         .filter(|g| !g.taken.swap(true, std::sync::atomic::Ordering::SeqCst))
 }
 
+/// PostgreSQL: one statement that records a request's retry guard, a new
+/// row and its audit entry, in the one transaction of the statement and one
+/// round trip (instead of BEGIN, three statements and COMMIT, each a round
+/// trip through sqlx's `Any` driver). `insert` is the row's
+/// `INSERT INTO table (columns)`, given `$1..$args` in column order (`$1`
+/// being the workspace); `audit` the audit entry's values after the
+/// workspace: `entity, id, actor, at, change`, where `id` is the new row's
+/// and the change is bound after the row (`$args+1`). When `guarded`, the
+/// guard is bound as the two arguments after that, and a repeat inserts
+/// nothing and returns no row. Run it with [`Store::record_pg`].
+fn pg_record(insert: &str, args: usize, audit: &str, guarded: bool) -> String {
+    let values = (1..=args)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (guard, when) = if guarded {
+        (
+            format!(
+                "g AS (INSERT INTO inbound_requests (key, at) VALUES (${}, ${}) ON CONFLICT (key) DO NOTHING RETURNING 1),",
+                args + 2,
+                args + 3
+            ),
+            "WHERE EXISTS (SELECT 1 FROM g)",
+        )
+    } else {
+        (String::new(), "")
+    };
+    format!(
+        "WITH {guard} r AS ({insert} SELECT {values} {when} RETURNING id)
+         INSERT INTO audit (workspace, entity, entity_id, actor, at, change)
+         SELECT $1, {audit} FROM r RETURNING entity_id"
+    )
+}
+
 /// A SQLite write script for [`Store::run_script`]: `body` (statements binding
 /// `$1`..`$args`, ending with `;`) in `BEGIN IMMEDIATE` ... `COMMIT`, after the
 /// request's retry guard when `guarded` (bound as the two arguments after
@@ -558,6 +592,27 @@ impl Store {
             }
         }
         Ok(tx)
+    }
+
+    /// PostgreSQL: run `query`, made by [`pg_record`] with its arguments
+    /// and the audit entry's change bound, binding `guard` after them; the
+    /// new row's id.
+    async fn record_pg<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+        guard: Option<RequestGuard>,
+        what: &'static str,
+    ) -> anyhow::Result<i64> {
+        let guarded = guard.is_some();
+        let query = match guard {
+            Some(g) => query.bind(g.key).bind(g.at),
+            None => query,
+        };
+        match query.fetch_optional(&*self.writes).await.context(what)? {
+            Some(row) => Ok(row.get::<i64, _>(0)),
+            None if guarded => Err(AlreadyHandled.into()),
+            None => Err(anyhow::anyhow!("{what}: no id came back")),
+        }
     }
 
     /// SQLite: run `query`, a script made by [`script`] with its arguments
