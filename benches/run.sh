@@ -208,10 +208,10 @@ if has "$ONLY" writes; then
 fi
 if has "$ONLY" reads && has "$SERVERS" quorum; then
   for h in $HISTORY; do
-    # seeding: about 60 s per million on SQLite, 160 s on PostgreSQL (this machine)
+    # seeding: about 60 s per million on SQLite, 180 s on PostgreSQL (this machine)
     for b in $BACKENDS; do
       per_million=60
-      [ "$b" = postgres ] && per_million=160
+      [ "$b" = postgres ] && per_million=180
       est=$((est + 10 + h * per_million / 1000000 + RUNS * (6 * ($(secs "$DURATION") + 3) + 8)))
     done
   done
