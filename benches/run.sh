@@ -333,6 +333,9 @@ measure() {
   local t0 c0 t1 c1 out line hz pg0="" pg1=""
   hz=$(getconf CLK_TCK)
   [ -n "$db" ] && pg0=$(pg_ticks "$db")
+  # Peak RSS per measurement, not since start: 5 resets VmHWM (Linux 4.0+;
+  # without the right to, the peak is the process's since it started).
+  echo 5 >"/proc/$PID/clear_refs" 2>/dev/null || true
   t0=$(cpu_ticks "$PID"); c0=$(ctx_switches "$PID")
   # --timeout 10s: a slow answer is measured, not dropped (wrk's default is 2 s).
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 10s --latency -s "$HERE/commands/pool.lua" "$URL" \
