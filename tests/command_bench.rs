@@ -1,8 +1,10 @@
 //! The command benchmark in small, so it cannot rot: `benches/run.sh --smoke`
 //! drives this build's `quorum run` (and the Bolt peer) with wrk for 2 s at 4
-//! connections, over distinct signed slash commands, reads at 200 records,
-//! and fails unless every successful `/action add` and `/decision record`
-//! was stored.
+//! connections, over distinct signed slash commands, reads at 200 records
+//! (list, search, mine, show, `/meeting next`), and fails unless every
+//! successful `/action add` and `/decision record` was stored and every read
+//! answered with its success text. Quorum runs on SQLite here (PostgreSQL too
+//! when `QUORUM_BENCH_POSTGRES_URL` is set).
 
 use std::process::Command;
 
@@ -37,14 +39,23 @@ fn the_command_bench_runs_in_small_and_stores_every_success() {
         stdout.contains("every success stored"),
         "no check line\n{stdout}\n{stderr}"
     );
-    for case in ["bolt", "quorum"] {
+    for case in ["bolt", "quorum (sqlite)"] {
         assert!(
             stdout.contains(&format!("| {case} |")),
             "no {case} row\n{stdout}"
         );
     }
-    assert!(
-        stdout.contains("`/decision search query:\"x\"`"),
-        "no read rows\n{stdout}"
-    );
+    for read in [
+        "`/action list`",
+        "`/decision search query:\"x\"`",
+        "`/action mine`",
+        "`/action show id:K`",
+        "`/decision show id:K`",
+        "`/meeting next`",
+    ] {
+        assert!(
+            stdout.contains(&format!("| quorum (sqlite) | {read} | 200 |")),
+            "no read row for {read} at 200 records\n{stdout}"
+        );
+    }
 }
