@@ -162,7 +162,7 @@ def markdown(rows, machine, command, postgres):
             "N action items and N decisions in one workspace (1 item in 10 open; a fifth of the decisions",
             "match `x`), and 5 meeting series made by `/meeting add`; each size is seeded once into a",
             "template that every run copies. `show id:K` asks for ids spread over the whole table.",
-            "Each read still records its trigger_id (the retry guard), so it writes one row too.",
+            "A read writes nothing: a request's retry guard is recorded only with its first write.",
             "`late` counts answers that were Quorum's \"Working on it…\" (the read took over 2.5 s).",
             "",
             "| server | command | records | run | req/s | p50 | p99 | peak RSS | CPU/req | DB CPU/req | ctx sw/req | ok | late |",
